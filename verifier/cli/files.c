@@ -1,0 +1,44 @@
+/*
+ * Bounded whole-file reads for the CLI.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, vd_error_t *err)
+{
+    vd_err_t rc = VD_OK;
+    uint8_t *b = NULL;
+    size_t n = 0;
+    FILE *f = fopen(path, "rb");
+    *buf = NULL;
+    *len = 0;
+    if (f == NULL) {
+        return VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+    }
+    b = malloc(max + 1);
+    if (b == NULL) {
+        rc = VD_ERR(err, VD_E_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    /* Read one byte past the limit to tell "exactly max" from "larger". */
+    n = fread(b, 1, max + 1, f);
+    if (ferror(f)) {
+        rc = VD_ERR(err, VD_E_IO, "%s: read error", path);
+        goto out;
+    }
+    if (n > max) {
+        rc = VD_ERR(err, VD_E_TOO_LARGE, "%s: larger than %zu bytes", path, max);
+        goto out;
+    }
+    *buf = b;
+    *len = n;
+    b = NULL;
+out:
+    free(b);
+    fclose(f);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/*
+ * verdict: remote attestation verifier for AMD SEV-SNP. Subcommand dispatch.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: verdict <command> [options]\n"
+               "\n"
+               "commands:\n"
+               "  verify    verify an SEV-SNP attestation report (verdict verify --help)\n"
+               "  version   print the version\n"
+               "\n"
+               "exit codes: 0 genuine/success, 1 evidence rejected, 2 usage or input error,\n"
+               "            3 a needed certificate is not available\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return VD_EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "verify") == 0) {
+        return vd_cli_verify(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("verdict %s\n", VD_VERSION);
+        return VD_EXIT_OK;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return VD_EXIT_OK;
+    }
+    fprintf(stderr, "verdict: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return VD_EXIT_USAGE;
+}

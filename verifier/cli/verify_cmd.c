@@ -1,0 +1,286 @@
+/*
+ * `verdict verify`: one offline appraisal of an SEV-SNP report (DESIGN.md, "The contract").
+ *
+ * Reads the report (raw or hex), certificates (PEM or DER, any number of files), an optional
+ * extended-report cert table and extra trust anchors, then hands everything to the pure core.
+ * Exit 0 genuine, 1 rejected, 2 usage or unreadable input, 3 a needed certificate missing.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "verdict/certset.h"
+#include "verdict/kds.h"
+#include "verdict/product.h"
+#include "verdict/report.h"
+#include "verdict/timefmt.h"
+#include "verdict/trust.h"
+#include "cli.h"
+
+#define MAX_CERT_FILES 16
+
+static void verify_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: verdict verify --report FILE [--certs FILE]... [--cert-table FILE]\n"
+            "                      [--at RFC3339] [--product Milan|Genoa|Turin]\n"
+            "                      [--extra-roots FILE] [--kds-url URL] [--offline] [--json]\n"
+            "\n"
+            "  --report FILE       attestation report: 1184 raw bytes or hex text\n"
+            "  --certs FILE        certificates, PEM (any number) or DER; repeatable\n"
+            "  --cert-table FILE   extended-report certificate table (configfs-tsm auxblob)\n"
+            "  --at TIME           judge certificate validity at TIME (default: now)\n"
+            "  --product NAME      product of a v2 report when no VCEK names it\n"
+            "  --extra-roots FILE  PEM roots to trust besides AMD's pinned ARKs (test or\n"
+            "                      private PKIs only); also VERDICT_EXTRA_ROOTS\n"
+            "  --kds-url URL       KDS base URL named in missing-certificate messages;\n"
+            "                      also VERDICT_KDS_URL (default %s)\n"
+            "  --offline           never contact KDS (verify only fetches nothing yet)\n"
+            "  --json              print one JSON object instead of text\n",
+            VD_KDS_DEFAULT_BASE);
+}
+
+typedef struct verify_opts {
+    const char *report;
+    const char *certs[MAX_CERT_FILES];
+    size_t n_certs;
+    const char *cert_table;
+    const char *at;
+    const char *product;
+    const char *extra_roots;
+    const char *kds_url;
+    int json;
+} verify_opts_t;
+
+/* Parse flags into `o`. Returns -1 after printing the problem, 1 for --help, 0 otherwise. */
+static int parse_args(int argc, char **argv, verify_opts_t *o)
+{
+    enum {
+        OPT_REPORT = 256,
+        OPT_CERTS,
+        OPT_TABLE,
+        OPT_AT,
+        OPT_PRODUCT,
+        OPT_ROOTS,
+        OPT_KDS,
+        OPT_OFFLINE,
+        OPT_JSON,
+        OPT_HELP
+    };
+    static const struct option longopts[] = {
+        {"report", required_argument, NULL, OPT_REPORT},
+        {"certs", required_argument, NULL, OPT_CERTS},
+        {"cert-table", required_argument, NULL, OPT_TABLE},
+        {"at", required_argument, NULL, OPT_AT},
+        {"product", required_argument, NULL, OPT_PRODUCT},
+        {"extra-roots", required_argument, NULL, OPT_ROOTS},
+        {"kds-url", required_argument, NULL, OPT_KDS},
+        {"offline", no_argument, NULL, OPT_OFFLINE},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    memset(o, 0, sizeof(*o));
+    o->extra_roots = getenv("VERDICT_EXTRA_ROOTS");
+    o->kds_url = getenv("VERDICT_KDS_URL");
+    opterr = 0;
+    optind = 1;
+    int ch;
+    while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        switch (ch) {
+        case OPT_REPORT:
+            o->report = optarg;
+            break;
+        case OPT_CERTS:
+            if (o->n_certs >= MAX_CERT_FILES) {
+                fprintf(stderr, "verdict verify: at most %d --certs files\n", MAX_CERT_FILES);
+                return -1;
+            }
+            o->certs[o->n_certs++] = optarg;
+            break;
+        case OPT_TABLE:
+            o->cert_table = optarg;
+            break;
+        case OPT_AT:
+            o->at = optarg;
+            break;
+        case OPT_PRODUCT:
+            o->product = optarg;
+            break;
+        case OPT_ROOTS:
+            o->extra_roots = optarg;
+            break;
+        case OPT_KDS:
+            o->kds_url = optarg;
+            break;
+        case OPT_OFFLINE:
+            break; /* fetching is not built yet: verify is always offline today */
+        case OPT_JSON:
+            o->json = 1;
+            break;
+        case OPT_HELP:
+            return 1;
+        default:
+            fprintf(stderr, "verdict verify: unknown or incomplete option '%s'\n",
+                    argv[optind - 1]);
+            return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "verdict verify: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (o->report == NULL) {
+        fprintf(stderr, "verdict verify: --report FILE is required\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* Load every --certs file and the extra roots. Returns 0, or -1 after printing the error. */
+static int load_certs(const verify_opts_t *o, vd_certset_t *certs, vd_trust_t *trust)
+{
+    vd_error_t err = {0};
+    for (size_t i = 0; i < o->n_certs; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        char origin[VD_CERT_ORIGIN_MAX];
+        snprintf(origin, sizeof(origin), "--certs %s", o->certs[i]);
+        if (vd_file_read(o->certs[i], VD_CERT_BLOB_MAX, &buf, &len, &err) != VD_OK ||
+            vd_certset_add_blob(certs, buf, len, origin, &err) != VD_OK) {
+            free(buf);
+            fprintf(stderr, "verdict verify: %s\n", err.msg);
+            return -1;
+        }
+        free(buf);
+    }
+    if (o->extra_roots == NULL || o->extra_roots[0] == '\0') {
+        return 0;
+    }
+    vd_certset_t *roots = NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (vd_certset_new(&roots, &err) != VD_OK ||
+        vd_file_read(o->extra_roots, VD_CERT_BLOB_MAX, &buf, &len, &err) != VD_OK ||
+        vd_certset_add_blob(roots, buf, len, "--extra-roots", &err) != VD_OK) {
+        fprintf(stderr, "verdict verify: extra roots: %s\n", err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < vd_certset_count(roots); i++) {
+        if (vd_trust_add_extra(trust, vd_certset_get(roots, i), &err) != VD_OK) {
+            fprintf(stderr, "verdict verify: extra roots: %s\n", err.msg);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(buf);
+    vd_certset_free(&roots);
+    return rc;
+}
+
+int vd_cli_verify(int argc, char **argv)
+{
+    int code = VD_EXIT_USAGE;
+    verify_opts_t o;
+    vd_error_t err = {0};
+    uint8_t *file = NULL, *table = NULL;
+    size_t file_len = 0, table_len = 0;
+    uint8_t report[VD_SNP_REPORT_SIZE * 2];
+    size_t report_len = 0;
+    vd_certset_t *certs = NULL;
+    vd_trust_t *trust = NULL;
+    vd_snp_result_t *res = NULL;
+    vd_snp_input_t in;
+    memset(&in, 0, sizeof(in));
+
+    int p = parse_args(argc, argv, &o);
+    if (p != 0) {
+        verify_usage(p > 0 ? stdout : stderr);
+        return p > 0 ? VD_EXIT_OK : VD_EXIT_USAGE;
+    }
+    in.at = time(NULL);
+    if (o.at != NULL && vd_time_parse_rfc3339(o.at, &in.at) != 0) {
+        fprintf(stderr,
+                "verdict verify: --at '%s' is not an RFC 3339 time "
+                "(e.g. 2025-06-01 or 2025-06-01T12:00:00Z)\n",
+                o.at);
+        goto out;
+    }
+    if (o.product != NULL) {
+        in.product_hint = vd_product_from_name(o.product);
+        if (in.product_hint == VD_PRODUCT_UNKNOWN) {
+            fprintf(stderr, "verdict verify: --product '%s' is not Milan, Genoa or Turin\n",
+                    o.product);
+            goto out;
+        }
+    }
+    if (vd_file_read(o.report, VD_FILE_MAX, &file, &file_len, &err) != VD_OK) {
+        fprintf(stderr, "verdict verify: report: %s\n", err.msg);
+        goto out;
+    }
+    /* Raw bytes or hex text. Anything else goes to the core as it is: a wrong length is a
+     * rejection with a reason, not a usage error. */
+    in.report = report;
+    if (vd_snp_report_from_file_bytes(file, file_len, report, sizeof(report), &report_len) != 0) {
+        in.report = file;
+        report_len = file_len;
+    }
+    if (o.cert_table != NULL &&
+        vd_file_read(o.cert_table, VD_FILE_MAX, &table, &table_len, &err) != VD_OK) {
+        fprintf(stderr, "verdict verify: cert table: %s\n", err.msg);
+        goto out;
+    }
+    if (vd_certset_new(&certs, &err) != VD_OK || vd_trust_new(&trust, &err) != VD_OK) {
+        fprintf(stderr, "verdict verify: %s\n", err.msg);
+        goto out;
+    }
+    if (load_certs(&o, certs, trust) != 0) {
+        goto out;
+    }
+    res = calloc(1, sizeof(*res));
+    if (res == NULL) {
+        fprintf(stderr, "verdict verify: out of memory\n");
+        goto out;
+    }
+    in.report_len = report_len;
+    in.certs = certs;
+    in.cert_table = table; /* non-NULL whenever --cert-table was read, even if empty */
+    in.cert_table_len = table_len;
+    in.trust = trust;
+    in.kds_base = o.kds_url != NULL && o.kds_url[0] != '\0' ? o.kds_url : NULL;
+    if (vd_snp_verify(&in, res, &err) != VD_OK) {
+        fprintf(stderr, "verdict verify: %s\n", err.msg);
+        code = VD_EXIT_USAGE;
+        goto out;
+    }
+    if (o.json) {
+        if (vd_cli_print_json(stdout, res, in.at) != 0) {
+            fprintf(stderr, "verdict verify: cannot encode JSON output\n");
+            goto out;
+        }
+    } else {
+        vd_cli_print_text(stdout, res, in.at);
+    }
+    switch (res->status) {
+    case VD_SNP_GENUINE:
+        code = VD_EXIT_OK;
+        break;
+    case VD_SNP_REJECTED:
+        code = VD_EXIT_REJECTED;
+        break;
+    case VD_SNP_COLLATERAL_MISSING:
+        code = VD_EXIT_COLLATERAL;
+        break;
+    }
+out:
+    free(res);
+    vd_trust_free(&trust);
+    vd_certset_free(&certs);
+    free(table);
+    free(file);
+    return code;
+}

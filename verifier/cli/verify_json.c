@@ -1,0 +1,173 @@
+/*
+ * Output of `verdict verify`: one JSON object (jansson, never hand-written JSON) or text for
+ * people. Both name every check with its result and detail.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "verdict/bytes.h"
+#include "verdict/timefmt.h"
+#include "cli.h"
+
+static json_t *tcb_json(const vd_tcb_t *t)
+{
+    char raw[19];
+    snprintf(raw, sizeof(raw), "0x%016llx", (unsigned long long)t->raw);
+    json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:i}", "raw", raw, "bootloader", t->bootloader,
+                          "tee", t->tee, "snp", t->snp, "microcode", t->microcode);
+    if (o != NULL && t->has_fmc) {
+        json_object_set_new(o, "fmc", json_integer(t->fmc));
+    }
+    return o;
+}
+
+static json_t *hex_json(const uint8_t *p, size_t len)
+{
+    char buf[129];
+    return json_string(vd_hex_encode(p, len, buf, sizeof(buf)));
+}
+
+static json_t *u64_hex(uint64_t v)
+{
+    char buf[19];
+    snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+    return json_string(buf);
+}
+
+/* The fields a policy author looks at; the full report for `verdict policy test` comes later. */
+static json_t *report_json(const vd_snp_report_t *r)
+{
+    char fw[16], cfw[16];
+    snprintf(fw, sizeof(fw), "%u.%u.%u", r->current_major, r->current_minor, r->current_build);
+    snprintf(cfw, sizeof(cfw), "%u.%u.%u", r->committed_major, r->committed_minor,
+             r->committed_build);
+    json_t *o = json_object();
+    if (o == NULL) {
+        return NULL;
+    }
+    json_object_set_new(o, "version", json_integer(r->version));
+    json_object_set_new(o, "guest_svn", json_integer(r->guest_svn));
+    json_object_set_new(o, "policy", u64_hex(r->policy));
+    json_object_set_new(o, "vmpl", json_integer(r->vmpl));
+    json_object_set_new(o, "platform_info", u64_hex(r->platform_info));
+    json_object_set_new(o, "signer_info", u64_hex(r->signer_info));
+    json_object_set_new(o, "measurement", hex_json(r->measurement, sizeof(r->measurement)));
+    json_object_set_new(o, "report_data", hex_json(r->report_data, sizeof(r->report_data)));
+    json_object_set_new(o, "host_data", hex_json(r->host_data, sizeof(r->host_data)));
+    json_object_set_new(o, "family_id", hex_json(r->family_id, sizeof(r->family_id)));
+    json_object_set_new(o, "image_id", hex_json(r->image_id, sizeof(r->image_id)));
+    json_object_set_new(o, "id_key_digest", hex_json(r->id_key_digest, 48));
+    json_object_set_new(o, "author_key_digest", hex_json(r->author_key_digest, 48));
+    json_object_set_new(o, "report_id", hex_json(r->report_id, 32));
+    json_object_set_new(o, "chip_id", hex_json(r->chip_id, sizeof(r->chip_id)));
+    json_object_set_new(o, "current_firmware", json_string(fw));
+    json_object_set_new(o, "committed_firmware", json_string(cfw));
+    if (r->version >= 3) {
+        json_object_set_new(o, "cpuid",
+                            json_pack("{s:i, s:i, s:i}", "family", r->cpuid_fam_id, "model",
+                                      r->cpuid_mod_id, "stepping", r->cpuid_step));
+    }
+    if (r->version >= 5) {
+        json_object_set_new(o, "launch_mit_vector", u64_hex(r->launch_mit_vector));
+        json_object_set_new(o, "current_mit_vector", u64_hex(r->current_mit_vector));
+    }
+    return o;
+}
+
+int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, time_t at)
+{
+    char when[32];
+    int rc = -1;
+    json_t *root = json_object();
+    json_t *checks = json_array();
+    if (root == NULL || checks == NULL) {
+        goto out;
+    }
+    json_object_set_new(root, "status", json_string(vd_snp_status_str(res->status)));
+    const vd_check_t *first_fail = vd_checks_first(&res->checks, VD_CHECK_FAIL);
+    if (first_fail != NULL) {
+        json_object_set_new(root, "reason",
+                            json_sprintf("%s: %s", first_fail->name, first_fail->detail));
+    }
+    if (res->missing[0] != '\0') {
+        json_object_set_new(root, "missing", json_string(res->missing));
+    }
+    json_object_set_new(root, "verified_at",
+                        json_string(vd_time_format_rfc3339(at, when, sizeof(when))));
+    json_object_set_new(root, "product",
+                        res->product != VD_PRODUCT_UNKNOWN
+                            ? json_string(vd_product_name(res->product))
+                            : json_null());
+    json_object_set_new(root, "product_variant",
+                        res->product_variant ? json_string(res->product_variant) : json_null());
+    json_object_set_new(root, "product_source",
+                        res->product_source ? json_string(res->product_source) : json_null());
+    if (res->report_parsed) {
+        json_object_set_new(root, "report_version", json_integer(res->report.version));
+        json_object_set_new(root, "signing_key",
+                            json_string(vd_signing_key_name(res->signing_key)));
+        json_object_set_new(
+            root, "tcb",
+            json_pack("{s:o, s:o, s:o, s:o}", "reported", tcb_json(&res->reported_tcb), "current",
+                      tcb_json(&res->current_tcb), "committed", tcb_json(&res->committed_tcb),
+                      "launch", tcb_json(&res->launch_tcb)));
+        json_object_set_new(root, "report", report_json(&res->report));
+    } else {
+        json_object_set_new(root, "report_version", json_null());
+        json_object_set_new(root, "signing_key", json_null());
+        json_object_set_new(root, "tcb", json_null());
+    }
+    for (size_t i = 0; i < res->checks.count; i++) {
+        const vd_check_t *k = &res->checks.items[i];
+        json_t *item = json_pack("{s:s, s:s, s:s}", "name", k->name, "result",
+                                 vd_check_result_str(k->result), "detail", k->detail);
+        if (item == NULL || json_array_append_new(checks, item) != 0) {
+            goto out;
+        }
+    }
+    json_object_set(root, "checks", checks);
+    if (json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+        goto out;
+    }
+    fputc('\n', f);
+    rc = 0;
+out:
+    json_decref(checks);
+    json_decref(root);
+    return rc;
+}
+
+void vd_cli_print_text(FILE *f, const vd_snp_result_t *res, time_t at)
+{
+    char when[32], t[64];
+    const vd_check_t *first_fail = vd_checks_first(&res->checks, VD_CHECK_FAIL);
+    switch (res->status) {
+    case VD_SNP_GENUINE:
+        fprintf(f, "GENUINE: AMD SEV-SNP report verified\n");
+        break;
+    case VD_SNP_REJECTED:
+        fprintf(f, "REJECTED: %s: %s\n", first_fail ? first_fail->name : "?",
+                first_fail ? first_fail->detail : "");
+        break;
+    case VD_SNP_COLLATERAL_MISSING:
+        fprintf(f, "COLLATERAL MISSING: %s\n", res->missing);
+        break;
+    }
+    fprintf(f, "  verified at   %s\n", vd_time_format_rfc3339(at, when, sizeof(when)));
+    if (res->report_parsed) {
+        fprintf(f, "  product       %s%s%s%s\n",
+                res->product_variant ? res->product_variant : vd_product_name(res->product),
+                res->product_source ? " (from " : "",
+                res->product_source ? res->product_source : "", res->product_source ? ")" : "");
+        fprintf(f, "  report        version %u, signed by %s\n", res->report.version,
+                vd_signing_key_name(res->signing_key));
+        fprintf(f, "  reported TCB  %s\n", vd_tcb_format(&res->reported_tcb, t, sizeof(t)));
+    }
+    fprintf(f, "checks:\n");
+    for (size_t i = 0; i < res->checks.count; i++) {
+        const vd_check_t *k = &res->checks.items[i];
+        fprintf(f, "  %-4s  %-22s %s\n", vd_check_result_str(k->result), k->name, k->detail);
+    }
+}

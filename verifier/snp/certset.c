@@ -1,0 +1,179 @@
+/*
+ * Candidate certificate bag (see include/verdict/certset.h).
+ *
+ * Trust boundary: blobs are untrusted. Parsing is bounded by VD_CERT_BLOB_MAX and the bag by
+ * VD_CERTSET_MAX; DER must be exactly one certificate with no trailing bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "verdict/certset.h"
+
+struct vd_certset {
+    X509 *certs[VD_CERTSET_MAX];
+    char origins[VD_CERTSET_MAX][VD_CERT_ORIGIN_MAX];
+    size_t count;
+};
+
+vd_err_t vd_certset_new(vd_certset_t **out, vd_error_t *err)
+{
+    *out = calloc(1, sizeof(**out));
+    if (*out == NULL) {
+        return VD_ERR(err, VD_E_NOMEM, "certificate set: out of memory");
+    }
+    return VD_OK;
+}
+
+void vd_certset_free(vd_certset_t **pp)
+{
+    if (pp == NULL || *pp == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < (*pp)->count; i++) {
+        X509_free((*pp)->certs[i]);
+    }
+    free(*pp);
+    *pp = NULL;
+}
+
+vd_err_t vd_certset_add_x509(vd_certset_t *s, X509 *x, const char *origin, vd_error_t *err)
+{
+    if (s->count >= VD_CERTSET_MAX) {
+        return VD_ERR(err, VD_E_TOO_LARGE, "%s: more than %d certificates", origin, VD_CERTSET_MAX);
+    }
+    if (X509_up_ref(x) != 1) {
+        return VD_ERR(err, VD_E_INTERNAL, "%s: X509_up_ref failed", origin);
+    }
+    s->certs[s->count] = x;
+    snprintf(s->origins[s->count], VD_CERT_ORIGIN_MAX, "%s", origin);
+    s->count++;
+    return VD_OK;
+}
+
+static int looks_like_pem(const uint8_t *p, size_t len)
+{
+    static const char marker[] = "-----BEGIN";
+    size_t m = sizeof(marker) - 1;
+    for (size_t i = 0; len >= m && i <= len - m; i++) {
+        if (memcmp(p + i, marker, m) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static vd_err_t add_pem(vd_certset_t *s, const uint8_t *p, size_t len, const char *origin,
+                        vd_error_t *err)
+{
+    vd_err_t rc = VD_OK;
+    size_t added = 0;
+    BIO *bio = BIO_new_mem_buf(p, (int)len);
+    if (bio == NULL) {
+        return VD_ERR(err, VD_E_NOMEM, "%s: out of memory", origin);
+    }
+    for (;;) {
+        X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (x == NULL) {
+            unsigned long e = ERR_peek_last_error();
+            if (ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
+                ERR_clear_error(); /* normal end: no more certificates */
+            } else if (e != 0) {
+                rc = VD_ERR(err, VD_E_MALFORMED, "%s: certificate %zu is not valid PEM/X.509",
+                            origin, added + 1);
+                vd_error_add_openssl(err);
+            }
+            break;
+        }
+        rc = vd_certset_add_x509(s, x, origin, err);
+        X509_free(x);
+        if (rc != VD_OK) {
+            break;
+        }
+        added++;
+    }
+    BIO_free(bio);
+    if (rc == VD_OK && added == 0) {
+        rc = VD_ERR(err, VD_E_MALFORMED, "%s: no PEM certificate found", origin);
+    }
+    return rc;
+}
+
+static vd_err_t add_der(vd_certset_t *s, const uint8_t *p, size_t len, const char *origin,
+                        vd_error_t *err)
+{
+    const unsigned char *q = p;
+    X509 *x = d2i_X509(NULL, &q, (long)len);
+    if (x == NULL) {
+        vd_err_t rc = VD_ERR(err, VD_E_MALFORMED, "%s: neither PEM nor a DER certificate", origin);
+        vd_error_add_openssl(err);
+        return rc;
+    }
+    if ((size_t)(q - p) != len) {
+        X509_free(x);
+        return VD_ERR(err, VD_E_MALFORMED, "%s: %zu trailing bytes after the DER certificate",
+                      origin, len - (size_t)(q - p));
+    }
+    vd_err_t rc = vd_certset_add_x509(s, x, origin, err);
+    X509_free(x);
+    return rc;
+}
+
+vd_err_t vd_certset_add_blob(vd_certset_t *s, const uint8_t *p, size_t len, const char *origin,
+                             vd_error_t *err)
+{
+    if (len == 0) {
+        return VD_ERR(err, VD_E_MALFORMED, "%s: empty", origin);
+    }
+    if (len > VD_CERT_BLOB_MAX) {
+        return VD_ERR(err, VD_E_TOO_LARGE, "%s: %zu bytes, more than %d", origin, len,
+                      VD_CERT_BLOB_MAX);
+    }
+    /* KDS serves PEM and DER alike as application/octet-stream: sniff (KDS.md section 1). */
+    if (looks_like_pem(p, len)) {
+        return add_pem(s, p, len, origin, err);
+    }
+    return add_der(s, p, len, origin, err);
+}
+
+size_t vd_certset_count(const vd_certset_t *s)
+{
+    return s->count;
+}
+
+X509 *vd_certset_get(const vd_certset_t *s, size_t i)
+{
+    return i < s->count ? s->certs[i] : NULL;
+}
+
+const char *vd_certset_origin(const vd_certset_t *s, size_t i)
+{
+    return i < s->count ? s->origins[i] : "";
+}
+
+char *vd_x509_common_name(X509 *x, char *out, size_t out_size)
+{
+    out[0] = '\0';
+    X509_NAME *name = X509_get_subject_name(x);
+    int idx = name != NULL ? X509_NAME_get_index_by_NID(name, NID_commonName, -1) : -1;
+    if (idx < 0) {
+        return out;
+    }
+    ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+    const unsigned char *bytes = ASN1_STRING_get0_data(d);
+    int n = ASN1_STRING_length(d);
+    if (bytes == NULL || n < 0) {
+        return out;
+    }
+    size_t k = (size_t)n < out_size - 1 ? (size_t)n : out_size - 1;
+    memcpy(out, bytes, k);
+    out[k] = '\0';
+    /* A NUL inside the name would make it compare equal to a shorter one: cut it visibly. */
+    if (strlen(out) != k) {
+        snprintf(out, out_size, "(invalid)");
+    }
+    return out;
+}

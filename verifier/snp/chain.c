@@ -1,0 +1,78 @@
+/*
+ * X.509 links of the AMD chains (KDS.md sections 2-4): ARK -> ASK -> VCEK and ARK -> ASVK ->
+ * VLEK. Each link is checked by hand rather than with X509_verify_cert so that every failure
+ * has its own check name and reason; the algorithm is pinned to RSASSA-PSS with SHA-384, as
+ * AMD signs every certificate in these chains.
+ */
+#include <stdio.h>
+
+#include <openssl/err.h>
+#include <openssl/objects.h>
+#include <openssl/x509v3.h>
+
+#include "verdict/certset.h"
+#include "verdict/timefmt.h"
+#include "snp_internal.h"
+
+int vd_snp__issued_by(X509 *subject, X509 *issuer)
+{
+    return X509_NAME_cmp(X509_get_issuer_name(subject), X509_get_subject_name(issuer)) == 0;
+}
+
+int vd_snp__self_signed(X509 *x)
+{
+    return vd_snp__issued_by(x, x);
+}
+
+int vd_snp__cert_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n)
+{
+    char scn[64], icn[64];
+    int mdnid = NID_undef, pknid = NID_undef;
+    vd_x509_common_name(subject, scn, sizeof(scn));
+    vd_x509_common_name(issuer, icn, sizeof(icn));
+    if (X509_get_signature_nid(subject) != NID_rsassaPss ||
+        X509_get_signature_info(subject, &mdnid, &pknid, NULL, NULL) != 1 || mdnid != NID_sha384) {
+        snprintf(detail, n, "%s is not signed with RSASSA-PSS/SHA-384 (algorithm %s)", scn,
+                 OBJ_nid2sn(X509_get_signature_nid(subject)));
+        ERR_clear_error();
+        return 0;
+    }
+    EVP_PKEY *ipub = X509_get0_pubkey(issuer);
+    int v = ipub != NULL ? X509_verify(subject, ipub) : -1;
+    ERR_clear_error();
+    if (v != 1) {
+        snprintf(detail, n, "signature on %s does not verify with %s's public key", scn, icn);
+        return 0;
+    }
+    snprintf(detail, n, "%s is signed by %s (RSASSA-PSS/SHA-384)", scn, icn);
+    return 1;
+}
+
+int vd_snp__cert_valid_at(X509 *x, time_t at, const char *label, char *detail, size_t n)
+{
+    char when[32], bound[32];
+    vd_time_format_rfc3339(at, when, sizeof(when));
+    const ASN1_TIME *nb = X509_get0_notBefore(x);
+    const ASN1_TIME *na = X509_get0_notAfter(x);
+    struct tm tm;
+    if (X509_cmp_time(nb, &at) >= 0) {
+        if (ASN1_TIME_to_tm(nb, &tm) == 1) {
+            strftime(bound, sizeof(bound), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        } else {
+            snprintf(bound, sizeof(bound), "(unreadable)");
+        }
+        snprintf(detail, n, "%s not yet valid: notBefore %s is after %s", label, bound, when);
+        return 0;
+    }
+    if (X509_cmp_time(na, &at) <= 0) {
+        if (ASN1_TIME_to_tm(na, &tm) == 1) {
+            strftime(bound, sizeof(bound), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        } else {
+            snprintf(bound, sizeof(bound), "(unreadable)");
+        }
+        snprintf(detail, n, "%s expired: notAfter %s is before %s", label, bound, when);
+        return 0;
+    }
+    snprintf(detail, n, "%s valid at %s", label, when);
+    return 1;
+}
