@@ -32,6 +32,7 @@ typedef struct ctx {
     int vlek;                  /* the report says it is signed by a VLEK */
     int key_known;             /* SIGNING_KEY is VCEK or VLEK */
     X509 *leaf;                /* VCEK or VLEK, borrowed from the candidates */
+    int leaf_signed;           /* find_leaf saw the report signature verify with this key */
     vd_amdcert_t leaf_ext;
     int leaf_ext_ok;
     X509 *issuer; /* ASK or ASVK */
@@ -181,7 +182,7 @@ static int cn_is(X509 *x, const char *cn)
  * --certs may both carry one) the one whose key verifies the report wins, else the first: any
  * choice is then checked in full, so the choice cannot make a forgery pass.
  */
-static X509 *find_leaf(const ctx_t *c)
+static X509 *find_leaf(ctx_t *c)
 {
     const char *cn = c->vlek ? "SEV-VLEK" : "SEV-VCEK";
     X509 *first = NULL;
@@ -195,6 +196,7 @@ static X509 *find_leaf(const ctx_t *c)
             first = x;
         }
         if (vd_snp__signature_verify(c->r, X509_get0_pubkey(x), scratch, sizeof(scratch))) {
+            c->leaf_signed = 1;
             return x;
         }
     }
@@ -334,8 +336,9 @@ static void check_leaf_profile(ctx_t *c)
 static void check_cert_product(ctx_t *c)
 {
     vd_product_t p = c->out->product;
-    if (p == VD_PRODUCT_UNKNOWN) {
-        SKIP(c, "cert.product", "product unknown");
+    if (p == VD_PRODUCT_UNKNOWN || c->leaf == NULL) {
+        SKIP(c, "cert.product", "%s",
+             p == VD_PRODUCT_UNKNOWN ? "product unknown" : "endorsement key not available");
         return;
     }
     if (!c->leaf_ext_ok || !c->leaf_ext.has_product_name) {
@@ -577,7 +580,11 @@ static void check_signature(ctx_t *c)
         SKIP(c, "report.signature", "%s not available", c->vlek ? "VLEK" : "VCEK");
         return;
     }
-    if (vd_snp__signature_verify(c->r, X509_get0_pubkey(c->leaf), d, sizeof(d))) {
+    /* find_leaf already verified the signature with this key if it could. */
+    if (c->leaf_signed || vd_snp__signature_verify(c->r, X509_get0_pubkey(c->leaf), d, sizeof(d))) {
+        if (c->leaf_signed) {
+            snprintf(d, sizeof(d), "ECDSA P-384/SHA-384 signature over bytes 0x000-0x29F verifies");
+        }
         PASS(c, "report.signature", "%s (%s)", d, c->vlek ? "VLEK" : "VCEK");
     } else {
         FAIL(c, "report.signature", "%s (%s)", d, c->vlek ? "VLEK" : "VCEK");
