@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages verdict builds, tests and runs with (needs root).
+# One list for README's setup command and for CI. Which package provides what: README.md.
+set -euo pipefail
+packages=(
+    build-essential cmake pkg-config     # compiler, build
+    libssl-dev                           # OpenSSL 3: X.509, RSA-PSS, ECDSA
+    libjansson-dev                       # JSON output
+    libcmocka-dev                        # unit tests
+    clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
+    python3 openssl                      # CLI end-to-end test, test tooling
+)
+if [ "$(id -u)" -ne 0 ]; then
+    sudo=sudo
+else
+    sudo=
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${packages[@]}"

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: format check, a -Werror build with every cmocka suite
+# and the CLI end-to-end test, the same under ASan+UBSan, and a short run of every fuzzer.
+# Needs the packages from scripts/deps.sh. Set VD_TEST_QUICK=1 to skip the sanitizer and fuzz
+# stages locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc)
+
+echo "== format check (clang-format, .clang-format)"
+git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+
+echo "== build and test (-Werror)"
+cmake -S . -B build-test -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build-test -j"$jobs"
+(cd build-test && ctest --output-on-failure -j"$jobs")
+
+if [ "${VD_TEST_QUICK:-0}" = 1 ]; then
+    exit 0
+fi
+
+echo "== build and test under ASan + UBSan"
+cmake -S . -B build-asan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+    -DVD_SANITIZE="address;undefined" >/dev/null
+cmake --build build-asan -j"$jobs"
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
+
+if [ -f tests/fuzz/CMakeLists.txt ]; then
+    echo "== fuzz smoke (libFuzzer, bounded time per target)"
+    cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DVD_BUILD_FUZZERS=ON -DVD_BUILD_TESTS=OFF \
+        -DVD_SANITIZE="address;undefined" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+    cmake --build build-fuzz -j"$jobs"
+    (cd build-fuzz && ctest --output-on-failure)
+fi

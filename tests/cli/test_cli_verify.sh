@@ -1,0 +1,102 @@
+#!/bin/sh
+# End-to-end test of `verdict verify`: the real binary on the real vectors. Asserts exit codes
+# (0 genuine, 1 rejected, 2 usage/input, 3 collateral missing) and the JSON contract.
+# usage: test_cli_verify.sh VERDICT_BINARY VECTORS_DIR
+set -u
+bin=$1
+vec=${VERDICT_VECTORS:-$2}
+if [ ! -d "$vec" ]; then
+    if [ -n "${CI:-}" ]; then echo "vectors missing at $vec (required in CI)"; exit 1; fi
+    echo "vectors missing at $vec: skipping"; exit 77
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+at=2026-06-01T00:00:00Z
+
+# expect CODE DESCRIPTION -- ARGS...: run verdict, compare the exit code.
+expect() {
+    want=$1 desc=$2; shift 3
+    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $desc: exit $got, expected $want"
+        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20
+    fi
+}
+
+# json_has DESCRIPTION PYTHON-EXPR: evaluate EXPR with `j` bound to the last JSON output.
+json_has() {
+    if python3 -c "import json,sys; j=json.load(open('$tmp/out')); sys.exit(0 if ($2) else 1)"; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        echo "FAIL: $1: JSON lacks: $2"
+        head -40 "$tmp/out" | sed 's/^/  | /'
+    fi
+}
+
+turin="--report $vec/mstav-tests/turin_attestation_report.bin --certs $vec/mstav-tests/turin_vcek.pem --certs $vec/mstav-tests/turin_ask.pem --certs $vec/amd-roots-mstav/turin_ark.pem"
+
+# Genuine evidence, every product and report version we have.
+expect 0 "turin v5" -- verify $turin
+expect 0 "turin v5 json" -- verify $turin --json --at $at
+json_has "turin json" "j['status']=='genuine' and j['product']=='Turin' and j['report_version']==5 and j['signing_key']=='VCEK'"
+json_has "turin tcb" "j['tcb']['reported']=={'raw':'0x5100000004010101','bootloader':1,'tee':1,'snp':4,'microcode':81,'fmc':1}"
+json_has "turin checks" "all(c['result'] in ('pass','skip') for c in j['checks']) and {'report.signature','chain.ark','binding.tcb','binding.chip_id'} <= {c['name'] for c in j['checks']} and all(c['detail'] for c in j['checks'])"
+expect 0 "milan v2 go-sev-guest" -- verify --report $vec/gosevguest-milan/attestation.bin --certs $vec/gosevguest-milan/vcek.der --certs $vec/gosevguest-milan/cert_chain_milan_vcek.pem --at $at
+expect 0 "milan v2 hex text" -- verify --report $vec/virtee-sev/report_milan.hex --certs $vec/virtee-sev/vcek_milan.der --certs $vec/virtee-sev/cert_chain_milan --at $at
+expect 0 "milan v2 trustee" -- verify --report $vec/trustee-snp/test-report.bin --certs $vec/trustee-snp/test-vcek.der --certs $vec/amd-roots-trustee/milan_ask_ark_asvk.pem --at $at
+expect 0 "milan v3" -- verify --report $vec/mstav-tests/milan_attestation_report.bin --certs $vec/mstav-tests/milan_vcek.pem --certs $vec/mstav-tests/milan_ask.pem --certs $vec/amd-roots-mstav/milan_ark.pem --at $at
+expect 0 "genoa v3" -- verify --report $vec/mstav-tests/genoa_attestation_report.bin --certs $vec/mstav-tests/genoa_vcek.pem --certs $vec/mstav-tests/genoa_ask.pem --certs $vec/amd-roots-mstav/genoa_ark.pem --at $at
+expect 0 "genoa v3 cert table" -- verify --report $vec/veraison-tsm/derived/outblob_report.bin --cert-table $vec/veraison-tsm/derived/auxblob_certtable.bin --at $at --json
+json_has "genoa table json" "j['product']=='Genoa' and any(c['name']=='evidence.cert_table' and c['result']=='pass' for c in j['checks'])"
+vlek="--report $vec/trustee-snp/test-vlek-report.bin --certs $vec/trustee-snp/test-vlek.der --certs $vec/gosevguest-milan/cert_chain_milan_vlek.pem"
+expect 0 "vlek at 2025-06-01" -- verify $vlek --at 2025-06-01
+expect 1 "vlek today (expired)" -- verify $vlek --json
+json_has "vlek expiry reason" "j['status']=='rejected' and 'expired' in j['reason'] and j['signing_key']=='VLEK'"
+
+# Rejections: exit 1 with the reason.
+expect 1 "patched vcek" -- verify --report $vec/trustee-snp/test-report.bin --certs $vec/trustee-snp/test-vcek-invalid-legacy.der --certs $vec/amd-roots-trustee/milan_ask_ark_asvk.pem --at $at
+for m in reportdata_bitflip policy_debug_bit reported_tcb_ucode chip_id_bitflip sig_r_bitflip sig_r_pad_nonzero reserved_0x330 truncated_1183; do
+    expect 1 "turin $m" -- verify --report $vec/negative-derived/turin_v5__$m.bin --certs $vec/mstav-tests/turin_vcek.pem --certs $vec/mstav-tests/turin_ask.pem --certs $vec/amd-roots-mstav/turin_ark.pem --at $at
+    expect 1 "genoa $m" -- verify --report $vec/negative-derived/genoa_v3__$m.bin --cert-table $vec/veraison-tsm/derived/auxblob_certtable.bin --at $at
+    expect 1 "milan $m" -- verify --report $vec/negative-derived/milan_v2__$m.bin --certs $vec/gosevguest-milan/vcek.der --certs $vec/gosevguest-milan/cert_chain_milan_vcek.pem --at $at
+done
+expect 1 "truncated json" -- verify --report $vec/negative-derived/turin_v5__truncated_1183.bin --json
+json_has "truncated reason" "j['status']=='rejected' and 'length 1183' in j['reason'] and j['report_version'] is None"
+printf 'not a report' >"$tmp/junk"
+expect 1 "junk report" -- verify --report "$tmp/junk"
+# Wrong product: a Genoa VCEK and chain for a Turin report.
+expect 1 "wrong product" -- verify --report $vec/mstav-tests/turin_attestation_report.bin --certs $vec/mstav-tests/genoa_vcek.pem --certs $vec/mstav-tests/genoa_ask.pem --certs $vec/amd-roots-mstav/genoa_ark.pem --at $at --json
+json_has "wrong product reason" "any(c['name']=='cert.product' and c['result']=='fail' for c in j['checks'])"
+# A Genoa chain cannot have issued a Turin VCEK: its ASK is simply not there.
+expect 3 "foreign chain" -- verify --report $vec/mstav-tests/turin_attestation_report.bin --certs $vec/mstav-tests/turin_vcek.pem --certs $vec/mstav-tests/genoa_ask.pem --certs $vec/amd-roots-mstav/genoa_ark.pem --at $at
+
+# Collateral missing: exit 3 and the KDS URL.
+expect 3 "no certificates" -- verify --report $vec/mstav-tests/turin_attestation_report.bin --at $at --json
+json_has "missing url" "j['status']=='collateral-missing' and 'https://kdsintf.amd.com/vcek/v1/Turin/59790fb1c39f35c1?fmcSPL=1&blSPL=1&teeSPL=1&snpSPL=4&ucodeSPL=81' in j['missing']"
+expect 3 "custom kds url" -- verify --report $vec/mstav-tests/turin_attestation_report.bin --kds-url http://127.0.0.1:9 --json
+json_has "kds url used" "'http://127.0.0.1:9/vcek/v1/Turin/' in j['missing']"
+expect 3 "no ark" -- verify --report $vec/mstav-tests/turin_attestation_report.bin --certs $vec/mstav-tests/turin_vcek.pem --certs $vec/mstav-tests/turin_ask.pem --at $at
+expect 3 "v2 without vcek" -- verify --report $vec/gosevguest-milan/attestation.bin --at $at
+expect 3 "v2 with --product" -- verify --report $vec/gosevguest-milan/attestation.bin --product Milan --at $at --json
+json_has "v2 product hint" "j['product']=='Milan' and j['product_source']=='hint' and '/vcek/v1/Milan/' in j['missing']"
+
+# Usage and input errors: exit 2.
+expect 2 "no args" -- verify
+expect 2 "no command" --
+expect 2 "unknown command" -- frobnicate
+expect 2 "unknown flag" -- verify $turin --frobnicate
+expect 2 "missing report file" -- verify --report "$tmp/does-not-exist"
+expect 2 "bad time" -- verify $turin --at yesterday
+expect 2 "bad product" -- verify $turin --product Naples
+expect 2 "bad certs file" -- verify $turin --certs "$tmp/junk"
+expect 2 "missing extra roots" -- verify $turin --extra-roots "$tmp/does-not-exist"
+expect 0 "help" -- verify --help
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
