@@ -7,6 +7,9 @@ packages=(
     libssl-dev                           # OpenSSL 3: X.509, RSA-PSS, ECDSA
     libjansson-dev                       # JSON output
     libcmocka-dev                        # unit tests
+    libyaml-dev                          # policy files
+    libsqlite3-dev                       # policy store, certificate cache
+    libcurl4-openssl-dev                 # KDS client
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
     python3 openssl                      # CLI end-to-end test, test tooling
 )
