@@ -8,6 +8,7 @@
 
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "verdict/certset.h"
@@ -24,6 +25,48 @@ int vd_snp__self_signed(X509 *x)
     return vd_snp__issued_by(x, x);
 }
 
+/* 1 if the digest NID of an AlgorithmIdentifier is SHA-384. */
+static int algor_is_sha384(const X509_ALGOR *a)
+{
+    return a != NULL && OBJ_obj2nid(a->algorithm) == NID_sha384;
+}
+
+/*
+ * AMD signs with RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48, trailer 1 (KDS.md sections 2-3).
+ * Pin every parameter: OpenSSL would otherwise accept any PSS variant the signer chose.
+ */
+static int pss_params_are_amd(X509 *x)
+{
+    const X509_ALGOR *alg = NULL;
+    const ASN1_OBJECT *oid = NULL;
+    const void *pval = NULL;
+    int ptype = 0, ok = 0;
+    RSA_PSS_PARAMS *pss = NULL;
+    X509_ALGOR *mgf_hash = NULL;
+    X509_get0_signature(NULL, &alg, x);
+    X509_ALGOR_get0(&oid, &ptype, &pval, alg);
+    if (OBJ_obj2nid(oid) != NID_rsassaPss || ptype != V_ASN1_SEQUENCE) {
+        goto out;
+    }
+    pss = ASN1_item_unpack((const ASN1_STRING *)pval, ASN1_ITEM_rptr(RSA_PSS_PARAMS));
+    if (pss == NULL || !algor_is_sha384(pss->hashAlgorithm) || pss->maskGenAlgorithm == NULL ||
+        OBJ_obj2nid(pss->maskGenAlgorithm->algorithm) != NID_mgf1 ||
+        pss->maskGenAlgorithm->parameter == NULL ||
+        pss->maskGenAlgorithm->parameter->type != V_ASN1_SEQUENCE) {
+        goto out;
+    }
+    mgf_hash = ASN1_item_unpack(pss->maskGenAlgorithm->parameter->value.sequence,
+                                ASN1_ITEM_rptr(X509_ALGOR));
+    ok = algor_is_sha384(mgf_hash) && pss->saltLength != NULL &&
+         ASN1_INTEGER_get(pss->saltLength) == 48 &&
+         (pss->trailerField == NULL || ASN1_INTEGER_get(pss->trailerField) == 1);
+out:
+    X509_ALGOR_free(mgf_hash);
+    RSA_PSS_PARAMS_free(pss);
+    ERR_clear_error();
+    return ok;
+}
+
 int vd_snp__cert_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n)
 {
     char scn[64], icn[64];
@@ -31,9 +74,10 @@ int vd_snp__cert_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n)
     vd_x509_common_name(subject, scn, sizeof(scn));
     vd_x509_common_name(issuer, icn, sizeof(icn));
     if (X509_get_signature_nid(subject) != NID_rsassaPss ||
-        X509_get_signature_info(subject, &mdnid, &pknid, NULL, NULL) != 1 || mdnid != NID_sha384) {
-        snprintf(detail, n, "%s is not signed with RSASSA-PSS/SHA-384 (algorithm %s)", scn,
-                 OBJ_nid2sn(X509_get_signature_nid(subject)));
+        X509_get_signature_info(subject, &mdnid, &pknid, NULL, NULL) != 1 || mdnid != NID_sha384 ||
+        !pss_params_are_amd(subject)) {
+        snprintf(detail, n, "%s is not signed with RSASSA-PSS SHA-384/MGF1-SHA-384/salt 48 (%s)",
+                 scn, OBJ_nid2sn(X509_get_signature_nid(subject)));
         ERR_clear_error();
         return 0;
     }

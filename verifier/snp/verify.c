@@ -300,12 +300,52 @@ static void determine_product(ctx_t *c)
 
 /* ---- certificates -------------------------------------------------------------------------- */
 
+/*
+ * AMD's subject for every VCEK/VLEK: OU=Engineering, C=US, L=Santa Clara, ST=CA,
+ * O=Advanced Micro Devices (go-sev-guest checks the same). Returns the first field that is
+ * absent, repeated or different, or NULL.
+ */
+static const char *amd_subject_mismatch(X509 *x)
+{
+    static const struct {
+        int nid;
+        const char *value;
+        const char *label;
+    } fields[] = {
+        {NID_organizationalUnitName, "Engineering", "OU"},
+        {NID_countryName, "US", "C"},
+        {NID_localityName, "Santa Clara", "L"},
+        {NID_stateOrProvinceName, "CA", "ST"},
+        {NID_organizationName, "Advanced Micro Devices", "O"},
+    };
+    X509_NAME *name = X509_get_subject_name(x);
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        int idx = X509_NAME_get_index_by_NID(name, fields[i].nid, -1);
+        if (idx < 0 || X509_NAME_get_index_by_NID(name, fields[i].nid, idx) >= 0) {
+            return fields[i].label;
+        }
+        const ASN1_STRING *d = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+        size_t len = strlen(fields[i].value);
+        if ((size_t)ASN1_STRING_length(d) != len ||
+            memcmp(ASN1_STRING_get0_data(d), fields[i].value, len) != 0) {
+            return fields[i].label;
+        }
+    }
+    return NULL;
+}
+
 static void check_leaf_profile(ctx_t *c)
 {
     const char *kname = c->vlek ? "VLEK" : "VCEK";
     vd_error_t e = {0};
     if (!vd_snp__key_is_p384(X509_get0_pubkey(c->leaf))) {
         FAIL(c, "cert.endorsement_key", "the %s's public key is not EC P-384", kname);
+        return;
+    }
+    const char *bad_field = amd_subject_mismatch(c->leaf);
+    if (bad_field != NULL) {
+        FAIL(c, "cert.endorsement_key", "the %s's subject %s is not AMD's (KDS.md section 2)",
+             kname, bad_field);
         return;
     }
     if (!c->leaf_ext_ok) {
@@ -353,6 +393,17 @@ static void check_cert_product(ctx_t *c)
              c->leaf_ext.product_name, vd_product_name(p));
         return;
     }
+    /* VCEK structVersion is 1 on Turin and 0 before (go-sev-guest PR #199; real certificates).
+     * VLEKs are not checked: the only real one (Milan) says 0, Turin's is not known. */
+    if (!c->vlek) {
+        long want = p == VD_PRODUCT_TURIN ? 1 : 0;
+        if (!c->leaf_ext.has_struct_version || c->leaf_ext.struct_version != want) {
+            FAIL(c, "cert.product", "VCEK structVersion %ld, a %s VCEK has %ld",
+                 c->leaf_ext.has_struct_version ? c->leaf_ext.struct_version : -1L,
+                 vd_product_name(p), want);
+            return;
+        }
+    }
     PASS(c, "cert.product", "productName \"%s\" matches %s", c->leaf_ext.product_name,
          vd_product_name(p));
 }
@@ -370,6 +421,11 @@ static void locate_chain(ctx_t *c)
     }
     if (c->issuer != NULL) {
         c->root = find_issuer(c, c->issuer, 1, &c->root_origin);
+    } else if (p != VD_PRODUCT_UNKNOWN) {
+        /* Only for the messages: say the ARK is there even though the ASK is not. */
+        snprintf(cn, sizeof(cn), "ARK-%s", vd_product_name(p));
+        c->root = find_by_cn(c, cn);
+        c->root_origin = "the supplied certificates";
     }
 }
 
@@ -394,9 +450,13 @@ static void report_missing(ctx_t *c)
             add_missing(c, "VCEK not supplied");
         }
     }
+    if (p == VD_PRODUCT_UNKNOWN) {
+        return; /* the chain cannot be named before the product is known */
+    }
     if (c->issuer == NULL) {
         add_missing(c, c->vlek ? "ASVK not supplied" : "ASK not supplied");
-    } else if (c->root == NULL) {
+    }
+    if (c->root == NULL) {
         add_missing(c, "ARK not supplied");
     }
     if ((c->issuer == NULL || c->root == NULL) && have_chain_url) {
