@@ -69,7 +69,7 @@ static void test_certtable_empty_and_terminator(void **state)
 {
     (void)state;
     vd_certtable_t t;
-    uint8_t buf[512];
+    uint8_t buf[512] = {0};
     assert_int_equal(vd_certtable_parse(buf, 0, &t, NULL), VD_OK);
     assert_int_equal(t.count, 0);
     memset(buf, 0, 24);
