@@ -33,7 +33,7 @@ typedef enum vd_err {
     VD_E__LAST
 } vd_err_t;
 
-#define VD_ERROR_MSG_MAX 256
+#define VD_ERROR_MSG_MAX 512
 
 typedef struct vd_error {
     vd_err_t code;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "verdict/error.h"
+#include "verdict/policy.h"
 #include "verdict/verify.h"
 
 /* Exit codes shared by every subcommand (DESIGN.md, "The contract"). */
@@ -29,10 +30,37 @@ vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, 
 /** `verdict verify ...`: returns the process exit code. */
 int vd_cli_verify(int argc, char **argv);
 
-/** Print a verification result as one JSON object (jansson) on `f`. Returns 0 or -1. */
-int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, time_t at);
+/* A policy appraisal attached to `verify` (policy_cmd.c): the compiled policy, its inputs and,
+ * once run, the appraisal. Opaque to the other commands. */
+typedef struct vd_cli_appraisal vd_cli_appraisal_t;
 
-/** Print a verification result for people on `f`. */
-void vd_cli_print_text(FILE *f, const vd_snp_result_t *res, time_t at);
+/**
+ * Load the policy `policy` (a file), the nonce (hex) and runtime data (a file). Prints the
+ * problem and returns -1 on error (exit 2), else 0 with *out set (free with
+ * vd_cli_appraisal_free).
+ */
+int vd_cli_appraisal_load(vd_cli_appraisal_t **out, const char *policy, const char *nonce_hex,
+                          const char *runtime_data_file);
+
+/** Appraise `res` (no-op when `ap` is NULL). */
+void vd_cli_appraisal_run(vd_cli_appraisal_t *ap, const vd_snp_result_t *res);
+
+/** The appraisal's status (affirming when `ap` is NULL). */
+vd_tier_t vd_cli_appraisal_status(const vd_cli_appraisal_t *ap);
+
+/** The appraisal itself, or NULL. */
+const vd_appraisal_t *vd_cli_appraisal_get(const vd_cli_appraisal_t *ap);
+
+void vd_cli_appraisal_free(vd_cli_appraisal_t **pp);
+
+/** `verdict policy ...`: returns the process exit code. */
+int vd_cli_policy(int argc, char **argv);
+
+/** Print a verification result (and appraisal, if any) as one JSON object on `f`. 0 or -1. */
+int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisal_t *ap, time_t at);
+
+/** Print a verification result (and appraisal, if any) for people on `f`. */
+void vd_cli_print_text(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisal_t *ap,
+                       time_t at);
 
 #endif

@@ -12,6 +12,7 @@ static void usage(FILE *f)
                "\n"
                "commands:\n"
                "  verify    verify an SEV-SNP attestation report (verdict verify --help)\n"
+               "  policy    validate and test appraisal policies (verdict policy --help)\n"
                "  version   print the version\n"
                "\n"
                "exit codes: 0 genuine/success, 1 evidence rejected, 2 usage or input error,\n"
@@ -27,6 +28,9 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "verify") == 0) {
         return vd_cli_verify(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "policy") == 0) {
+        return vd_cli_policy(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("verdict %s\n", VD_VERSION);

@@ -27,6 +27,7 @@ static void verify_usage(FILE *f)
             "usage: verdict verify --report FILE [--certs FILE]... [--cert-table FILE]\n"
             "                      [--at RFC3339] [--product Milan|Genoa|Turin]\n"
             "                      [--extra-roots FILE] [--kds-url URL] [--offline] [--json]\n"
+            "                      [--policy FILE [--nonce HEX] [--runtime-data FILE]]\n"
             "\n"
             "  --report FILE       attestation report: 1184 raw bytes or hex text\n"
             "  --certs FILE        certificates, PEM (any number) or DER; repeatable\n"
@@ -38,7 +39,10 @@ static void verify_usage(FILE *f)
             "  --kds-url URL       KDS base URL named in missing-certificate messages;\n"
             "                      also VERDICT_KDS_URL (default %s)\n"
             "  --offline           never contact KDS (verify only fetches nothing yet)\n"
-            "  --json              print one JSON object instead of text\n",
+            "  --json              print one JSON object instead of text\n"
+            "  --policy FILE       also appraise against this policy (policies/README.md)\n"
+            "  --nonce HEX         the nonce the policy's freshness binding expects\n"
+            "  --runtime-data FILE runtime data bound with the nonce (e.g. Trustee's JSON)\n",
             VD_KDS_DEFAULT_BASE);
 }
 
@@ -52,6 +56,9 @@ typedef struct verify_opts {
     const char *extra_roots;
     const char *kds_url;
     int json;
+    const char *policy;
+    const char *nonce;
+    const char *runtime_data;
 } verify_opts_t;
 
 /* Parse flags into `o`. Returns -1 after printing the problem, 1 for --help, 0 otherwise. */
@@ -67,7 +74,10 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         OPT_KDS,
         OPT_OFFLINE,
         OPT_JSON,
-        OPT_HELP
+        OPT_HELP,
+        OPT_POLICY,
+        OPT_NONCE,
+        OPT_RUNTIME
     };
     static const struct option longopts[] = {
         {"report", required_argument, NULL, OPT_REPORT},
@@ -80,6 +90,9 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         {"offline", no_argument, NULL, OPT_OFFLINE},
         {"json", no_argument, NULL, OPT_JSON},
         {"help", no_argument, NULL, OPT_HELP},
+        {"policy", required_argument, NULL, OPT_POLICY},
+        {"nonce", required_argument, NULL, OPT_NONCE},
+        {"runtime-data", required_argument, NULL, OPT_RUNTIME},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -122,6 +135,15 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
             break;
         case OPT_HELP:
             return 1;
+        case OPT_POLICY:
+            o->policy = optarg;
+            break;
+        case OPT_NONCE:
+            o->nonce = optarg;
+            break;
+        case OPT_RUNTIME:
+            o->runtime_data = optarg;
+            break;
         default:
             fprintf(stderr, "verdict verify: unknown or incomplete option '%s'\n",
                     argv[optind - 1]);
@@ -134,6 +156,11 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
     }
     if (o->report == NULL) {
         fprintf(stderr, "verdict verify: --report FILE is required\n");
+        return -1;
+    }
+    if ((o->nonce != NULL || o->runtime_data != NULL) && o->policy == NULL) {
+        fprintf(stderr, "verdict verify: --nonce and --runtime-data need --policy (the policy "
+                        "says how REPORT_DATA binds them)\n");
         return -1;
     }
     return 0;
@@ -194,6 +221,7 @@ int vd_cli_verify(int argc, char **argv)
     vd_certset_t *certs = NULL;
     vd_trust_t *trust = NULL;
     vd_snp_result_t *res = NULL;
+    vd_cli_appraisal_t *ap = NULL;
     vd_snp_input_t in;
     memset(&in, 0, sizeof(in));
 
@@ -241,6 +269,9 @@ int vd_cli_verify(int argc, char **argv)
     if (load_certs(&o, certs, trust) != 0) {
         goto out;
     }
+    if (o.policy != NULL && vd_cli_appraisal_load(&ap, o.policy, o.nonce, o.runtime_data) != 0) {
+        goto out;
+    }
     res = calloc(1, sizeof(*res));
     if (res == NULL) {
         fprintf(stderr, "verdict verify: out of memory\n");
@@ -257,13 +288,14 @@ int vd_cli_verify(int argc, char **argv)
         code = VD_EXIT_USAGE;
         goto out;
     }
+    vd_cli_appraisal_run(ap, res);
     if (o.json) {
-        if (vd_cli_print_json(stdout, res, in.at) != 0) {
+        if (vd_cli_print_json(stdout, res, ap, in.at) != 0) {
             fprintf(stderr, "verdict verify: cannot encode JSON output\n");
             goto out;
         }
     } else {
-        vd_cli_print_text(stdout, res, in.at);
+        vd_cli_print_text(stdout, res, ap, in.at);
     }
     switch (res->status) {
     case VD_SNP_GENUINE:
@@ -276,7 +308,11 @@ int vd_cli_verify(int argc, char **argv)
         code = VD_EXIT_COLLATERAL;
         break;
     }
+    if (code == VD_EXIT_OK && ap != NULL && vd_cli_appraisal_status(ap) != VD_TIER_AFFIRMING) {
+        code = VD_EXIT_REJECTED; /* genuine, but the policy is not met */
+    }
 out:
+    vd_cli_appraisal_free(&ap);
     free(res);
     vd_trust_free(&trust);
     vd_certset_free(&certs);

@@ -76,12 +76,41 @@ static json_t *report_json(const vd_snp_report_t *r)
     return o;
 }
 
-int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, time_t at)
+static json_t *checks_json(const vd_checks_t *c)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; arr != NULL && i < c->count; i++) {
+        const vd_check_t *k = &c->items[i];
+        json_t *item = json_pack("{s:s, s:s, s:s}", "name", k->name, "result",
+                                 vd_check_result_str(k->result), "detail", k->detail);
+        if (item == NULL || json_array_append_new(arr, item) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* The policy appraisal: status, AR4SI vector (non-zero claims), and the policy's checks. */
+static json_t *appraisal_json(const vd_appraisal_t *a)
+{
+    json_t *tv = json_object();
+    for (int i = 0; tv != NULL && i < VD_CLAIM__COUNT; i++) {
+        if (a->tvec.claims[i] != 0) {
+            json_object_set_new(tv, vd_claim_name((vd_claim_t)i), json_integer(a->tvec.claims[i]));
+        }
+    }
+    return json_pack("{s:s, s:s, s:o*, s:o*}", "policy", a->policy_name, "status",
+                     vd_tier_name(a->status), "trust_vector", tv, "checks",
+                     checks_json(&a->checks));
+}
+
+int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisal_t *ap, time_t at)
 {
     char when[32];
     int rc = -1;
     json_t *root = json_object();
-    json_t *checks = json_array();
+    json_t *checks = checks_json(&res->checks);
     if (root == NULL || checks == NULL) {
         goto out;
     }
@@ -119,15 +148,11 @@ int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, time_t at)
         json_object_set_new(root, "signing_key", json_null());
         json_object_set_new(root, "tcb", json_null());
     }
-    for (size_t i = 0; i < res->checks.count; i++) {
-        const vd_check_t *k = &res->checks.items[i];
-        json_t *item = json_pack("{s:s, s:s, s:s}", "name", k->name, "result",
-                                 vd_check_result_str(k->result), "detail", k->detail);
-        if (item == NULL || json_array_append_new(checks, item) != 0) {
-            goto out;
-        }
-    }
     json_object_set(root, "checks", checks);
+    const vd_appraisal_t *a = vd_cli_appraisal_get(ap);
+    if (a != NULL) {
+        json_object_set_new(root, "appraisal", appraisal_json(a));
+    }
     if (json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
         goto out;
     }
@@ -139,7 +164,15 @@ out:
     return rc;
 }
 
-void vd_cli_print_text(FILE *f, const vd_snp_result_t *res, time_t at)
+static void print_checks(FILE *f, const vd_checks_t *c)
+{
+    for (size_t i = 0; i < c->count; i++) {
+        const vd_check_t *k = &c->items[i];
+        fprintf(f, "  %-4s  %-30s %s\n", vd_check_result_str(k->result), k->name, k->detail);
+    }
+}
+
+void vd_cli_print_text(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisal_t *ap, time_t at)
 {
     char when[32], t[64];
     const vd_check_t *first_fail = vd_checks_first(&res->checks, VD_CHECK_FAIL);
@@ -166,8 +199,20 @@ void vd_cli_print_text(FILE *f, const vd_snp_result_t *res, time_t at)
         fprintf(f, "  reported TCB  %s\n", vd_tcb_format(&res->reported_tcb, t, sizeof(t)));
     }
     fprintf(f, "checks:\n");
-    for (size_t i = 0; i < res->checks.count; i++) {
-        const vd_check_t *k = &res->checks.items[i];
-        fprintf(f, "  %-4s  %-22s %s\n", vd_check_result_str(k->result), k->name, k->detail);
+    print_checks(f, &res->checks);
+    const vd_appraisal_t *a = vd_cli_appraisal_get(ap);
+    if (a == NULL) {
+        return;
     }
+    const vd_check_t *pf = vd_checks_first(&a->checks, VD_CHECK_FAIL);
+    fprintf(f, "policy \"%s\": %s%s%s%s\n", a->policy_name, vd_tier_name(a->status), pf ? " (" : "",
+            pf ? pf->name : "", pf ? ")" : "");
+    fprintf(f, "  trust vector ");
+    for (int i = 0; i < VD_CLAIM__COUNT; i++) {
+        if (a->tvec.claims[i] != 0) {
+            fprintf(f, " %s=%d", vd_claim_name((vd_claim_t)i), a->tvec.claims[i]);
+        }
+    }
+    fprintf(f, "\n");
+    print_checks(f, &a->checks);
 }

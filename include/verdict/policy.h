@@ -1,0 +1,67 @@
+/*
+ * verdict: appraisal policies for SEV-SNP evidence.
+ *
+ * A policy is YAML (policies/README.md documents the language); it is compiled once into a
+ * vd_policy_t that evaluation reads without parsing anything. Evaluation is pure: it takes the
+ * result of vd_snp_verify (the genuineness checks and the decoded report), the nonce and runtime
+ * data the caller expects to be bound in REPORT_DATA, and yields one named check per rule plus
+ * an AR4SI trustworthiness vector and the resulting status.
+ */
+#ifndef verdict__policy_h
+#define verdict__policy_h
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "verdict/ar4si.h"
+#include "verdict/check.h"
+#include "verdict/error.h"
+#include "verdict/verify.h"
+
+typedef struct vd_policy vd_policy_t;
+
+#define VD_POLICY_NAME_MAX 64
+
+/**
+ * Compile a policy from YAML text. `filename` appears in messages, which always carry
+ * file:line:column and say what was expected. VD_E_MALFORMED for any schema error (unknown
+ * key, wrong type, value out of range, hex of the wrong length), VD_E_TOO_LARGE past the
+ * document bounds. Caller frees with vd_policy_free.
+ */
+vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, vd_policy_t **out,
+                           vd_error_t *err);
+
+void vd_policy_free(vd_policy_t **pp);
+
+/** The policy's `name` (valid while the policy lives). */
+const char *vd_policy_name(const vd_policy_t *p);
+
+/** The policy's `description`, or "". */
+const char *vd_policy_description(const vd_policy_t *p);
+
+/** Evidence-side inputs that are not in the report. */
+typedef struct vd_policy_input {
+    const uint8_t *nonce; /* what the relying party expects bound in REPORT_DATA; may be NULL */
+    size_t nonce_len;
+    const uint8_t *runtime_data; /* e.g. Trustee's runtime-data JSON; may be NULL */
+    size_t runtime_data_len;
+} vd_policy_input_t;
+
+typedef struct vd_appraisal {
+    vd_checks_t checks; /* the policy's checks (the genuineness checks stay in vd_snp_result) */
+    vd_tvec_t tvec;
+    vd_tier_t status;
+    char policy_name[VD_POLICY_NAME_MAX];
+} vd_appraisal_t;
+
+/**
+ * Appraise verified evidence against a policy. `snp` must come from vd_snp_verify. Evidence that
+ * is not genuine yields a contraindicated appraisal (every claim 99, "cryptographic validation
+ * failed") with no policy checks run, or 1 ("unexpected evidence") for a malformed report; evidence
+ * whose collateral is missing yields status none. Never fails: no allocation, no I/O.
+ * `policy` may be NULL: then only genuineness is appraised.
+ */
+void vd_policy_evaluate(const vd_policy_t *policy, const vd_snp_result_t *snp,
+                        const vd_policy_input_t *in, vd_appraisal_t *out);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * REPORT_DATA binding modes (STANDARDS.md section 6):
+ *   raw            nonce || runtime_data, at most 64 bytes, zero-padded, all 64 compared
+ *   sha512         SHA-512(nonce || runtime_data), all 64 bytes
+ *   sha384-jcs     Trustee: SHA-384 of the runtime data JSON in canonical form (RFC 8785),
+ *                  then 16 zero bytes; a nonce, if given, must be the JSON's "nonce" member
+ *                  (standard base64, as Trustee's KBS challenge sends it)
+ *   sha256-prefix  SHA-256(nonce || runtime_data) in bytes 0..31 (Azure style); 32..63 ignored
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "verdict/bytes.h"
+#include "binding.h"
+
+static size_t len_of(const uint8_t *p, size_t n)
+{
+    return p != NULL ? n : 0;
+}
+
+static int digest2(const EVP_MD *md, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
+                   uint8_t *out)
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
+             (alen == 0 || EVP_DigestUpdate(ctx, a, alen) == 1) &&
+             (blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
+             EVP_DigestFinal_ex(ctx, out, NULL) == 1;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+/* Does any number in the tree have a fraction or exponent? JCS number formatting (ECMAScript)
+ * is not implemented, so such documents cannot be canonicalised here. */
+static int has_real(json_t *j, int depth)
+{
+    if (depth > 32) {
+        return 1;
+    }
+    if (json_is_real(j)) {
+        return 1;
+    }
+    if (json_is_object(j)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v)
+        {
+            if (has_real(v, depth + 1)) {
+                return 1;
+            }
+        }
+    } else if (json_is_array(j)) {
+        size_t i;
+        json_t *v;
+        json_array_foreach(j, i, v)
+        {
+            if (has_real(v, depth + 1)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_jcs(const uint8_t report_data[64], const vd_policy_input_t *in, char *detail,
+                     size_t n)
+{
+    int ok = 0;
+    json_error_t jerr;
+    char *canon = NULL;
+    json_t *doc = NULL;
+    uint8_t expect[64] = {0};
+    if (in->runtime_data == NULL) {
+        snprintf(detail, n, "sha384-jcs binding needs the runtime data JSON; none was supplied");
+        goto out;
+    }
+    doc = json_loadb((const char *)in->runtime_data, in->runtime_data_len, JSON_REJECT_DUPLICATES,
+                     &jerr);
+    if (doc == NULL || !json_is_object(doc)) {
+        snprintf(detail, n, "runtime data is not a JSON object: %s",
+                 doc == NULL ? jerr.text : "wrong type");
+        goto out;
+    }
+    if (has_real(doc, 0)) {
+        snprintf(detail, n,
+                 "runtime data holds non-integer numbers, which verdict does not "
+                 "canonicalise (RFC 8785 number form)");
+        goto out;
+    }
+    if (in->nonce != NULL) {
+        char b64[4 * ((64 + 2) / 3) + 1];
+        if (in->nonce_len > 64) {
+            snprintf(detail, n, "nonce longer than 64 bytes");
+            goto out;
+        }
+        EVP_EncodeBlock((unsigned char *)b64, in->nonce, (int)in->nonce_len);
+        const char *got = json_string_value(json_object_get(doc, "nonce"));
+        if (got == NULL || strcmp(got, b64) != 0) {
+            snprintf(detail, n, "runtime data \"nonce\" is %s%s%s, expected \"%s\"",
+                     got ? "\"" : "", got ? got : "absent", got ? "\"" : "", b64);
+            goto out;
+        }
+    }
+    canon = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
+    if (canon == NULL ||
+        !digest2(EVP_sha384(), (const uint8_t *)canon, strlen(canon), NULL, 0, expect)) {
+        snprintf(detail, n, "internal error hashing the runtime data");
+        goto out;
+    }
+    ok = CRYPTO_memcmp(expect, report_data, 64) == 0;
+    char hex[97];
+    snprintf(detail, n, "REPORT_DATA %s SHA-384 of the canonical runtime data (%s) + 16 zero bytes",
+             ok ? "equals" : "differs from", vd_hex_encode(expect, 48, hex, sizeof(hex)));
+out:
+    free(canon);
+    json_decref(doc);
+    return ok;
+}
+
+int vd_policy__binding_check(vd_binding_t mode, const uint8_t report_data[64],
+                             const vd_policy_input_t *in, char *detail, size_t n)
+{
+    static const vd_policy_input_t empty = {0};
+    uint8_t expect[64] = {0};
+    char hex[129];
+    if (in == NULL) {
+        in = &empty;
+    }
+    size_t nl = len_of(in->nonce, in->nonce_len),
+           dl = len_of(in->runtime_data, in->runtime_data_len);
+    if (mode == VD_BIND_SHA384_JCS) {
+        return check_jcs(report_data, in, detail, n);
+    }
+    if (nl + dl == 0) {
+        snprintf(detail, n,
+                 "the policy binds REPORT_DATA as %s, but no nonce or runtime data was "
+                 "supplied to compare",
+                 vd_policy__binding_name(mode));
+        return 0;
+    }
+    size_t cmp = 64;
+    switch (mode) {
+    case VD_BIND_RAW:
+        if (nl + dl > 64) {
+            snprintf(detail, n,
+                     "raw binding: nonce and runtime data are %zu bytes, REPORT_DATA "
+                     "holds 64",
+                     nl + dl);
+            return 0;
+        }
+        if (nl) {
+            memcpy(expect, in->nonce, nl);
+        }
+        if (dl) {
+            memcpy(expect + nl, in->runtime_data, dl);
+        }
+        break;
+    case VD_BIND_SHA512:
+        if (!digest2(EVP_sha512(), in->nonce, nl, in->runtime_data, dl, expect)) {
+            snprintf(detail, n, "internal error hashing the nonce");
+            return 0;
+        }
+        break;
+    case VD_BIND_SHA256_PREFIX:
+        if (!digest2(EVP_sha256(), in->nonce, nl, in->runtime_data, dl, expect)) {
+            snprintf(detail, n, "internal error hashing the nonce");
+            return 0;
+        }
+        cmp = 32;
+        break;
+    default:
+        snprintf(detail, n, "binding mode not applicable");
+        return 0;
+    }
+    int ok = CRYPTO_memcmp(expect, report_data, cmp) == 0;
+    if (ok) {
+        snprintf(detail, n, "REPORT_DATA%s binds the %s%s%s (%s)", cmp == 32 ? "[0..31]" : "",
+                 nl ? "nonce" : "", nl && dl ? " and " : "", dl ? "runtime data" : "",
+                 vd_policy__binding_name(mode));
+    } else {
+        char want[129];
+        snprintf(detail, n, "REPORT_DATA%s %.*s... != expected %.*s... (%s of the %s%s%s)",
+                 cmp == 32 ? "[0..31]" : "", 32, vd_hex_encode(report_data, cmp, hex, sizeof(hex)),
+                 32, vd_hex_encode(expect, cmp, want, sizeof(want)), vd_policy__binding_name(mode),
+                 nl ? "nonce" : "", nl && dl ? " and " : "", dl ? "runtime data" : "");
+    }
+    return ok;
+}
