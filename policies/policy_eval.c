@@ -349,11 +349,15 @@ static void eval_guest(ectx_t *e)
             continue;
         }
         uint64_t missing = mit[i].want & ~mit[i].got;
-        record(e, mit[i].name, missing ? VD_CHECK_FAIL : VD_CHECK_PASS,
-               "%s 0x%llx %s required bits 0x%llx%s%llx", mit[i].field,
-               (unsigned long long)mit[i].got, missing ? "lacks some" : "has all",
-               (unsigned long long)mit[i].want, missing ? "; missing 0x" : "",
-               (unsigned long long)(missing ? missing : 0));
+        if (missing != 0) {
+            record(e, mit[i].name, VD_CHECK_FAIL,
+                   "%s 0x%llx lacks bits 0x%llx of the required 0x%llx", mit[i].field,
+                   (unsigned long long)mit[i].got, (unsigned long long)missing,
+                   (unsigned long long)mit[i].want);
+        } else {
+            record(e, mit[i].name, VD_CHECK_PASS, "%s 0x%llx has every required bit (0x%llx)",
+                   mit[i].field, (unsigned long long)mit[i].got, (unsigned long long)mit[i].want);
+        }
     }
 }
 
