@@ -35,12 +35,15 @@ int vd_cli_verify(int argc, char **argv);
 typedef struct vd_cli_appraisal vd_cli_appraisal_t;
 
 /**
- * Load the policy `policy` (a file), the nonce (hex) and runtime data (a file). Prints the
- * problem and returns -1 on error (exit 2), else 0 with *out set (free with
- * vd_cli_appraisal_free).
+ * Load the policy `policy` (a file, or else the name of an active policy in the store at
+ * `db_path`), the nonce (hex) and runtime data (a file). Prints the problem and returns -1 on
+ * error (exit 2), else 0 with *out set (free with vd_cli_appraisal_free).
  */
-int vd_cli_appraisal_load(vd_cli_appraisal_t **out, const char *policy, const char *nonce_hex,
-                          const char *runtime_data_file);
+int vd_cli_appraisal_load(vd_cli_appraisal_t **out, const char *policy, const char *db_path,
+                          const char *nonce_hex, const char *runtime_data_file);
+
+/** The database path: `flag` if given, else $VERDICT_DB, else verdict.db. */
+const char *vd_cli_db_path(const char *flag);
 
 /** Appraise `res` (no-op when `ap` is NULL). */
 void vd_cli_appraisal_run(vd_cli_appraisal_t *ap, const vd_snp_result_t *res);

@@ -27,7 +27,8 @@ static void verify_usage(FILE *f)
             "usage: verdict verify --report FILE [--certs FILE]... [--cert-table FILE]\n"
             "                      [--at RFC3339] [--product Milan|Genoa|Turin]\n"
             "                      [--extra-roots FILE] [--kds-url URL] [--offline] [--json]\n"
-            "                      [--policy FILE [--nonce HEX] [--runtime-data FILE]]\n"
+            "                      [--policy FILE|NAME [--nonce HEX] [--runtime-data FILE]]\n"
+            "                      [--db FILE]\n"
             "\n"
             "  --report FILE       attestation report: 1184 raw bytes or hex text\n"
             "  --certs FILE        certificates, PEM (any number) or DER; repeatable\n"
@@ -40,7 +41,9 @@ static void verify_usage(FILE *f)
             "                      also VERDICT_KDS_URL (default %s)\n"
             "  --offline           never contact KDS (verify only fetches nothing yet)\n"
             "  --json              print one JSON object instead of text\n"
-            "  --policy FILE       also appraise against this policy (policies/README.md)\n"
+            "  --policy FILE|NAME  also appraise against this policy file, or the active\n"
+            "                      policy of that name in the store (policies/README.md)\n"
+            "  --db FILE           SQLite database (also VERDICT_DB; default verdict.db)\n"
             "  --nonce HEX         the nonce the policy's freshness binding expects\n"
             "  --runtime-data FILE runtime data bound with the nonce (e.g. Trustee's JSON)\n",
             VD_KDS_DEFAULT_BASE);
@@ -59,6 +62,7 @@ typedef struct verify_opts {
     const char *policy;
     const char *nonce;
     const char *runtime_data;
+    const char *db;
 } verify_opts_t;
 
 /* Parse flags into `o`. Returns -1 after printing the problem, 1 for --help, 0 otherwise. */
@@ -77,7 +81,8 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         OPT_HELP,
         OPT_POLICY,
         OPT_NONCE,
-        OPT_RUNTIME
+        OPT_RUNTIME,
+        OPT_DB
     };
     static const struct option longopts[] = {
         {"report", required_argument, NULL, OPT_REPORT},
@@ -93,11 +98,13 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         {"policy", required_argument, NULL, OPT_POLICY},
         {"nonce", required_argument, NULL, OPT_NONCE},
         {"runtime-data", required_argument, NULL, OPT_RUNTIME},
+        {"db", required_argument, NULL, OPT_DB},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
     o->extra_roots = getenv("VERDICT_EXTRA_ROOTS");
     o->kds_url = getenv("VERDICT_KDS_URL");
+    o->db = vd_cli_db_path(NULL);
     opterr = 0;
     optind = 1;
     int ch;
@@ -143,6 +150,9 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
             break;
         case OPT_RUNTIME:
             o->runtime_data = optarg;
+            break;
+        case OPT_DB:
+            o->db = optarg;
             break;
         default:
             fprintf(stderr, "verdict verify: unknown or incomplete option '%s'\n",
@@ -269,7 +279,8 @@ int vd_cli_verify(int argc, char **argv)
     if (load_certs(&o, certs, trust) != 0) {
         goto out;
     }
-    if (o.policy != NULL && vd_cli_appraisal_load(&ap, o.policy, o.nonce, o.runtime_data) != 0) {
+    if (o.policy != NULL &&
+        vd_cli_appraisal_load(&ap, o.policy, o.db, o.nonce, o.runtime_data) != 0) {
         goto out;
     }
     res = calloc(1, sizeof(*res));

@@ -1,0 +1,34 @@
+/*
+ * verdict: the SQLite database every stateful module shares (DESIGN.md: one `--db` file).
+ *
+ * One ordered, append-only list of schema migrations for the whole file (db.c); PRAGMA
+ * user_version counts how many have run. Modules own their tables but add their migrations to
+ * that one list, so two modules can never disagree about the version of the same file.
+ * Opened in WAL mode, so readers never block on the writer and never see half a transaction.
+ */
+#ifndef verdict__db_h
+#define verdict__db_h
+
+#include <sqlite3.h>
+
+#include "verdict/error.h"
+
+#define VD_DB_DEFAULT_PATH "verdict.db"
+
+/**
+ * Open (creating if needed) the database at `path` and bring its schema up to date. Fails with
+ * VD_E_STORE naming the file if it cannot be opened, is not a verdict database, or was written
+ * by a newer verdict (a higher user_version than this build knows). Close with vd_db_close.
+ */
+vd_err_t vd_db_open(const char *path, sqlite3 **out, vd_error_t *err);
+
+/** Close; sets *db to NULL. NULL-safe. */
+void vd_db_close(sqlite3 **db);
+
+/** Schema version this build writes (the number of migrations it knows). */
+int vd_db_schema_version(void);
+
+/** Record the current SQLite error of `db` with a context prefix. Returns VD_E_STORE. */
+vd_err_t vd_db_error(sqlite3 *db, vd_error_t *err, const char *context);
+
+#endif
