@@ -37,6 +37,9 @@ typedef struct ctx {
     int leaf_ext_ok;
     X509 *issuer; /* ASK or ASVK */
     X509 *root;   /* ARK */
+    /* find_issuer's successful signature checks, reused by check_chain ("" = not verified) */
+    char leaf_link[DETAIL_MAX];
+    char issuer_link[DETAIL_MAX];
     const char *root_origin;
 } ctx_t;
 
@@ -203,20 +206,26 @@ static X509 *find_leaf(ctx_t *c)
     return first;
 }
 
-/* The issuer of `subject` among the candidates (and extra anchors when `roots`). */
-static X509 *find_issuer(const ctx_t *c, X509 *subject, int roots, const char **origin)
+/*
+ * The issuer of `subject` among the candidates (and extra anchors when `roots`): preferably one
+ * whose signature on `subject` verifies, whose detail then goes to `link` so that check_chain
+ * need not verify it again; else the first with the right name (check_chain then says why).
+ */
+static X509 *find_issuer(const ctx_t *c, X509 *subject, int roots, const char **origin,
+                         char link[DETAIL_MAX])
 {
-    char scratch[DETAIL_MAX];
     X509 *name_match = NULL;
+    link[0] = '\0';
     for (size_t i = 0; i < n_certs(c); i++) {
         X509 *x = vd_certset_get(c->certs, i);
         if (x == subject || !vd_snp__issued_by(subject, x) || (roots && !vd_snp__self_signed(x))) {
             continue;
         }
-        if (vd_snp__cert_signed_by(subject, x, scratch, sizeof(scratch))) {
+        if (vd_snp__cert_signed_by(subject, x, link, DETAIL_MAX)) {
             *origin = vd_certset_origin(c->certs, i);
             return x;
         }
+        link[0] = '\0';
         if (name_match == NULL) {
             name_match = x;
             *origin = vd_certset_origin(c->certs, i);
@@ -224,11 +233,11 @@ static X509 *find_issuer(const ctx_t *c, X509 *subject, int roots, const char **
     }
     for (size_t i = 0; roots && c->in->trust && i < vd_trust_extra_count(c->in->trust); i++) {
         X509 *x = vd_trust_extra_get(c->in->trust, i);
-        if (vd_snp__issued_by(subject, x) &&
-            vd_snp__cert_signed_by(subject, x, scratch, sizeof(scratch))) {
+        if (vd_snp__issued_by(subject, x) && vd_snp__cert_signed_by(subject, x, link, DETAIL_MAX)) {
             *origin = "extra trust anchor";
             return x;
         }
+        link[0] = '\0';
     }
     return name_match;
 }
@@ -414,13 +423,13 @@ static void locate_chain(ctx_t *c)
     const char *origin = NULL;
     char cn[48];
     if (c->leaf != NULL) {
-        c->issuer = find_issuer(c, c->leaf, 0, &origin);
+        c->issuer = find_issuer(c, c->leaf, 0, &origin, c->leaf_link);
     } else if (p != VD_PRODUCT_UNKNOWN) {
         snprintf(cn, sizeof(cn), "SEV-%s%s", c->vlek ? "VLEK-" : "", vd_product_name(p));
         c->issuer = find_by_cn(c, cn);
     }
     if (c->issuer != NULL) {
-        c->root = find_issuer(c, c->issuer, 1, &c->root_origin);
+        c->root = find_issuer(c, c->issuer, 1, &c->root_origin, c->issuer_link);
     } else if (p != VD_PRODUCT_UNKNOWN) {
         /* Only for the messages: say the ARK is there even though the ASK is not. */
         snprintf(cn, sizeof(cn), "ARK-%s", vd_product_name(p));
@@ -466,6 +475,16 @@ static void report_missing(ctx_t *c)
     }
 }
 
+/* `subject` signed by `issuer`: from find_issuer's result when it verified, else now. */
+static int link_verified(X509 *subject, X509 *issuer, const char *cached, char d[DETAIL_MAX])
+{
+    if (cached[0] != '\0') {
+        snprintf(d, DETAIL_MAX, "%s", cached);
+        return 1;
+    }
+    return vd_snp__cert_signed_by(subject, issuer, d, DETAIL_MAX);
+}
+
 static void check_chain(ctx_t *c)
 {
     char d[DETAIL_MAX], spki[65];
@@ -504,7 +523,7 @@ static void check_chain(ctx_t *c)
     /* chain.ask: ASK/ASVK signed by the ARK, a CA, named for the product. */
     if (c->issuer == NULL || c->root == NULL) {
         SKIP(c, "chain.ask", "%s", c->issuer == NULL ? "ASK/ASVK not available" : "no ARK");
-    } else if (!vd_snp__cert_signed_by(c->issuer, c->root, d, sizeof(d))) {
+    } else if (!link_verified(c->issuer, c->root, c->issuer_link, d)) {
         FAIL(c, "chain.ask", "%s", d);
     } else if (X509_check_ca(c->issuer) < 1) {
         FAIL(c, "chain.ask", "the %s is not a CA certificate", iname);
@@ -524,7 +543,7 @@ static void check_chain(ctx_t *c)
     /* chain.endorsement_key: VCEK/VLEK signed by the ASK/ASVK. */
     if (c->leaf == NULL || c->issuer == NULL) {
         SKIP(c, "chain.endorsement_key", "%s not available", c->leaf == NULL ? kname : iname);
-    } else if (!vd_snp__cert_signed_by(c->leaf, c->issuer, d, sizeof(d))) {
+    } else if (!link_verified(c->leaf, c->issuer, c->leaf_link, d)) {
         FAIL(c, "chain.endorsement_key", "%s", d);
     } else {
         PASS(c, "chain.endorsement_key", "%s", d);
