@@ -1,0 +1,101 @@
+/*
+ * mkpki: write a test PKI and a synthetic signed report to a directory, for end-to-end tests of
+ * the real binary (tests/cli). Never a trust anchor unless a test passes --extra-roots.
+ *
+ * usage: mkpki DIR [Milan|Genoa|Turin]
+ * writes DIR/ark.pem, DIR/chain.pem (ASK then ARK), DIR/vcek.pem, DIR/report.bin (v3, or v5 on
+ * Turin, signed by the VCEK), DIR/expired_vcek.pem (same key, expired a year ago).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+
+#include "testpki.h"
+
+static int write_file(const char *dir, const char *name, const void *p, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && fwrite(p, 1, len, f) == len;
+    if (f != NULL && fclose(f) != 0) {
+        ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
+static int write_pem(const char *dir, const char *name, X509 *a, X509 *b)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && PEM_write_X509(f, a) == 1 && (b == NULL || PEM_write_X509(f, b) == 1);
+    if (f != NULL && fclose(f) != 0) {
+        ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: mkpki DIR [Milan|Genoa|Turin]\n");
+        return 2;
+    }
+    vd_product_t product = argc > 2 ? vd_product_from_name(argv[2]) : VD_PRODUCT_MILAN;
+    if (product == VD_PRODUCT_UNKNOWN) {
+        fprintf(stderr, "mkpki: unknown product %s\n", argv[2]);
+        return 2;
+    }
+    vd_testpki_t *pki = vd_testpki_new(product);
+    if (pki == NULL) {
+        fprintf(stderr, "mkpki: cannot generate the PKI\n");
+        return 1;
+    }
+    uint8_t chip[64];
+    for (size_t i = 0; i < sizeof(chip); i++) {
+        chip[i] = (uint8_t)(0xA0 + i);
+    }
+    int turin = product == VD_PRODUCT_TURIN;
+    if (turin) {
+        memset(chip + 8, 0, 56); /* Turin: 8-byte chip ID */
+    }
+    uint64_t tcb_raw = vd_testreport_tcb_raw(product, 1, 3, 0, 8, 115);
+    vd_testpki_leaf_opts_t o;
+    memset(&o, 0, sizeof(o));
+    o.product_name = product == VD_PRODUCT_MILAN ? "Milan-B0" : vd_product_name(product);
+    o.tcb = vd_tcb_decode(tcb_raw, product);
+    o.hwid = chip;
+    o.hwid_len = turin ? 8 : 64;
+    EVP_PKEY *key = NULL;
+    X509 *vcek = vd_testpki_issue_leaf(pki, &o, &key);
+    o.not_before = time(NULL) - 3 * 365 * 24 * 3600L;
+    o.not_after = time(NULL) - 365 * 24 * 3600L;
+    EVP_PKEY *key2 = NULL;
+    X509 *expired = vd_testpki_issue_leaf(pki, &o, &key2);
+    uint8_t report[VD_SNP_REPORT_SIZE];
+    vd_testreport_init(report, turin ? 5 : 3, product, tcb_raw, chip);
+    int rc = vcek == NULL || expired == NULL || vd_testreport_sign(report, key) != 0 ||
+             write_pem(argv[1], "ark.pem", vd_testpki_ark(pki), NULL) != 0 ||
+             write_pem(argv[1], "chain.pem", vd_testpki_ask(pki), vd_testpki_ark(pki)) != 0 ||
+             write_pem(argv[1], "vcek.pem", vcek, NULL) != 0 ||
+             write_pem(argv[1], "expired_vcek.pem", expired, NULL) != 0 ||
+             write_file(argv[1], "report.bin", report, sizeof(report)) != 0;
+    /* The expired VCEK has a different key: re-sign a second report with it. */
+    vd_testreport_init(report, turin ? 5 : 3, product, tcb_raw, chip);
+    rc = rc || vd_testreport_sign(report, key2) != 0 ||
+         write_file(argv[1], "report_expired.bin", report, sizeof(report)) != 0;
+    X509_free(vcek);
+    X509_free(expired);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(key2);
+    vd_testpki_free(&pki);
+    if (rc) {
+        fprintf(stderr, "mkpki: failed writing to %s\n", argv[1]);
+        return 1;
+    }
+    return 0;
+}
