@@ -3,7 +3,7 @@
  *
  *   validate FILE...               compile each policy; first error with file:line:col
  *   test --policy FILE|NAME ...    `verdict verify` with a policy: every check, real evidence
- *   import FILE|DIR...             store new versions (a directory: every .yaml and .yml file, atomically)
+ *   import FILE|DIR...             store new versions (a directory's .yaml/.yml files, atomically)
  *   list | show NAME [--version N] | history NAME | activate NAME VERSION | delete NAME
  *   export DIR                     write every active policy to DIR/NAME.yaml
  * Store commands take --db FILE (or VERDICT_DB; default verdict.db).
