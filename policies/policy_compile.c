@@ -62,10 +62,18 @@ static vd_err_t get_uint(cctx_t *c, const vd_ynode_t *n, const char *path, uint6
         return bad(c, n, path, "expected an integer 0..%llu, got '%s'", (unsigned long long)max,
                    shown(n));
     }
+    /* Decimal (leading zeros are not octal) or 0x-hex: digits only after the prefix. */
+    const char *s = n->scalar;
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        s += 2;
+        base = 16;
+    }
     char *end = NULL;
     errno = 0;
-    unsigned long long v = strtoull(n->scalar, &end, 0);
-    if (errno != 0 || end == n->scalar || *end != '\0' || v > max) {
+    unsigned long long v = strtoull(s, &end, base);
+    if (errno != 0 || end == s || *end != '\0' ||
+        strspn(s, base == 16 ? "0123456789abcdefABCDEF" : "0123456789") != strlen(s) || v > max) {
         return bad(c, n, path, "expected an integer 0..%llu, got '%s'", (unsigned long long)max,
                    n->scalar);
     }
@@ -116,7 +124,7 @@ static vd_err_t get_version(cctx_t *c, const vd_ynode_t *n, const char *path, ui
     unsigned a = 0, b = 0;
     char tail = 0;
     if (n->kind != VD_YNODE_SCALAR || sscanf(n->scalar, "%3u.%3u%c", &a, &b, &tail) != 2 ||
-        a > 255 || b > 255 || strchr(n->scalar, ' ') != NULL) {
+        a > 255 || b > 255 || strspn(n->scalar, "0123456789.") != strlen(n->scalar)) {
         return bad(c, n, path, "expected a version MAJOR.MINOR such as \"1.55\", got '%s'",
                    shown(n));
     }
@@ -411,6 +419,11 @@ static vd_err_t compile_on_failure(cctx_t *c, const vd_ynode_t *n, const char *p
             return bad(c, k, path, "'%s' is not a policy check name (see policies/README.md)",
                        shown(k));
         }
+        for (size_t j = 0; j < c->p->override_count; j++) {
+            if (strcmp(c->p->overrides[j].check, k->scalar) == 0) {
+                return bad(c, k, path, "key '%s' appears twice", k->scalar);
+            }
+        }
         if ((rc = want_kind(c, v, sub, VD_YNODE_MAPPING)) != VD_OK) {
             return rc;
         }
@@ -425,7 +438,7 @@ static vd_err_t compile_on_failure(cctx_t *c, const vd_ynode_t *n, const char *p
         char *end = NULL;
         long x = val->kind == VD_YNODE_SCALAR ? strtol(val->scalar, &end, 10) : 0;
         if (val->kind != VD_YNODE_SCALAR || end == val->scalar || *end != '\0' || x < -128 ||
-            x > 127 || vd_tier_of((int8_t)x) == VD_TIER_AFFIRMING) {
+            x > 127 || vd_tier_of((int8_t)x) < VD_TIER_WARNING) {
             return bad(c, val, sub,
                        "expected a claim value -128..127 in the warning or contraindicated "
                        "range (32..127 or -33..-128), got '%s'",

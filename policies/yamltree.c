@@ -70,10 +70,23 @@ static vd_err_t append(vd_ynode_t *parent, vd_ynode_t *child, vd_error_t *err)
     return VD_OK;
 }
 
-/* Only the plain core-schema tags are meaningful in a policy; anything else is a mistake. */
+/* Only the plain core-schema tags are meaningful in a policy; anything else is a mistake
+ * (including other yaml.org tags such as !!python/object or !!binary). */
 static int tag_ok(const yaml_char_t *tag)
 {
-    return tag == NULL || strncmp((const char *)tag, "tag:yaml.org,2002:", 18) == 0;
+    static const char *const core[] = {"str", "int", "float", "bool", "null", "seq", "map"};
+    if (tag == NULL) {
+        return 1;
+    }
+    if (strncmp((const char *)tag, "tag:yaml.org,2002:", 18) != 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(core) / sizeof(core[0]); i++) {
+        if (strcmp((const char *)tag + 18, core[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, vd_ydoc_t *doc,
