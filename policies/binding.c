@@ -2,7 +2,7 @@
  * REPORT_DATA binding modes (STANDARDS.md section 6):
  *   raw            nonce || runtime_data, at most 64 bytes, zero-padded, all 64 compared
  *   sha512         SHA-512(nonce || runtime_data), all 64 bytes
- *   sha384-jcs     Trustee: SHA-384 of the runtime data JSON in canonical form (RFC 8785),
+ *   sha384-jcs     Trustee: SHA-384 of the runtime data JSON in canonical form (RFC 8785, jcs.c),
  *                  then 16 zero bytes; a nonce, if given, must be the JSON's "nonce" member
  *                  (standard base64, as Trustee's KBS challenge sends it)
  *   sha256-prefix  SHA-256(nonce || runtime_data) in bytes 0..31 (Azure style); 32..63 ignored
@@ -17,6 +17,7 @@
 
 #include "verdict/bytes.h"
 #include "binding.h"
+#include "jcs.h"
 
 static size_t len_of(const uint8_t *p, size_t n)
 {
@@ -33,38 +34,6 @@ static int digest2(const EVP_MD *md, const uint8_t *a, size_t alen, const uint8_
              EVP_DigestFinal_ex(ctx, out, NULL) == 1;
     EVP_MD_CTX_free(ctx);
     return ok;
-}
-
-/* Does any number in the tree have a fraction or exponent? JCS number formatting (ECMAScript)
- * is not implemented, so such documents cannot be canonicalised here. */
-static int has_real(json_t *j, int depth)
-{
-    if (depth > 32) {
-        return 1;
-    }
-    if (json_is_real(j)) {
-        return 1;
-    }
-    if (json_is_object(j)) {
-        const char *k;
-        json_t *v;
-        json_object_foreach(j, k, v)
-        {
-            if (has_real(v, depth + 1)) {
-                return 1;
-            }
-        }
-    } else if (json_is_array(j)) {
-        size_t i;
-        json_t *v;
-        json_array_foreach(j, i, v)
-        {
-            if (has_real(v, depth + 1)) {
-                return 1;
-            }
-        }
-    }
-    return 0;
 }
 
 static int check_jcs(const uint8_t report_data[64], const vd_policy_input_t *in, char *detail,
@@ -86,12 +55,6 @@ static int check_jcs(const uint8_t report_data[64], const vd_policy_input_t *in,
                  doc == NULL ? jerr.text : "wrong type");
         goto out;
     }
-    if (has_real(doc, 0)) {
-        snprintf(detail, n,
-                 "runtime data holds non-integer numbers, which verdict does not "
-                 "canonicalise (RFC 8785 number form)");
-        goto out;
-    }
     if (in->nonce != NULL) {
         char b64[4 * ((64 + 2) / 3) + 1];
         if (in->nonce_len > 64) {
@@ -106,9 +69,14 @@ static int check_jcs(const uint8_t report_data[64], const vd_policy_input_t *in,
             goto out;
         }
     }
-    canon = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
-    if (canon == NULL ||
-        !digest2(EVP_sha384(), (const uint8_t *)canon, strlen(canon), NULL, 0, expect)) {
+    size_t canon_len = 0;
+    const char *why = NULL;
+    canon = vd_jcs_serialize(doc, &canon_len, &why);
+    if (canon == NULL) {
+        snprintf(detail, n, "runtime data cannot be canonicalised: %s", why);
+        goto out;
+    }
+    if (!digest2(EVP_sha384(), (const uint8_t *)canon, canon_len, NULL, 0, expect)) {
         snprintf(detail, n, "internal error hashing the runtime data");
         goto out;
     }
