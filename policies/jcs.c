@@ -189,7 +189,9 @@ static int emit(out_t *o, const json_t *j, int depth)
         {
             keys[k++] = key;
         }
-        qsort(keys, k, sizeof(*keys), utf16_cmp);
+        if (k > 1) {
+            qsort(keys, k, sizeof(*keys), utf16_cmp);
+        }
         int rc = put(o, "{", 1);
         for (size_t i = 0; rc == 0 && i < k; i++) {
             rc = (i > 0 ? put(o, ",", 1) : 0) || put_string(o, keys[i], strlen(keys[i])) ||
