@@ -6,60 +6,11 @@
 # usage: test_cli_policy.sh VERDICT_BINARY VECTORS_DIR
 set -u
 bin=$1
-vec=${VERDICT_VECTORS:-$2}
-if [ ! -d "$vec" ]; then
-    if [ -n "${CI:-}" ]; then echo "vectors missing at $vec (required in CI)"; exit 1; fi
-    echo "vectors missing at $vec: skipping"; exit 77
-fi
+. "$(dirname "$0")/lib.sh"
+need_vectors "$2"
 examples=$(cd "$(dirname "$0")/../../policies/examples" && pwd)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
 at=2026-06-01T00:00:00Z
 export VERDICT_DB="$tmp/none.db" # never touch a real store
-
-# expect CODE DESCRIPTION -- ARGS...: run verdict, compare the exit code.
-expect() {
-    want=$1 desc=$2; shift 3
-    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $desc: exit $got, expected $want"
-        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -30
-    fi
-}
-
-# output_has DESCRIPTION FILE(out|err) TEXT: the last run's stdout/stderr holds TEXT.
-output_has() {
-    if grep -qF -- "$3" "$tmp/$2"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $1: $2 lacks: $3"
-        sed 's/^/  | /' "$tmp/$2" | head -20
-    fi
-}
-
-# json_has DESCRIPTION PYTHON-EXPR: evaluate EXPR with `j` bound to the last JSON output and
-# `a` to its appraisal, and `chk(name)` to the appraisal check of that name.
-json_has() {
-    if python3 -c "
-import json, sys
-j = json.load(open('$tmp/out'))
-a = j.get('appraisal')
-def chk(n):
-    return next((c for c in a['checks'] if c['name'] == n), None)
-sys.exit(0 if ($2) else 1)"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $1: JSON lacks: $2"
-        head -60 "$tmp/out" | sed 's/^/  | /'
-    fi
-}
 
 gsg="--report $vec/gosevguest-milan/attestation.bin --certs $vec/gosevguest-milan/vcek.der --certs $vec/gosevguest-milan/cert_chain_milan_vcek.pem --at $at"
 turin="--report $vec/mstav-tests/turin_attestation_report.bin --certs $vec/mstav-tests/turin_vcek.pem --certs $vec/mstav-tests/turin_ask.pem --certs $vec/amd-roots-mstav/turin_ark.pem --at $at"
@@ -180,5 +131,4 @@ json_has "truncated appraisal" "a['status'] == 'contraindicated' and set(a['trus
 expect 3 "collateral missing with policy" -- verify --policy "$examples/development.yaml" --report $vec/mstav-tests/turin_attestation_report.bin --at $at --json
 json_has "collateral missing appraisal" "a['status'] == 'none' and a['checks'] == [] and a['trust_vector'] == {}"
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

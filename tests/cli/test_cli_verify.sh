@@ -4,40 +4,9 @@
 # usage: test_cli_verify.sh VERDICT_BINARY VECTORS_DIR
 set -u
 bin=$1
-vec=${VERDICT_VECTORS:-$2}
-if [ ! -d "$vec" ]; then
-    if [ -n "${CI:-}" ]; then echo "vectors missing at $vec (required in CI)"; exit 1; fi
-    echo "vectors missing at $vec: skipping"; exit 77
-fi
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-passed=0 failed=0
+. "$(dirname "$0")/lib.sh"
+need_vectors "$2"
 at=2026-06-01T00:00:00Z
-
-# expect CODE DESCRIPTION -- ARGS...: run verdict, compare the exit code.
-expect() {
-    want=$1 desc=$2; shift 3
-    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-    got=$?
-    if [ "$got" -eq "$want" ]; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $desc: exit $got, expected $want"
-        sed 's/^/  | /' "$tmp/out" "$tmp/err" | head -20
-    fi
-}
-
-# json_has DESCRIPTION PYTHON-EXPR: evaluate EXPR with `j` bound to the last JSON output.
-json_has() {
-    if python3 -c "import json,sys; j=json.load(open('$tmp/out')); sys.exit(0 if ($2) else 1)"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        echo "FAIL: $1: JSON lacks: $2"
-        head -40 "$tmp/out" | sed 's/^/  | /'
-    fi
-}
 
 turin="--report $vec/mstav-tests/turin_attestation_report.bin --certs $vec/mstav-tests/turin_vcek.pem --certs $vec/mstav-tests/turin_ask.pem --certs $vec/amd-roots-mstav/turin_ark.pem"
 
@@ -98,5 +67,4 @@ expect 2 "bad certs file" -- verify $turin --certs "$tmp/junk"
 expect 2 "missing extra roots" -- verify $turin --extra-roots "$tmp/does-not-exist"
 expect 0 "help" -- verify --help
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
