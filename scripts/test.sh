@@ -30,5 +30,5 @@ if [ -f tests/fuzz/CMakeLists.txt ]; then
     cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DVD_BUILD_FUZZERS=ON -DVD_BUILD_TESTS=OFF \
         -DVD_SANITIZE="address;undefined" -DCMAKE_BUILD_TYPE=Debug >/dev/null
     cmake --build build-fuzz -j"$jobs"
-    (cd build-fuzz && ctest --output-on-failure)
+    ctest --test-dir build-fuzz/tests/fuzz --output-on-failure
 fi
