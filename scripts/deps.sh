@@ -11,7 +11,7 @@ packages=(
     libsqlite3-dev                       # policy store, certificate cache
     libcurl4-openssl-dev                 # KDS client
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
-    python3 openssl                      # CLI end-to-end test, test tooling
+    python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
 )
 if [ "$(id -u)" -ne 0 ]; then
     sudo=sudo

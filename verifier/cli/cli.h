@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "verdict/certcache.h"
 #include "verdict/error.h"
 #include "verdict/policy.h"
 #include "verdict/verify.h"
@@ -44,6 +45,39 @@ int vd_cli_appraisal_load(vd_cli_appraisal_t **out, const char *policy, const ch
 
 /** The database path: `flag` if given, else $VERDICT_DB, else verdict.db. */
 const char *vd_cli_db_path(const char *flag);
+
+/* ---- certificate cache glue (certs_cmd.c) ---- */
+
+/** How a subcommand reaches the certificate cache (flags; NULL = environment or default). */
+typedef struct vd_cli_cache_opts {
+    const char *db;       /* --db (VERDICT_DB, default verdict.db) */
+    const char *kds_url;  /* --kds-url (VERDICT_KDS_URL) */
+    int offline;          /* --offline (VERDICT_OFFLINE) */
+    const char *crl_mode; /* --crl fail-open|fail-closed|off (VERDICT_CRL) */
+} vd_cli_cache_opts_t;
+
+/** "fail-open" (also NULL or ""), "fail-closed", "off". 0, or -1 if unknown. */
+int vd_cli_crl_mode(const char *s, vd_crl_mode_t *out);
+
+/** 1 if environment variable `name` is set to something other than "", "0", "false", "no". */
+int vd_cli_env_flag(const char *name);
+
+/** Open the cache for `o` with `trust` (borrowed). Prints the problem and returns -1 on error. */
+int vd_cli_cache_open(const vd_cli_cache_opts_t *o, const vd_trust_t *trust, vd_certcache_t **out,
+                      const char *who);
+
+/**
+ * Add to `certs` what an appraisal of `report` needs: the cert table's certificates (evidence),
+ * then the chain and VCEK from the cache or KDS. A certificate that cannot be obtained is
+ * reported on stderr ("collateral unavailable: ...") and in `why` (may be NULL), and is not an
+ * error (the core then says what is missing, exit 3). Returns -1 only on internal errors.
+ */
+int vd_cli_cache_collect(vd_certcache_t *c, const uint8_t *report, size_t report_len,
+                         const uint8_t *table, size_t table_len, vd_product_t hint,
+                         vd_certset_t *certs, const char *who, vd_error_t *why);
+
+/** `verdict certs ...`: returns the process exit code. */
+int vd_cli_certs(int argc, char **argv);
 
 /** Appraise `res` (no-op when `ap` is NULL). */
 void vd_cli_appraisal_run(vd_cli_appraisal_t *ap, const vd_snp_result_t *res);

@@ -37,9 +37,12 @@ static void verify_usage(FILE *f)
             "  --product NAME      product of a v2 report when no VCEK names it\n"
             "  --extra-roots FILE  PEM roots to trust besides AMD's pinned ARKs (test or\n"
             "                      private PKIs only); also VERDICT_EXTRA_ROOTS\n"
-            "  --kds-url URL       KDS base URL named in missing-certificate messages;\n"
-            "                      also VERDICT_KDS_URL (default %s)\n"
-            "  --offline           never contact KDS (verify only fetches nothing yet)\n"
+            "  --kds-url URL       KDS base URL (also VERDICT_KDS_URL; default %s)\n"
+            "  --offline           never contact KDS (also VERDICT_OFFLINE=1). Without --certs\n"
+            "                      the certificates come from the evidence, the cache (--db)\n"
+            "                      and then KDS\n"
+            "  --crl MODE          no fresh CRL: fail-open (default), fail-closed or off\n"
+            "                      (also VERDICT_CRL; certcache/README.md)\n"
             "  --json              print one JSON object instead of text\n"
             "  --policy FILE|NAME  also appraise against this policy file, or the active\n"
             "                      policy of that name in the store (policies/README.md)\n"
@@ -63,6 +66,8 @@ typedef struct verify_opts {
     const char *nonce;
     const char *runtime_data;
     const char *db;
+    int offline;
+    const char *crl;
 } verify_opts_t;
 
 /* Parse flags into `o`. Returns -1 after printing the problem, 1 for --help, 0 otherwise. */
@@ -82,7 +87,8 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         OPT_POLICY,
         OPT_NONCE,
         OPT_RUNTIME,
-        OPT_DB
+        OPT_DB,
+        OPT_CRL
     };
     static const struct option longopts[] = {
         {"report", required_argument, NULL, OPT_REPORT},
@@ -99,12 +105,14 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         {"nonce", required_argument, NULL, OPT_NONCE},
         {"runtime-data", required_argument, NULL, OPT_RUNTIME},
         {"db", required_argument, NULL, OPT_DB},
+        {"crl", required_argument, NULL, OPT_CRL},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
     o->extra_roots = getenv("VERDICT_EXTRA_ROOTS");
     o->kds_url = getenv("VERDICT_KDS_URL");
     o->db = vd_cli_db_path(NULL);
+    o->offline = vd_cli_env_flag("VERDICT_OFFLINE");
     opterr = 0;
     optind = 1;
     int ch;
@@ -136,7 +144,11 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
             o->kds_url = optarg;
             break;
         case OPT_OFFLINE:
-            break; /* fetching is not built yet: verify is always offline today */
+            o->offline = 1;
+            break;
+        case OPT_CRL:
+            o->crl = optarg;
+            break;
         case OPT_JSON:
             o->json = 1;
             break;
@@ -229,6 +241,8 @@ int vd_cli_verify(int argc, char **argv)
     uint8_t report[VD_SNP_REPORT_SIZE * 2];
     size_t report_len = 0;
     vd_certset_t *certs = NULL;
+    vd_certcache_t *cache = NULL;
+    vd_error_t cache_err = {0};
     vd_trust_t *trust = NULL;
     vd_snp_result_t *res = NULL;
     vd_cli_appraisal_t *ap = NULL;
@@ -279,6 +293,15 @@ int vd_cli_verify(int argc, char **argv)
     if (load_certs(&o, certs, trust) != 0) {
         goto out;
     }
+    if (o.n_certs == 0) {
+        /* No --certs: the evidence's certificates, then the cache, then KDS (certcache/). */
+        vd_cli_cache_opts_t co = {o.db, o.kds_url, o.offline, o.crl};
+        if (vd_cli_cache_open(&co, trust, &cache, "verdict verify") != 0 ||
+            vd_cli_cache_collect(cache, in.report, report_len, table, table_len, in.product_hint,
+                                 certs, "verdict verify", &cache_err) != 0) {
+            goto out;
+        }
+    }
     if (o.policy != NULL &&
         vd_cli_appraisal_load(&ap, o.policy, o.db, o.nonce, o.runtime_data) != 0) {
         goto out;
@@ -298,6 +321,17 @@ int vd_cli_verify(int argc, char **argv)
         fprintf(stderr, "verdict verify: %s\n", err.msg);
         code = VD_EXIT_USAGE;
         goto out;
+    }
+    if (cache != NULL &&
+        vd_certcache_check_revocation(cache, certs, in.at, 0, res, &err) != VD_OK) {
+        fprintf(stderr, "verdict verify: %s\n", err.msg);
+        goto out;
+    }
+    if (cache_err.code != VD_OK && res->status == VD_SNP_COLLATERAL_MISSING) {
+        /* Why the cache could not help, for --json's "missing" too. */
+        size_t used = strlen(res->missing);
+        snprintf(res->missing + used, sizeof(res->missing) - used, "%scertificate cache: %s",
+                 used ? "; " : "", cache_err.msg);
     }
     vd_cli_appraisal_run(ap, res);
     if (o.json) {
@@ -324,6 +358,7 @@ int vd_cli_verify(int argc, char **argv)
     }
 out:
     vd_cli_appraisal_free(&ap);
+    vd_certcache_free(&cache);
     free(res);
     vd_trust_free(&trust);
     vd_certset_free(&certs);

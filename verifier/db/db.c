@@ -34,6 +34,29 @@ static const char *const migrations[] = {
     "  action TEXT NOT NULL,"
     "  at INTEGER NOT NULL"
     ");",
+    /* 2: the certificate cache (certcache/store.c, certcache/README.md). Rows are untrusted:
+     * re-validated against the pinned roots whenever they are loaded. */
+    "CREATE TABLE vcek ("
+    "  product TEXT NOT NULL, hwid BLOB NOT NULL, tcb INTEGER NOT NULL, der BLOB NOT NULL,"
+    "  fetched_at INTEGER NOT NULL, source TEXT,"
+    "  PRIMARY KEY (product, hwid, tcb)"
+    ");"
+    "CREATE TABLE vlek ("
+    "  product TEXT NOT NULL, tcb INTEGER NOT NULL, spki BLOB NOT NULL, der BLOB NOT NULL,"
+    "  fetched_at INTEGER NOT NULL, source TEXT,"
+    "  PRIMARY KEY (product, tcb, spki)"
+    ");"
+    "CREATE TABLE chain ("
+    "  product TEXT NOT NULL, key_type TEXT NOT NULL, pem BLOB NOT NULL,"
+    "  fetched_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (product, key_type)"
+    ");"
+    "CREATE TABLE crl ("
+    "  product TEXT NOT NULL, key_type TEXT NOT NULL, der BLOB NOT NULL,"
+    "  this_update INTEGER, next_update INTEGER, fetched_at INTEGER NOT NULL,"
+    "  PRIMARY KEY (product, key_type)"
+    ");"
+    "CREATE TABLE kds_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -1,0 +1,526 @@
+/*
+ * Air-gapped operation: export the cache as a PEM bundle, import one, list what is cached
+ * (certcache/README.md describes the bundle format).
+ *
+ * Format: UTF-8 text; each object is a PEM block ("CERTIFICATE" or "X509 CRL") preceded by one
+ * comment line "# <kind> <product> <detail>" that people can read. The comment is advisory
+ * except for CRLs, whose hierarchy (vcek or vlek) it names because the two CRLs of one ARK
+ * cannot be told apart by content; without it a CRL is filed under vcek.
+ *
+ * Trust boundary: a bundle is untrusted. Import is all or nothing and stores an object only if
+ * it chains to a root in the trust set: ARKs must match a pin or a configured extra anchor,
+ * ASKs/ASVKs must be signed by such an ARK, VCEKs/VLEKs by an accepted ASK/ASVK (from the
+ * bundle or the cache), CRLs by an accepted ARK.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509v3.h>
+
+#include "verdict/amdcert.h"
+#include "verdict/bytes.h"
+#include "certcache_internal.h"
+
+#define BUNDLE_MAX_OBJECTS 256
+
+typedef struct obj {
+    X509 *x;
+    X509_CRL *crl;
+    char comment[160];
+    int accepted;
+    int cached; /* from the cache, not the bundle: a signer only */
+} obj_t;
+
+static int cn_prefix(X509 *x, const char *prefix, char *rest, size_t n)
+{
+    char cn[64];
+    vd_x509_common_name(x, cn, sizeof(cn));
+    size_t l = strlen(prefix);
+    if (strncmp(cn, prefix, l) != 0) {
+        return 0;
+    }
+    snprintf(rest, n, "%s", cn + l);
+    return 1;
+}
+
+static int signed_by(X509 *subject, X509 *issuer)
+{
+    EVP_PKEY *k = X509_get0_pubkey(issuer);
+    int ok = k != NULL &&
+             X509_NAME_cmp(X509_get_issuer_name(subject), X509_get_subject_name(issuer)) == 0 &&
+             X509_verify(subject, k) == 1;
+    ERR_clear_error();
+    return ok;
+}
+
+static const char *name_of(X509 *x, char *buf, size_t n)
+{
+    return vd_x509_common_name(x, buf, n);
+}
+
+/* Split the bundle into PEM blocks with their preceding comment. */
+static vd_err_t parse_bundle(const uint8_t *p, size_t len, obj_t *objs, size_t *count,
+                             vd_error_t *err)
+{
+    const char *s = (const char *)p, *end = s + len;
+    char comment[160] = "";
+    *count = 0;
+    while (s < end) {
+        const char *eol = memchr(s, '\n', (size_t)(end - s));
+        const char *line_end = eol ? eol : end;
+        size_t ll = (size_t)(line_end - s);
+        if (ll > 0 && s[0] == '#') {
+            size_t cl = ll - 1 < sizeof(comment) - 1 ? ll - 1 : sizeof(comment) - 1;
+            memcpy(comment, s + 1, cl);
+            comment[cl] = '\0';
+            while (cl > 0 && (comment[cl - 1] == '\r' || comment[cl - 1] == ' ')) {
+                comment[--cl] = '\0';
+            }
+        } else if (ll >= 11 && memcmp(s, "-----BEGIN ", 11) == 0) {
+            /* The block ends at the matching END line. */
+            const char *stop = s;
+            const char *endm = NULL;
+            while (stop < end) {
+                const char *e2 = memchr(stop, '\n', (size_t)(end - stop));
+                const char *le = e2 ? e2 : end;
+                if ((size_t)(le - stop) >= 9 && memcmp(stop, "-----END ", 9) == 0) {
+                    endm = e2 ? e2 + 1 : end;
+                    break;
+                }
+                stop = e2 ? e2 + 1 : end;
+            }
+            if (endm == NULL) {
+                return VD_ERR(err, VD_E_MALFORMED, "bundle: PEM block without an END line");
+            }
+            if (*count >= BUNDLE_MAX_OBJECTS) {
+                return VD_ERR(err, VD_E_TOO_LARGE, "bundle: more than %d objects",
+                              BUNDLE_MAX_OBJECTS);
+            }
+            obj_t *o = &objs[*count];
+            BIO *b = BIO_new_mem_buf(s, (int)(endm - s));
+            if (b == NULL) {
+                return VD_ERR(err, VD_E_NOMEM, "out of memory");
+            }
+            if (ll >= 22 && memcmp(s, "-----BEGIN CERTIFICATE", 22) == 0) {
+                o->x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+            } else if (ll >= 19 && memcmp(s, "-----BEGIN X509 CRL", 19) == 0) {
+                o->crl = PEM_read_bio_X509_CRL(b, NULL, NULL, NULL);
+            }
+            BIO_free(b);
+            ERR_clear_error();
+            if (o->x == NULL && o->crl == NULL) {
+                return VD_ERR(err, VD_E_MALFORMED,
+                              "bundle: object %zu is not a certificate or CRL that parses",
+                              *count + 1);
+            }
+            snprintf(o->comment, sizeof(o->comment), "%s", comment);
+            comment[0] = '\0';
+            (*count)++;
+            s = endm;
+            continue;
+        }
+        s = eol ? eol + 1 : end;
+    }
+    return VD_OK;
+}
+
+/* An accepted certificate of the bundle (or the cache) that signed `x`: a root or not. */
+static X509 *find_signer(obj_t *objs, size_t n, X509 *x, int want_root)
+{
+    for (size_t i = 0; i < n; i++) {
+        X509 *y = objs[i].x;
+        int root =
+            y != NULL && X509_NAME_cmp(X509_get_subject_name(y), X509_get_issuer_name(y)) == 0;
+        if (y != NULL && y != x && objs[i].accepted && root == want_root && signed_by(x, y)) {
+            return y;
+        }
+    }
+    return NULL;
+}
+
+/* Append the chains already in the cache (validated again) as accepted signers. */
+static void add_cached_chains(vd_certcache_t *c, obj_t *objs, size_t *n)
+{
+    for (int p = VD_PRODUCT_MILAN; p <= VD_PRODUCT_TURIN; p++) {
+        for (int v = 0; v < 2; v++) {
+            uint8_t *pem = NULL;
+            size_t len = 0;
+            vd_certset_t *set = NULL;
+            vd_error_t e = {0};
+            char why[160];
+            if (*n + 2 > BUNDLE_MAX_OBJECTS ||
+                vd_certcache__db_get_chain(c, (vd_product_t)p, v, &pem, &len) != 1) {
+                free(pem);
+                continue;
+            }
+            if (vd_certcache__parse_blob(pem, len, "cache", &set, &e) == VD_OK &&
+                vd_certset_count(set) == 2) {
+                X509 *a = vd_certset_get(set, 0), *b = vd_certset_get(set, 1);
+                if (vd_certcache__chain_ok(c, (vd_product_t)p, v, a, b, why, sizeof(why))) {
+                    X509_up_ref(a);
+                    X509_up_ref(b);
+                    objs[*n].x = a;
+                    objs[*n].accepted = objs[*n].cached = 1;
+                    objs[*n + 1].x = b;
+                    objs[*n + 1].accepted = objs[*n + 1].cached = 1;
+                    *n += 2;
+                }
+            }
+            vd_certset_free(&set);
+            free(pem);
+        }
+    }
+}
+
+vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t len, size_t *imported,
+                             vd_error_t *err)
+{
+    vd_err_t rc = VD_OK;
+    obj_t *objs = NULL;
+    size_t n = 0, stored = 0;
+    char name[64], rest[48], spki[65], why[192];
+    int in_tx = 0;
+    if (imported != NULL) {
+        *imported = 0;
+    }
+    if (c->db == NULL) {
+        return VD_ERR(err, VD_E_CONFIG, "import needs a certificate cache database (--db)");
+    }
+    objs = calloc(BUNDLE_MAX_OBJECTS, sizeof(*objs));
+    if (objs == NULL) {
+        return VD_ERR(err, VD_E_NOMEM, "out of memory");
+    }
+    rc = parse_bundle(bundle, len, objs, &n, err);
+    if (rc != VD_OK) {
+        goto out;
+    }
+    if (n == 0) {
+        rc = VD_ERR(err, VD_E_MALFORMED, "bundle: no certificates or CRLs");
+        goto out;
+    }
+    size_t nb = n; /* objects from the bundle; cached signers follow */
+    add_cached_chains(c, objs, &n);
+    /* 1. Roots: every self-signed certificate must be a trusted ARK. */
+    for (size_t i = 0; i < n; i++) {
+        X509 *x = objs[i].x;
+        if (x == NULL || X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0) {
+            continue;
+        }
+        vd_product_t rp = VD_PRODUCT_UNKNOWN;
+        if (vd_trust_match(c->trust, x, &rp, spki) == VD_ROOT_UNTRUSTED) {
+            rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
+                        "import refused: root \"%s\" (SPKI SHA-256 %s) is not a pinned AMD ARK "
+                        "nor a configured extra root",
+                        name_of(x, name, sizeof(name)), spki);
+            goto out;
+        }
+        if (!signed_by(x, x)) {
+            rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
+                        "import refused: root \"%s\" is not validly "
+                        "self-signed",
+                        name_of(x, name, sizeof(name)));
+            goto out;
+        }
+        objs[i].accepted = 1;
+    }
+    /* 2. ASK/ASVK, 3. VCEK/VLEK: each signed by something accepted. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            X509 *x = objs[i].x;
+            if (x == NULL || objs[i].accepted) {
+                continue;
+            }
+            int leaf = cn_prefix(x, "SEV-VCEK", rest, sizeof(rest)) ||
+                       cn_prefix(x, "SEV-VLEK", rest, sizeof(rest));
+            leaf = leaf && rest[0] == '\0';
+            if (leaf != pass) {
+                continue;
+            }
+            X509 *signer = find_signer(objs, n, x, !leaf);
+            if (signer == NULL) {
+                rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
+                            "import refused: \"%s\" does not chain to a pinned AMD ARK or a "
+                            "configured extra root",
+                            name_of(x, name, sizeof(name)));
+                goto out;
+            }
+            if (!leaf && X509_check_ca(x) < 1) {
+                rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED, "import refused: \"%s\" is not a CA",
+                            name_of(x, name, sizeof(name)));
+                goto out;
+            }
+            objs[i].accepted = 1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (objs[i].x != NULL && !objs[i].accepted) {
+            rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
+                        "import refused: \"%s\" is not an AMD chain "
+                        "certificate",
+                        name_of(objs[i].x, name, sizeof(name)));
+            goto out;
+        }
+    }
+    /* CRLs: verified against an accepted ARK. */
+    for (size_t i = 0; i < n; i++) {
+        X509_CRL *crl = objs[i].crl;
+        if (crl == NULL) {
+            continue;
+        }
+        int ok = 0;
+        for (size_t j = 0; j < n && !ok; j++) {
+            X509 *y = objs[j].x;
+            ok = y != NULL && objs[j].accepted &&
+                 X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(y)) == 0 &&
+                 X509_NAME_cmp(X509_get_subject_name(y), X509_get_issuer_name(y)) == 0 &&
+                 X509_CRL_verify(crl, X509_get0_pubkey(y)) == 1;
+        }
+        ERR_clear_error();
+        if (!ok) {
+            rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
+                        "import refused: CRL %zu is not signed by an ARK in the bundle", i + 1);
+            goto out;
+        }
+    }
+
+    /* Store, in one transaction. */
+    if (vd_certcache__db_exec(c, "BEGIN IMMEDIATE") != 0) {
+        rc = VD_ERR(err, VD_E_STORE, "cannot start a transaction on the cache");
+        goto out;
+    }
+    in_tx = 1;
+    for (size_t i = 0; i < nb; i++) {
+        X509 *x = objs[i].x;
+        if (x == NULL) {
+            continue;
+        }
+        if (cn_prefix(x, "SEV-VLEK-", rest, sizeof(rest)) ||
+            (cn_prefix(x, "SEV-", rest, sizeof(rest)) && strcmp(rest, "VCEK") != 0 &&
+             strcmp(rest, "VLEK") != 0)) {
+            int vlek = strncmp(name_of(x, name, sizeof(name)), "SEV-VLEK-", 9) == 0;
+            vd_product_t p = vd_product_from_name(rest);
+            X509 *ark = find_signer(objs, n, x, 1);
+            if (p == VD_PRODUCT_UNKNOWN || ark == NULL ||
+                !vd_certcache__chain_ok(c, p, vlek, x, ark, why, sizeof(why))) {
+                rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED, "import refused: \"%s\": %s", name,
+                            p == VD_PRODUCT_UNKNOWN ? "unknown product" : why);
+                goto out;
+            }
+            vd_certcache__remember_chain(c, p, vlek, x, ark);
+            stored++;
+        }
+    }
+    for (size_t i = 0; i < nb; i++) {
+        X509 *x = objs[i].x;
+        vd_amdcert_t ext;
+        vd_error_t e = {0};
+        if (x == NULL ||
+            !(cn_prefix(x, "SEV-VCEK", rest, sizeof(rest)) ||
+              cn_prefix(x, "SEV-VLEK", rest, sizeof(rest))) ||
+            rest[0] != '\0') {
+            continue;
+        }
+        int vlek = strcmp(name_of(x, name, sizeof(name)), "SEV-VLEK") == 0;
+        if (vd_amdcert_parse(x, &ext, &e) != VD_OK || !ext.has_product_name) {
+            rc = VD_ERR(err, VD_E_MALFORMED, "import refused: %s without usable AMD extensions",
+                        name);
+            goto out;
+        }
+        vd_product_t p = vd_product_from_name(ext.product_name);
+        const char *missing = NULL;
+        if (p == VD_PRODUCT_UNKNOWN || !vd_amdcert_tcb_complete(&ext, p, &missing)) {
+            rc = VD_ERR(err, VD_E_MALFORMED,
+                        "import refused: %s with product \"%s\" or an "
+                        "incomplete TCB",
+                        name, ext.product_name);
+            goto out;
+        }
+        vd_tcb_t t = vd_amdcert_tcb(&ext, p);
+        uint64_t raw = vd_certcache__tcb_raw(&t, p);
+        unsigned char *der = NULL;
+        int dlen = i2d_X509(x, &der);
+        if (dlen <= 0) {
+            rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
+            goto out;
+        }
+        if (vlek) {
+            unsigned char h[32];
+            vd_x509_spki_sha256(x, h);
+            if (vd_certcache__db_put_vlek(c, p, raw, h, der, (size_t)dlen, "import") != 0) {
+                OPENSSL_free(der);
+                rc = VD_ERR(err, VD_E_STORE, "cannot store a VLEK");
+                goto out;
+            }
+            stored++;
+        } else if (ext.has_hwid) {
+            vd_certcache__remember_vcek(c, p, ext.hwid, ext.hwid_len, raw, x, "import");
+            stored++;
+        }
+        OPENSSL_free(der);
+    }
+    for (size_t i = 0; i < n; i++) {
+        X509_CRL *crl = objs[i].crl;
+        if (crl == NULL) {
+            continue;
+        }
+        char prod[32] = "", kind[16] = "", ktype[16] = "vcek";
+        if (sscanf(objs[i].comment, " %15s %31s %15s", kind, prod, ktype) < 2) {
+            prod[0] = '\0';
+        }
+        /* The product is the CRL issuer's: ARK-<product>. */
+        X509_NAME *iname = X509_CRL_get_issuer(crl);
+        char icn[64] = "";
+        X509_NAME_get_text_by_NID(iname, NID_commonName, icn, sizeof(icn));
+        vd_product_t p = strncmp(icn, "ARK-", 4) == 0 ? vd_product_from_name(icn + 4)
+                                                      : vd_product_from_name(prod);
+        if (p == VD_PRODUCT_UNKNOWN) {
+            rc = VD_ERR(err, VD_E_MALFORMED, "import refused: CRL %zu names no product", i + 1);
+            goto out;
+        }
+        unsigned char *der = NULL;
+        int dlen = i2d_X509_CRL(crl, &der);
+        int bad = dlen <= 0 || vd_certcache__db_put_crl(
+                                   c, p, strcmp(ktype, "vlek") == 0, der, (size_t)dlen,
+                                   vd_certcache__asn1_time(X509_CRL_get0_lastUpdate(crl)),
+                                   vd_certcache__asn1_time(X509_CRL_get0_nextUpdate(crl))) != 0;
+        OPENSSL_free(der);
+        if (bad) {
+            rc = VD_ERR(err, VD_E_STORE, "cannot store a CRL");
+            goto out;
+        }
+        stored++;
+    }
+    if (vd_certcache__db_exec(c, "COMMIT") != 0) {
+        rc = VD_ERR(err, VD_E_STORE, "cannot commit the import");
+        goto out;
+    }
+    in_tx = 0;
+    if (imported != NULL) {
+        *imported = stored;
+    }
+out:
+    if (in_tx) {
+        vd_certcache__db_exec(c, "ROLLBACK");
+        vd_certcache_drop_memory(c); /* the memory layer may hold what was rolled back */
+    }
+    for (size_t i = 0; objs != NULL && i < n; i++) {
+        X509_free(objs[i].x);
+        X509_CRL_free(objs[i].crl);
+    }
+    free(objs);
+    return rc;
+}
+
+typedef struct export_ctx {
+    FILE *f;
+    size_t count;
+    int failed;
+} export_ctx_t;
+
+static void export_row(void *ud, const char *kind, const char *product, const char *detail,
+                       uint64_t tcb, const uint8_t *blob, size_t len, int64_t fetched_at)
+{
+    export_ctx_t *e = ud;
+    BIO *out = BIO_new_fp(e->f, BIO_NOCLOSE);
+    (void)fetched_at;
+    if (out == NULL) {
+        e->failed = 1;
+        return;
+    }
+    if (strcmp(kind, "chain") == 0) {
+        fprintf(e->f, "# chain %s %s\n", product, detail);
+        fflush(e->f);
+        fwrite(blob, 1, len, e->f);
+        if (len > 0 && blob[len - 1] != '\n') {
+            fputc('\n', e->f);
+        }
+        e->count++;
+    } else if (strcmp(kind, "crl") == 0) {
+        const unsigned char *q = blob;
+        X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)len);
+        fprintf(e->f, "# crl %s %s\n", product, detail);
+        fflush(e->f);
+        if (crl == NULL || PEM_write_bio_X509_CRL(out, crl) != 1) {
+            e->failed = 1;
+        }
+        X509_CRL_free(crl);
+        e->count++;
+    } else {
+        const unsigned char *q = blob;
+        X509 *x = d2i_X509(NULL, &q, (long)len);
+        fprintf(e->f, "# %s %s %s %016llx\n", kind, product, detail, (unsigned long long)tcb);
+        fflush(e->f);
+        if (x == NULL || PEM_write_bio_X509(out, x) != 1) {
+            e->failed = 1;
+        }
+        X509_free(x);
+        e->count++;
+    }
+    BIO_flush(out);
+    BIO_free(out);
+}
+
+vd_err_t vd_certcache_export(vd_certcache_t *c, FILE *f, size_t *exported, vd_error_t *err)
+{
+    export_ctx_t e = {f, 0, 0};
+    if (exported != NULL) {
+        *exported = 0;
+    }
+    fprintf(f, "# verdict certificate bundle v1 (verdict certs import FILE)\n");
+    if (vd_certcache__db_each(c, export_row, &e) < 0) {
+        return VD_ERR(err, VD_E_STORE, "cannot read the certificate cache");
+    }
+    if (e.failed || fflush(f) != 0 || ferror(f)) {
+        return VD_ERR(err, VD_E_IO, "cannot write the bundle");
+    }
+    if (exported != NULL) {
+        *exported = e.count;
+    }
+    return VD_OK;
+}
+
+static void list_row(void *ud, const char *kind, const char *product, const char *detail,
+                     uint64_t tcb, const uint8_t *blob, size_t len, int64_t fetched_at)
+{
+    FILE *f = ud;
+    char when[32];
+    time_t t = (time_t)fetched_at;
+    struct tm tm;
+    (void)blob;
+    gmtime_r(&t, &tm);
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (strcmp(kind, "chain") == 0) {
+        fprintf(f, "chain  %-6s %-4s  %zu bytes  fetched %s\n", product, detail, len, when);
+    } else if (strcmp(kind, "crl") == 0) {
+        char nu[32];
+        time_t n = (time_t)tcb;
+        gmtime_r(&n, &tm);
+        strftime(nu, sizeof(nu), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        fprintf(f, "crl    %-6s %-4s  nextUpdate %s  fetched %s\n", product, detail, nu, when);
+    } else {
+        char lower[160];
+        size_t i = 0;
+        for (; detail[i] != '\0' && i < sizeof(lower) - 1; i++) {
+            lower[i] = (char)(detail[i] >= 'A' && detail[i] <= 'F' ? detail[i] + 32 : detail[i]);
+        }
+        lower[i] = '\0';
+        fprintf(f, "%-6s %-6s %s  tcb 0x%016llx  fetched %s\n", kind, product, lower,
+                (unsigned long long)tcb, when);
+    }
+}
+
+vd_err_t vd_certcache_list(vd_certcache_t *c, FILE *f, vd_error_t *err)
+{
+    int n = vd_certcache__db_each(c, list_row, f);
+    if (n < 0) {
+        return VD_ERR(err, VD_E_STORE, "cannot read the certificate cache");
+    }
+    if (n == 0) {
+        fprintf(f, "(the certificate cache is empty)\n");
+    }
+    return VD_OK;
+}

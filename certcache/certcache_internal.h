@@ -1,0 +1,134 @@
+/*
+ * Declarations shared by the files of the certificate cache (certcache.c: lookups, LRU, single
+ * flight, validation; store.c: SQLite; crl.c: revocation; bundle.c: import/export/list).
+ * Not a public API.
+ */
+#ifndef verdict__certcache_internal_h
+#define verdict__certcache_internal_h
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+#include <sqlite3.h>
+
+#include "verdict/certcache.h"
+#include "verdict/kdsclient.h"
+
+#define CC_KEY_MAX      200
+#define CC_PRODUCTS     (VD_PRODUCT_TURIN + 1)
+#define CC_MAX_FETCH_MS 120000
+
+typedef struct cc_lru_ent {
+    char key[CC_KEY_MAX];
+    X509 *x;
+    struct cc_lru_ent *prev, *next; /* recency list, most recent first */
+    struct cc_lru_ent *hnext;       /* hash chain */
+} cc_lru_ent_t;
+
+typedef struct cc_chain_slot {
+    X509 *issuer, *ark; /* validated; NULL when not loaded */
+} cc_chain_slot_t;
+
+typedef struct cc_crl_slot {
+    X509_CRL *crl; /* verified against the ARK */
+    time_t next_update;
+    time_t attempt_at; /* last KDS attempt (wall clock) */
+} cc_crl_slot_t;
+
+typedef struct cc_flight {
+    char key[CC_KEY_MAX];
+    int done;
+    vd_err_t rc;
+    vd_error_t e;
+    X509 *a, *b;
+    int refs;
+    pthread_cond_t cv;
+    struct cc_flight *next;
+} cc_flight_t;
+
+struct vd_certcache {
+    vd_certcache_config_t cfg;
+    char *db_path;
+    const vd_trust_t *trust;
+    vd_trust_t *own_trust; /* when cfg.trust was NULL */
+    vd_kds_client_t *kds;  /* NULL when offline */
+    char kds_base[512];
+    sqlite3 *db;
+    pthread_mutex_t mu;   /* memory layer, flights, counters */
+    pthread_mutex_t dbmu; /* the SQLite connection */
+    cc_lru_ent_t **buckets;
+    size_t nbuckets, lru_count;
+    cc_lru_ent_t *head, *tail;
+    cc_chain_slot_t chains[CC_PRODUCTS][2];
+    cc_crl_slot_t crls[CC_PRODUCTS][2];
+    cc_flight_t *flights;
+    vd_certcache_stats_t st;
+};
+
+/* certcache.c */
+int64_t vd_certcache__now_ms(const vd_certcache_t *c);
+/* Store the KDS client's breaker / 429 state in kds_state for the next process. */
+void vd_certcache__save_kds_state(vd_certcache_t *c);
+/* The cache key for a TCB: its components in product `p`'s layout, reserved bytes zero. */
+uint64_t vd_certcache__tcb_raw(const vd_tcb_t *t, vd_product_t p);
+/* Parse a PEM-or-DER blob into a new certificate set. */
+vd_err_t vd_certcache__parse_blob(const uint8_t *p, size_t len, const char *origin,
+                                  vd_certset_t **out, vd_error_t *err);
+/* Validate an ASK/ASVK + ARK for `p`. 1 ok, 0 with `why`. */
+int vd_certcache__chain_ok(const vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
+                           X509 *ark, char *why, size_t n);
+/* Validate a VCEK against its ASK and the expected chip and TCB. 1 ok, 0 with `why`. */
+int vd_certcache__vcek_ok(X509 *vcek, X509 *ask, vd_product_t p, const uint8_t *hwid,
+                          size_t hwid_len, uint64_t tcb_raw, char *why, size_t n);
+/* ECDSA P-384 over the report's signed bytes with the key of `x`. 1 if it verifies. */
+int vd_certcache__report_signed_by(const vd_snp_report_t *r, X509 *x);
+/* Store a validated VCEK in memory and SQLite. */
+void vd_certcache__remember_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
+                                 size_t hwid_len, uint64_t tcb_raw, X509 *vcek, const char *source);
+/* Install a validated chain in memory and SQLite (`pem` may be NULL: encoded here). */
+void vd_certcache__remember_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
+                                  X509 *ark);
+const char *vd_certcache__key_type(int vlek);
+
+/* store.c: every function takes dbmu itself and is a no-op (or "not found") without a db. */
+vd_err_t vd_certcache__db_open(vd_certcache_t *c, vd_error_t *err);
+void vd_certcache__db_close(vd_certcache_t *c);
+/* 1 found (*der malloc'd), 0 not found, -1 error. */
+int vd_certcache__db_get_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
+                              size_t hwid_len, uint64_t tcb, uint8_t **der, size_t *len);
+int vd_certcache__db_put_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
+                              size_t hwid_len, uint64_t tcb, const uint8_t *der, size_t len,
+                              const char *source);
+int vd_certcache__db_put_vlek(vd_certcache_t *c, vd_product_t p, uint64_t tcb,
+                              const uint8_t spki[32], const uint8_t *der, size_t len,
+                              const char *source);
+/* Calls fn for every VLEK stored for (p, tcb); returns the number of rows or -1. */
+int vd_certcache__db_each_vlek(vd_certcache_t *c, vd_product_t p, uint64_t tcb,
+                               void (*fn)(void *ud, const uint8_t *der, size_t len), void *ud);
+int vd_certcache__db_get_chain(vd_certcache_t *c, vd_product_t p, int vlek, uint8_t **pem,
+                               size_t *len);
+int vd_certcache__db_put_chain(vd_certcache_t *c, vd_product_t p, int vlek, const uint8_t *pem,
+                               size_t len);
+int vd_certcache__db_get_crl(vd_certcache_t *c, vd_product_t p, int vlek, uint8_t **der,
+                             size_t *len);
+int vd_certcache__db_put_crl(vd_certcache_t *c, vd_product_t p, int vlek, const uint8_t *der,
+                             size_t len, time_t this_update, time_t next_update);
+/* Small persistent key/value state (CRL attempt times). 1 found, 0 not, -1 error. */
+int vd_certcache__db_get_state(vd_certcache_t *c, const char *k, int64_t *v);
+int vd_certcache__db_put_state(vd_certcache_t *c, const char *k, int64_t v);
+/* Iterate over every row of a table for list/export: fn(ud, kind, product, key_type/hwid hex,
+ * tcb, blob, len, fetched_at). */
+typedef void (*vd_certcache__row_fn)(void *ud, const char *kind, const char *product,
+                                     const char *detail, uint64_t tcb, const uint8_t *blob,
+                                     size_t len, int64_t fetched_at);
+int vd_certcache__db_each(vd_certcache_t *c, vd_certcache__row_fn fn, void *ud);
+/* Run `sql` ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"). 0 or -1. */
+int vd_certcache__db_exec(vd_certcache_t *c, const char *sql);
+
+/* crl.c */
+time_t vd_certcache__asn1_time(const ASN1_TIME *t);
+
+#endif

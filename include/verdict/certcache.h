@@ -1,0 +1,165 @@
+/*
+ * verdict: the certificate cache. Gets the AMD certificates an appraisal needs without making
+ * KDS's rate limits and outages the reason an appraisal fails (issue #4, KDS.md section 5).
+ *
+ * Lookup order for each certificate: the evidence (report cert table, --certs), the in-memory
+ * LRU of parsed, chain-verified certificates, the SQLite cache, then KDS (unless offline).
+ * Concurrent misses for the same certificate make one KDS request (single flight); the others
+ * wait for it, bounded by their deadline. Everything loaded from SQLite or KDS is validated
+ * against the pinned roots (vd_trust_t) before use, so a poisoned cache or a lying mirror can
+ * only cause rejections; an entry that fails validation is dropped and refetched.
+ *
+ * The verification core stays pure: the cache only produces certificates (and CRL verdicts)
+ * that the caller hands to vd_snp_verify. VLEKs are never fetched (only KDS's CSP interface
+ * serves them); they come with the evidence or a bundle import.
+ *
+ * SQLite (the shared --db file, verifier/db/db.c migration 2, PRAGMA user_version, WAL):
+ *   vcek(product, hwid, tcb, der, fetched_at, source)   key (product, hwid, tcb)
+ *   vlek(product, tcb, spki, der, fetched_at, source)   key (product, tcb, spki)
+ *   chain(product, key_type, pem, fetched_at)            key (product, key_type)
+ *   crl(product, key_type, der, this_update, next_update, fetched_at)
+ *   kds_state(k, v)                                       429 / breaker state across processes
+ *
+ * Thread-safety: every function may be called from any thread on one shared cache.
+ */
+#ifndef verdict__certcache_h
+#define verdict__certcache_h
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "verdict/certset.h"
+#include "verdict/error.h"
+#include "verdict/kdsclient.h"
+#include "verdict/product.h"
+#include "verdict/tcb.h"
+#include "verdict/trust.h"
+#include "verdict/verify.h"
+
+#define VD_CERTCACHE_DEFAULT_LRU       1024
+#define VD_CERTCACHE_DEFAULT_BUDGET_MS 30000 /* per collect() when the caller gives none */
+#define VD_CERTCACHE_CRL_REFETCH_S     3600  /* at most one CRL refresh attempt per hour */
+#define VD_CERTCACHE_CRL_MARGIN_S      86400 /* refresh a CRL this long before nextUpdate */
+
+/* What to do when no CRL fresh at the appraisal time is available. */
+typedef enum vd_crl_mode {
+    VD_CRL_FAIL_OPEN = 0, /* default: check "skip" with a warning; listed serials still reject */
+    VD_CRL_FAIL_CLOSED,   /* collateral unavailable (exit 3) */
+    VD_CRL_OFF,           /* do not check revocation at all */
+} vd_crl_mode_t;
+
+typedef struct vd_certcache_config {
+    const char *db_path;     /* SQLite file; NULL or "" = memory only. Copied. */
+    const vd_trust_t *trust; /* pinned roots + extra anchors; borrowed, must outlive the cache */
+    int offline;             /* never contact KDS */
+    vd_kds_config_t kds;     /* ignored when offline */
+    size_t lru_capacity;     /* 0 = VD_CERTCACHE_DEFAULT_LRU */
+    vd_crl_mode_t crl_mode;
+    long crl_refetch_s; /* 0 = VD_CERTCACHE_CRL_REFETCH_S */
+    long crl_margin_s;  /* 0 = VD_CERTCACHE_CRL_MARGIN_S */
+} vd_certcache_config_t;
+
+/* Counters for /metrics. */
+typedef struct vd_certcache_stats {
+    uint64_t evidence_hits; /* endorsement key taken from the evidence */
+    uint64_t memory_hits;
+    uint64_t db_hits;
+    uint64_t misses;  /* not in memory nor SQLite */
+    uint64_t fetches; /* KDS fetches started (single-flight leaders) */
+    uint64_t fetch_errors;
+    uint64_t flight_waits; /* lookups that waited for another thread's fetch */
+    uint64_t invalid;      /* cached or fetched entries that failed validation */
+    uint64_t stored;       /* rows written to SQLite */
+    vd_kds_stats_t kds;    /* the KDS client's own counters (requests, 429s, waits...) */
+} vd_certcache_stats_t;
+
+typedef struct vd_certcache vd_certcache_t;
+
+/**
+ * Open (creating if needed) the cache. VD_E_STORE if the database cannot be opened or has a
+ * newer schema, VD_E_CONFIG for a bad KDS URL, VD_E_NOMEM. Caller frees with vd_certcache_free.
+ */
+vd_err_t vd_certcache_open(const vd_certcache_config_t *cfg, vd_certcache_t **out, vd_error_t *err);
+
+/** Close and free; sets *pp to NULL. NULL-safe. No call may be running. */
+void vd_certcache_free(vd_certcache_t **pp);
+
+/** The KDS base URL in use (borrowed), also when offline. */
+const char *vd_certcache_kds_base(const vd_certcache_t *c);
+
+/**
+ * The VCEK for (product, chip_id, reported TCB): memory, SQLite, KDS. `budget_ms` bounds the
+ * whole lookup, including waiting for another thread's fetch (0 = default). On success *out is
+ * a new reference (X509_free). VD_E_COLLATERAL_UNAVAILABLE (not cached and KDS cannot give it;
+ * the message says why), VD_E_NOMEM.
+ */
+vd_err_t vd_certcache_get_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t chip_id[64],
+                               const vd_tcb_t *reported, long budget_ms, X509 **out,
+                               vd_error_t *err);
+
+/**
+ * The chain for `p`: ASK (or ASVK when `vlek`) and ARK, validated against the trust set.
+ * New references in *issuer and *ark. Errors as vd_certcache_get_vcek.
+ */
+vd_err_t vd_certcache_get_chain(vd_certcache_t *c, vd_product_t p, int vlek, long budget_ms,
+                                X509 **issuer, X509 **ark, vd_error_t *err);
+
+/**
+ * Everything an appraisal of `report` needs that `evidence` (the certificates that came with
+ * it, may be NULL) lacks: the endorsement key's chain and, for VCEK-signed reports, the VCEK.
+ * Certificates are added to `out`. A VCEK in the evidence that verifies the report and chains
+ * to a trusted root is stored in the cache. `hint` names the product of a v2 report.
+ * Returns VD_OK when nothing more was needed or everything was found; otherwise
+ * VD_E_COLLATERAL_UNAVAILABLE with a message (what was added is kept), VD_E_NOMEM.
+ * A report that does not parse is not an error: nothing is added (the core rejects it).
+ */
+vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t report_len,
+                              const vd_certset_t *evidence, vd_product_t hint, long budget_ms,
+                              vd_certset_t *out, vd_error_t *err);
+
+/**
+ * Revocation: append a "chain.revocation" check to `res` for the chain the core used (the
+ * endorsement key that verified and its issuer among `certs`), against the CRL of its ARK
+ * (memory, SQLite, KDS; refreshed before nextUpdate, at most once per crl_refetch_s).
+ * A listed serial fails the check (status becomes REJECTED) even if the CRL is stale: revocation
+ * is permanent. Without a CRL fresh at `at`: fail-open "skip", fail-closed "skip" plus a missing
+ * note (status COLLATERAL_MISSING). Only runs when res->status is GENUINE. VD_E_NOMEM only.
+ */
+vd_err_t vd_certcache_check_revocation(vd_certcache_t *c, const vd_certset_t *certs, time_t at,
+                                       long budget_ms, vd_snp_result_t *res, vd_error_t *err);
+
+/**
+ * Import every certificate and CRL in `bundle` (PEM; see certcache/README.md), all or nothing.
+ * Every ARK must be trusted (pinned or an extra anchor), every ASK/ASVK signed by one, every
+ * VCEK/VLEK by an ASK/ASVK of the bundle or the cache, every CRL by a trusted ARK.
+ * *imported (may be NULL) gets the number of objects stored. VD_E_CHAIN_UNTRUSTED (the message
+ * names the certificate), VD_E_MALFORMED, VD_E_STORE, VD_E_NOMEM.
+ */
+vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t len, size_t *imported,
+                             vd_error_t *err);
+
+/**
+ * Write every cached chain, CRL, VCEK and VLEK as a PEM bundle to `f`. VD_E_IO, VD_E_STORE.
+ */
+vd_err_t vd_certcache_export(vd_certcache_t *c, FILE *f, size_t *exported, vd_error_t *err);
+
+/** Print one line per cached object ("vcek Genoa <hwid> <tcb> ...") to `f`. VD_E_STORE. */
+vd_err_t vd_certcache_list(vd_certcache_t *c, FILE *f, vd_error_t *err);
+
+/**
+ * Fetch the CRL for (p, vlek) now if it is missing or due, verify and store it. For prefetch.
+ * Errors as vd_certcache_get_vcek, VD_E_SIGNATURE for a CRL not signed by the ARK.
+ */
+vd_err_t vd_certcache_refresh_crl(vd_certcache_t *c, vd_product_t p, int vlek, time_t at,
+                                  long budget_ms, vd_error_t *err);
+
+/** Snapshot of the counters. */
+void vd_certcache_stats(vd_certcache_t *c, vd_certcache_stats_t *out);
+
+/** Drop the in-memory layer (LRU, chains, CRLs); SQLite is untouched. For tests and reloads. */
+void vd_certcache_drop_memory(vd_certcache_t *c);
+
+#endif
