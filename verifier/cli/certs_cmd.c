@@ -210,31 +210,7 @@ static int parse_opts(int argc, char **argv, certs_opts_t *o)
 
 static int load_roots(const char *path, vd_trust_t *trust)
 {
-    vd_error_t err = {0};
-    vd_certset_t *roots = NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = -1;
-    if (path == NULL || path[0] == '\0') {
-        return 0;
-    }
-    if (vd_certset_new(&roots, &err) != VD_OK ||
-        vd_file_read(path, VD_CERT_BLOB_MAX, &buf, &len, &err) != VD_OK ||
-        vd_certset_add_blob(roots, buf, len, "--extra-roots", &err) != VD_OK) {
-        fprintf(stderr, "verdict certs: extra roots: %s\n", err.msg);
-        goto out;
-    }
-    for (size_t i = 0; i < vd_certset_count(roots); i++) {
-        if (vd_trust_add_extra(trust, vd_certset_get(roots, i), &err) != VD_OK) {
-            fprintf(stderr, "verdict certs: extra roots: %s\n", err.msg);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    free(buf);
-    vd_certset_free(&roots);
-    return rc;
+    return vd_cli_load_extra_roots(path, trust, "verdict certs");
 }
 
 /* "0x0123..." or "bl=3,tee=0,snp=8,ucode=115[,fmc=1]" in product p's layout. */

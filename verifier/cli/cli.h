@@ -12,6 +12,7 @@
 #include "verdict/certcache.h"
 #include "verdict/error.h"
 #include "verdict/policy.h"
+#include "verdict/trust.h"
 #include "verdict/verify.h"
 
 /* Exit codes shared by every subcommand (DESIGN.md, "The contract"). */
@@ -27,6 +28,12 @@
  * VD_E_IO (message names the file and errno) or VD_E_TOO_LARGE.
  */
 vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, vd_error_t *err);
+
+/**
+ * Trust every certificate in the PEM file `path` as an extra root (--extra-roots). No-op for
+ * NULL or "". Prints "<cmd>: extra roots: ..." and returns -1 on error.
+ */
+int vd_cli_load_extra_roots(const char *path, vd_trust_t *trust, const char *cmd);
 
 /** `verdict verify ...`: returns the process exit code. */
 int vd_cli_verify(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "verdict/certset.h"
 #include "cli.h"
 
 vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, vd_error_t *err)
@@ -40,5 +41,34 @@ vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, 
 out:
     free(b);
     fclose(f);
+    return rc;
+}
+
+int vd_cli_load_extra_roots(const char *path, vd_trust_t *trust, const char *cmd)
+{
+    vd_error_t err = {0};
+    vd_certset_t *roots = NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = -1;
+    if (path == NULL || path[0] == '\0') {
+        return 0;
+    }
+    if (vd_certset_new(&roots, &err) != VD_OK ||
+        vd_file_read(path, VD_CERT_BLOB_MAX, &buf, &len, &err) != VD_OK ||
+        vd_certset_add_blob(roots, buf, len, "--extra-roots", &err) != VD_OK) {
+        fprintf(stderr, "%s: extra roots: %s\n", cmd, err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < vd_certset_count(roots); i++) {
+        if (vd_trust_add_extra(trust, vd_certset_get(roots, i), &err) != VD_OK) {
+            fprintf(stderr, "%s: extra roots: %s\n", cmd, err.msg);
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    free(buf);
+    vd_certset_free(&roots);
     return rc;
 }

@@ -205,30 +205,7 @@ static int load_certs(const verify_opts_t *o, vd_certset_t *certs, vd_trust_t *t
         }
         free(buf);
     }
-    if (o->extra_roots == NULL || o->extra_roots[0] == '\0') {
-        return 0;
-    }
-    vd_certset_t *roots = NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = -1;
-    if (vd_certset_new(&roots, &err) != VD_OK ||
-        vd_file_read(o->extra_roots, VD_CERT_BLOB_MAX, &buf, &len, &err) != VD_OK ||
-        vd_certset_add_blob(roots, buf, len, "--extra-roots", &err) != VD_OK) {
-        fprintf(stderr, "verdict verify: extra roots: %s\n", err.msg);
-        goto out;
-    }
-    for (size_t i = 0; i < vd_certset_count(roots); i++) {
-        if (vd_trust_add_extra(trust, vd_certset_get(roots, i), &err) != VD_OK) {
-            fprintf(stderr, "verdict verify: extra roots: %s\n", err.msg);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    free(buf);
-    vd_certset_free(&roots);
-    return rc;
+    return vd_cli_load_extra_roots(o->extra_roots, trust, "verdict verify");
 }
 
 int vd_cli_verify(int argc, char **argv)
