@@ -12,6 +12,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
 failed=0
+# Never reach AMD's KDS nor leave a database behind, also when run by hand.
+export VERDICT_OFFLINE="${VERDICT_OFFLINE:-1}"
+export VERDICT_DB="${VERDICT_DB:-$tmp/verdict.db}"
 
 need_vectors() {
     vec=${VERDICT_VECTORS:-$1}

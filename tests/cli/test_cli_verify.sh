@@ -23,6 +23,12 @@ expect 0 "milan v3" -- verify --report $vec/mstav-tests/milan_attestation_report
 expect 0 "genoa v3" -- verify --report $vec/mstav-tests/genoa_attestation_report.bin --certs $vec/mstav-tests/genoa_vcek.pem --certs $vec/mstav-tests/genoa_ask.pem --certs $vec/amd-roots-mstav/genoa_ark.pem --at $at
 expect 0 "genoa v3 cert table" -- verify --report $vec/veraison-tsm/derived/outblob_report.bin --cert-table $vec/veraison-tsm/derived/auxblob_certtable.bin --at $at --json
 json_has "genoa table json" "j['product']=='Genoa' and any(c['name']=='evidence.cert_table' and c['result']=='pass' for c in j['checks'])"
+# The configfs-tsm JSON envelope: outblob is the report, auxblob the cert table.
+expect 0 "genoa configfs-tsm envelope" -- verify --report $vec/veraison-tsm/sevsnp-tsm-report.json --at $at --json
+json_has "envelope json" "j['product']=='Genoa' and any(c['name']=='evidence.cert_table' and c['result']=='pass' for c in j['checks'])"
+printf '{"outblob": 5}' >"$tmp/bad.json"
+expect 2 "malformed envelope" -- verify --report "$tmp/bad.json"
+output_has "malformed envelope reason" err '"outblob" must be a base64 string'
 vlek="--report $vec/trustee-snp/test-vlek-report.bin --certs $vec/trustee-snp/test-vlek.der --certs $vec/gosevguest-milan/cert_chain_milan_vlek.pem"
 expect 0 "vlek at 2025-06-01" -- verify $vlek --at 2025-06-01
 expect 1 "vlek today (expired)" -- verify $vlek --json

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "verdict/certset.h"
+#include "verdict/evidence.h"
 #include "verdict/kds.h"
 #include "verdict/product.h"
 #include "verdict/report.h"
@@ -30,7 +31,8 @@ static void verify_usage(FILE *f)
             "                      [--policy FILE|NAME [--nonce HEX] [--runtime-data FILE]]\n"
             "                      [--db FILE]\n"
             "\n"
-            "  --report FILE       attestation report: 1184 raw bytes or hex text\n"
+            "  --report FILE       attestation report: 1184 raw bytes, hex text, or a\n"
+            "                      configfs-tsm JSON envelope {outblob, auxblob, provider}\n"
             "  --certs FILE        certificates, PEM (any number) or DER; repeatable\n"
             "  --cert-table FILE   extended-report certificate table (configfs-tsm auxblob)\n"
             "  --at TIME           judge certificate validity at TIME (default: now)\n"
@@ -215,6 +217,7 @@ int vd_cli_verify(int argc, char **argv)
     vd_error_t err = {0};
     uint8_t *file = NULL, *table = NULL;
     size_t file_len = 0, table_len = 0;
+    vd_evidence_t ev = {0};
     uint8_t report[VD_SNP_REPORT_SIZE * 2];
     size_t report_len = 0;
     vd_certset_t *certs = NULL;
@@ -253,10 +256,26 @@ int vd_cli_verify(int argc, char **argv)
     }
     /* Raw bytes or hex text. Anything else goes to the core as it is: a wrong length is a
      * rejection with a reason, not a usage error. */
+    const uint8_t *rbytes = file;
+    size_t rlen = file_len;
+    if (vd_evidence_is_json(file, file_len)) {
+        /* A configfs-tsm envelope: outblob is the report, auxblob the cert table. */
+        if (vd_evidence_parse_tsm_json(file, file_len, &ev, &err) != VD_OK) {
+            fprintf(stderr, "verdict verify: report %s: %s\n", o.report, err.msg);
+            goto out;
+        }
+        rbytes = ev.report;
+        rlen = ev.report_len;
+        if (o.cert_table == NULL && ev.cert_table != NULL) {
+            table = ev.cert_table;
+            table_len = ev.cert_table_len;
+            ev.cert_table = NULL;
+        }
+    }
     in.report = report;
-    if (vd_snp_report_from_file_bytes(file, file_len, report, sizeof(report), &report_len) != 0) {
-        in.report = file;
-        report_len = file_len;
+    if (vd_snp_report_from_file_bytes(rbytes, rlen, report, sizeof(report), &report_len) != 0) {
+        in.report = rbytes;
+        report_len = rlen;
     }
     if (o.cert_table != NULL &&
         vd_file_read(o.cert_table, VD_FILE_MAX, &table, &table_len, &err) != VD_OK) {
@@ -334,6 +353,7 @@ int vd_cli_verify(int argc, char **argv)
         code = VD_EXIT_REJECTED; /* genuine, but the policy is not met */
     }
 out:
+    vd_evidence_free(&ev);
     vd_cli_appraisal_free(&ap);
     vd_certcache_free(&cache);
     free(res);
