@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (trust == NULL && vd_trust_new(&trust, &err) != VD_OK) {
         abort();
     }
-    vd_certcache_config_t cfg = {.db_path = NULL, .trust = trust, .offline = 1};
+    vd_certcache_config_t cfg = {.db_path = ":memory:", .trust = trust, .offline = 1};
     if (vd_certcache_open(&cfg, &cache, &err) != VD_OK) {
         abort();
     }
