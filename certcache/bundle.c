@@ -23,6 +23,7 @@
 
 #include "verdict/amdcert.h"
 #include "verdict/bytes.h"
+#include "verdict/chain.h"
 #include "certcache_internal.h"
 
 #define BUNDLE_MAX_OBJECTS 256
@@ -45,16 +46,6 @@ static int cn_prefix(X509 *x, const char *prefix, char *rest, size_t n)
     }
     snprintf(rest, n, "%s", cn + l);
     return 1;
-}
-
-static int signed_by(X509 *subject, X509 *issuer)
-{
-    EVP_PKEY *k = X509_get0_pubkey(issuer);
-    int ok = k != NULL &&
-             X509_NAME_cmp(X509_get_issuer_name(subject), X509_get_subject_name(issuer)) == 0 &&
-             X509_verify(subject, k) == 1;
-    ERR_clear_error();
-    return ok;
 }
 
 static const char *name_of(X509 *x, char *buf, size_t n)
@@ -135,7 +126,8 @@ static X509 *find_signer(obj_t *objs, size_t n, X509 *x, int want_root)
         X509 *y = objs[i].x;
         int root =
             y != NULL && X509_NAME_cmp(X509_get_subject_name(y), X509_get_issuer_name(y)) == 0;
-        if (y != NULL && y != x && objs[i].accepted && root == want_root && signed_by(x, y)) {
+        if (y != NULL && y != x && objs[i].accepted && root == want_root &&
+            vd_chain_signed_by(x, y, NULL, 0)) {
             return y;
         }
     }
@@ -218,7 +210,7 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
                         name_of(x, name, sizeof(name)), spki);
             goto out;
         }
-        if (!signed_by(x, x)) {
+        if (!vd_chain_signed_by(x, x, NULL, 0)) {
             rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
                         "import refused: root \"%s\" is not validly "
                         "self-signed",

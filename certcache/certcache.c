@@ -27,6 +27,7 @@
 #include "verdict/bytes.h"
 #include "verdict/kds.h"
 #include "verdict/report.h"
+#include "verdict/chain.h"
 #include "certcache_internal.h"
 
 const char *vd_certcache__key_type(int vlek)
@@ -477,22 +478,6 @@ vd_err_t vd_certcache__parse_blob(const uint8_t *p, size_t len, const char *orig
     return rc;
 }
 
-static int cn_is(X509 *x, const char *cn)
-{
-    char buf[64];
-    return strcmp(vd_x509_common_name(x, buf, sizeof(buf)), cn) == 0;
-}
-
-static int signed_by(X509 *subject, X509 *issuer)
-{
-    EVP_PKEY *k = X509_get0_pubkey(issuer);
-    int ok = k != NULL &&
-             X509_NAME_cmp(X509_get_issuer_name(subject), X509_get_subject_name(issuer)) == 0 &&
-             X509_verify(subject, k) == 1;
-    ERR_clear_error();
-    return ok;
-}
-
 int vd_certcache__chain_ok(const vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
                            X509 *ark, char *why, size_t n)
 {
@@ -511,16 +496,16 @@ int vd_certcache__chain_ok(const vd_certcache_t *c, vd_product_t p, int vlek, X5
         snprintf(why, n, "root anchors %s, not %s", vd_product_name(rp), vd_product_name(p));
         return 0;
     }
-    if (!signed_by(ark, ark)) {
+    if (!vd_chain_signed_by(ark, ark, NULL, 0)) {
         snprintf(why, n, "the ARK is not validly self-signed");
         return 0;
     }
     snprintf(want, sizeof(want), "SEV-%s%s", vlek ? "VLEK-" : "", vd_product_name(p));
-    if (!cn_is(issuer, want)) {
+    if (!vd_x509_cn_is(issuer, want)) {
         snprintf(why, n, "the %s is not named %s", vlek ? "ASVK" : "ASK", want);
         return 0;
     }
-    if (!signed_by(issuer, ark) || X509_check_ca(issuer) < 1) {
+    if (!vd_chain_signed_by(issuer, ark, NULL, 0) || X509_check_ca(issuer) < 1) {
         snprintf(why, n, "%s is not a CA signed by the ARK", want);
         return 0;
     }
@@ -533,11 +518,11 @@ int vd_certcache__vcek_ok(X509 *vcek, X509 *ask, vd_product_t p, const uint8_t *
     vd_amdcert_t ext;
     vd_error_t e = {0};
     const char *missing = NULL;
-    if (!cn_is(vcek, "SEV-VCEK")) {
+    if (!vd_x509_cn_is(vcek, "SEV-VCEK")) {
         snprintf(why, n, "not a VCEK (CN is not SEV-VCEK)");
         return 0;
     }
-    if (!signed_by(vcek, ask)) {
+    if (!vd_chain_signed_by(vcek, ask, NULL, 0)) {
         snprintf(why, n, "the VCEK is not signed by the %s ASK", vd_product_name(p));
         return 0;
     }
@@ -560,41 +545,6 @@ int vd_certcache__vcek_ok(X509 *vcek, X509 *ask, vd_product_t p, const uint8_t *
         return 0;
     }
     return 1;
-}
-
-int vd_certcache__report_signed_by(const vd_snp_report_t *r, X509 *x)
-{
-    EVP_PKEY *key = X509_get0_pubkey(x);
-    ECDSA_SIG *sig = NULL;
-    EVP_MD_CTX *md = NULL;
-    BIGNUM *br = NULL, *bs = NULL;
-    unsigned char *der = NULL;
-    int ok = 0, dlen;
-    if (key == NULL || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
-        goto out;
-    }
-    /* R and S are 72-byte little-endian fields; P-384 uses the low 48 (SNP-FORMAT.md 6). */
-    br = BN_lebin2bn(r->sig_r, 48, NULL);
-    bs = BN_lebin2bn(r->sig_s, 48, NULL);
-    sig = ECDSA_SIG_new();
-    if (br == NULL || bs == NULL || sig == NULL || ECDSA_SIG_set0(sig, br, bs) != 1) {
-        goto out;
-    }
-    br = bs = NULL;
-    dlen = i2d_ECDSA_SIG(sig, &der);
-    md = EVP_MD_CTX_new();
-    if (dlen <= 0 || md == NULL || EVP_DigestVerifyInit(md, NULL, EVP_sha384(), NULL, key) != 1) {
-        goto out;
-    }
-    ok = EVP_DigestVerify(md, der, (size_t)dlen, r->raw, VD_SNP_SIGNED_SIZE) == 1;
-out:
-    ERR_clear_error();
-    OPENSSL_free(der);
-    EVP_MD_CTX_free(md);
-    ECDSA_SIG_free(sig);
-    BN_free(br);
-    BN_free(bs);
-    return ok;
 }
 
 uint64_t vd_certcache__tcb_raw(const vd_tcb_t *t, vd_product_t p)
@@ -715,7 +665,7 @@ static int chain_from_set(const vd_certcache_t *c, vd_product_t p, int vlek, vd_
     snprintf(cn, sizeof(cn), "SEV-%s%s", vlek ? "VLEK-" : "", vd_product_name(p));
     for (size_t i = 0; i < vd_certset_count(s); i++) {
         X509 *x = vd_certset_get(s, i);
-        if (cn_is(x, cn)) {
+        if (vd_x509_cn_is(x, cn)) {
             is = x;
         } else if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0) {
             root = x;
@@ -992,8 +942,9 @@ static void vlek_candidate(void *ud, const uint8_t *der, size_t len)
     vlek_ctx_t *v = ud;
     const unsigned char *q = der;
     X509 *x = d2i_X509(NULL, &q, (long)len);
-    if (x != NULL && q == der + len && cn_is(x, "SEV-VLEK") &&
-        (v->issuer == NULL || signed_by(x, v->issuer)) && vd_certcache__report_signed_by(v->r, x) &&
+    if (x != NULL && q == der + len && vd_x509_cn_is(x, "SEV-VLEK") &&
+        (v->issuer == NULL || vd_chain_signed_by(x, v->issuer, NULL, 0)) &&
+        vd_snp_report_signed_by(v->r, X509_get0_pubkey(x), NULL, 0) &&
         vd_certset_add_x509(v->out, x, "certificate cache (imported VLEK)", NULL) == VD_OK) {
         v->added++;
     }
@@ -1030,7 +981,7 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
     size_t nev = evidence != NULL ? vd_certset_count(evidence) : 0;
     for (size_t i = 0; i < nev && leaf == NULL; i++) {
         X509 *x = vd_certset_get(evidence, i);
-        if (cn_is(x, leaf_cn) && vd_certcache__report_signed_by(r, x)) {
+        if (vd_x509_cn_is(x, leaf_cn) && vd_snp_report_signed_by(r, X509_get0_pubkey(x), NULL, 0)) {
             leaf = x;
         }
     }
@@ -1057,13 +1008,13 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
     snprintf(acn, sizeof(acn), "ARK-%s", vd_product_name(p));
     for (size_t i = 0; i < nev; i++) {
         X509 *x = vd_certset_get(evidence, i);
-        if (issuer == NULL && cn_is(x, icn)) {
+        if (issuer == NULL && vd_x509_cn_is(x, icn)) {
             issuer = x;
         }
     }
     for (size_t i = 0; i < nev && issuer != NULL && ark == NULL; i++) {
         X509 *x = vd_certset_get(evidence, i);
-        if (x != issuer && signed_by(issuer, x) &&
+        if (x != issuer && vd_chain_signed_by(issuer, x, NULL, 0) &&
             vd_certcache__chain_ok(c, p, vlek, issuer, x, why, sizeof(why))) {
             ark = x;
         }

@@ -83,8 +83,6 @@ int vd_certcache__chain_ok(const vd_certcache_t *c, vd_product_t p, int vlek, X5
 /* Validate a VCEK against its ASK and the expected chip and TCB. 1 ok, 0 with `why`. */
 int vd_certcache__vcek_ok(X509 *vcek, X509 *ask, vd_product_t p, const uint8_t *hwid,
                           size_t hwid_len, uint64_t tcb_raw, char *why, size_t n);
-/* ECDSA P-384 over the report's signed bytes with the key of `x`. 1 if it verifies. */
-int vd_certcache__report_signed_by(const vd_snp_report_t *r, X509 *x);
 /* Store a validated VCEK in memory and SQLite. */
 void vd_certcache__remember_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
                                  size_t hwid_len, uint64_t tcb_raw, X509 *vcek, const char *source);

@@ -25,6 +25,7 @@
 
 #include "verdict/kds.h"
 #include "verdict/report.h"
+#include "verdict/chain.h"
 #include "certcache_internal.h"
 
 time_t vd_certcache__asn1_time(const ASN1_TIME *t)
@@ -243,22 +244,6 @@ vd_err_t vd_certcache_refresh_crl(vd_certcache_t *c, vd_product_t p, int vlek, t
     return rc;
 }
 
-static int cn_is(X509 *x, const char *cn)
-{
-    char buf[64];
-    return strcmp(vd_x509_common_name(x, buf, sizeof(buf)), cn) == 0;
-}
-
-static int signed_by(X509 *subject, X509 *issuer)
-{
-    EVP_PKEY *k = X509_get0_pubkey(issuer);
-    int ok = k != NULL &&
-             X509_NAME_cmp(X509_get_issuer_name(subject), X509_get_subject_name(issuer)) == 0 &&
-             X509_verify(subject, k) == 1;
-    ERR_clear_error();
-    return ok;
-}
-
 static char *serial_hex(X509 *x, char *out, size_t n)
 {
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
@@ -309,27 +294,27 @@ vd_err_t vd_certcache_check_revocation(vd_certcache_t *c, const vd_certset_t *ce
     /* The chain the core accepted: the leaf that verifies, its issuer, the issuer's root. */
     for (size_t i = 0; i < vd_certset_count(certs) && leaf == NULL; i++) {
         X509 *x = vd_certset_get(certs, i);
-        if (cn_is(x, vlek ? "SEV-VLEK" : "SEV-VCEK") &&
-            vd_certcache__report_signed_by(&res->report, x)) {
+        if (vd_x509_cn_is(x, vlek ? "SEV-VLEK" : "SEV-VCEK") &&
+            vd_snp_report_signed_by(&res->report, X509_get0_pubkey(x), NULL, 0)) {
             leaf = x;
         }
     }
     for (size_t i = 0; leaf != NULL && i < vd_certset_count(certs) && issuer == NULL; i++) {
         X509 *x = vd_certset_get(certs, i);
-        if (x != leaf && signed_by(leaf, x)) {
+        if (x != leaf && vd_chain_signed_by(leaf, x, NULL, 0)) {
             issuer = x;
         }
     }
     for (size_t i = 0; issuer != NULL && i < vd_certset_count(certs) && ark == NULL; i++) {
         X509 *x = vd_certset_get(certs, i);
-        if (x != issuer && signed_by(issuer, x) &&
+        if (x != issuer && vd_chain_signed_by(issuer, x, NULL, 0) &&
             vd_certcache__chain_ok(c, p, vlek, issuer, x, when, sizeof(when))) {
             ark = x;
         }
     }
     for (size_t i = 0; issuer != NULL && ark == NULL && i < vd_trust_extra_count(c->trust); i++) {
         X509 *x = vd_trust_extra_get(c->trust, i);
-        if (signed_by(issuer, x)) {
+        if (vd_chain_signed_by(issuer, x, NULL, 0)) {
             ark = x;
         }
     }

@@ -183,26 +183,34 @@ out:
     return n;
 }
 
-int vd_certcache__db_get_chain(vd_certcache_t *c, vd_product_t p, int vlek, uint8_t **pem,
-                               size_t *len)
+/* One blob column of the row (product, key type) that `sql` selects. 1 found, 0 not, -1 error. */
+static int get_by_product(vd_certcache_t *c, const char *sql, vd_product_t p, int vlek,
+                          uint8_t **out, size_t *len)
 {
     int rc = 0;
     if (c->db == NULL) {
         return 0;
     }
     pthread_mutex_lock(&c->dbmu);
-    sqlite3_stmt *st = prep(c, "SELECT pem FROM chain WHERE product=?1 AND key_type=?2");
+    sqlite3_stmt *st = prep(c, sql);
     if (st == NULL) {
         rc = -1;
         goto out;
     }
     sqlite3_bind_text(st, 1, vd_product_name(p), -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, vd_certcache__key_type(vlek), -1, SQLITE_STATIC);
-    rc = step_blob(st, pem, len);
+    rc = step_blob(st, out, len);
 out:
     sqlite3_finalize(st);
     pthread_mutex_unlock(&c->dbmu);
     return rc;
+}
+
+int vd_certcache__db_get_chain(vd_certcache_t *c, vd_product_t p, int vlek, uint8_t **pem,
+                               size_t *len)
+{
+    return get_by_product(c, "SELECT pem FROM chain WHERE product=?1 AND key_type=?2", p, vlek, pem,
+                          len);
 }
 
 int vd_certcache__db_put_chain(vd_certcache_t *c, vd_product_t p, int vlek, const uint8_t *pem,
@@ -229,23 +237,8 @@ int vd_certcache__db_put_chain(vd_certcache_t *c, vd_product_t p, int vlek, cons
 int vd_certcache__db_get_crl(vd_certcache_t *c, vd_product_t p, int vlek, uint8_t **der,
                              size_t *len)
 {
-    int rc = 0;
-    if (c->db == NULL) {
-        return 0;
-    }
-    pthread_mutex_lock(&c->dbmu);
-    sqlite3_stmt *st = prep(c, "SELECT der FROM crl WHERE product=?1 AND key_type=?2");
-    if (st == NULL) {
-        rc = -1;
-        goto out;
-    }
-    sqlite3_bind_text(st, 1, vd_product_name(p), -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, vd_certcache__key_type(vlek), -1, SQLITE_STATIC);
-    rc = step_blob(st, der, len);
-out:
-    sqlite3_finalize(st);
-    pthread_mutex_unlock(&c->dbmu);
-    return rc;
+    return get_by_product(c, "SELECT der FROM crl WHERE product=?1 AND key_type=?2", p, vlek, der,
+                          len);
 }
 
 int vd_certcache__db_put_crl(vd_certcache_t *c, vd_product_t p, int vlek, const uint8_t *der,

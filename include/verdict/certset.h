@@ -45,6 +45,9 @@ size_t vd_certset_count(const vd_certset_t *s);
 X509 *vd_certset_get(const vd_certset_t *s, size_t i);
 const char *vd_certset_origin(const vd_certset_t *s, size_t i);
 
+/** 1 if the subject's commonName is exactly `cn`. */
+int vd_x509_cn_is(X509 *x, const char *cn);
+
 /** The subject's commonName into `out` ("" if none); returns `out`. */
 char *vd_x509_common_name(X509 *x, char *out, size_t out_size);
 

@@ -177,3 +177,9 @@ char *vd_x509_common_name(X509 *x, char *out, size_t out_size)
     }
     return out;
 }
+
+int vd_x509_cn_is(X509 *x, const char *cn)
+{
+    char buf[64];
+    return strcmp(vd_x509_common_name(x, buf, sizeof(buf)), cn) == 0;
+}

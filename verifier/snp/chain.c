@@ -15,14 +15,14 @@
 #include "verdict/timefmt.h"
 #include "snp_internal.h"
 
-int vd_snp__issued_by(X509 *subject, X509 *issuer)
+int vd_chain_issued_by(X509 *subject, X509 *issuer)
 {
     return X509_NAME_cmp(X509_get_issuer_name(subject), X509_get_subject_name(issuer)) == 0;
 }
 
-int vd_snp__self_signed(X509 *x)
+int vd_chain_self_signed(X509 *x)
 {
-    return vd_snp__issued_by(x, x);
+    return vd_chain_issued_by(x, x);
 }
 
 /* 1 if the digest NID of an AlgorithmIdentifier is SHA-384. */
@@ -67,12 +67,16 @@ out:
     return ok;
 }
 
-int vd_snp__cert_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n)
+int vd_chain_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n)
 {
     char scn[64], icn[64];
     int mdnid = NID_undef, pknid = NID_undef;
     vd_x509_common_name(subject, scn, sizeof(scn));
     vd_x509_common_name(issuer, icn, sizeof(icn));
+    if (!vd_chain_issued_by(subject, issuer)) {
+        snprintf(detail, n, "%s was not issued by %s (issuer name differs)", scn, icn);
+        return 0;
+    }
     if (X509_get_signature_nid(subject) != NID_rsassaPss ||
         X509_get_signature_info(subject, &mdnid, &pknid, NULL, NULL) != 1 || mdnid != NID_sha384 ||
         !pss_params_are_amd(subject)) {
@@ -92,7 +96,7 @@ int vd_snp__cert_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n)
     return 1;
 }
 
-int vd_snp__cert_valid_at(X509 *x, time_t at, const char *label, char *detail, size_t n)
+int vd_chain_valid_at(X509 *x, time_t at, const char *label, char *detail, size_t n)
 {
     char when[32], bound[32];
     vd_time_format_rfc3339(at, when, sizeof(when));

@@ -71,7 +71,7 @@ out:
     return ok;
 }
 
-int vd_snp__key_is_p384(EVP_PKEY *key)
+int vd_chain_key_is_p384(EVP_PKEY *key)
 {
     char group[32];
     size_t glen = 0;
@@ -85,14 +85,14 @@ int vd_snp__key_is_p384(EVP_PKEY *key)
     return strcmp(group, "secp384r1") == 0;
 }
 
-int vd_snp__signature_verify(const vd_snp_report_t *r, EVP_PKEY *key, char *detail, size_t n)
+int vd_snp_report_signed_by(const vd_snp_report_t *r, EVP_PKEY *key, char *detail, size_t n)
 {
     int ok = 0;
     ECDSA_SIG *sig = NULL;
     BIGNUM *bn_r = NULL, *bn_s = NULL;
     unsigned char *der = NULL;
     EVP_MD_CTX *md = NULL;
-    if (!vd_snp__key_is_p384(key)) {
+    if (!vd_chain_key_is_p384(key)) {
         snprintf(detail, n, "endorsement key is not an EC P-384 key");
         goto out;
     }

@@ -11,17 +11,10 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "verdict/chain.h"
 #include "verdict/report.h"
 
-/* signature.c: SNP-FORMAT.md section 6. */
+/* signature.c: SNP-FORMAT.md section 6 (the verification itself is public: chain.h). */
 int vd_snp__signature_format(const vd_snp_report_t *r, char *detail, size_t n);
-int vd_snp__signature_verify(const vd_snp_report_t *r, EVP_PKEY *key, char *detail, size_t n);
-int vd_snp__key_is_p384(EVP_PKEY *key);
-
-/* chain.c: X.509 links of ARK -> ASK/ASVK -> VCEK/VLEK. */
-int vd_snp__cert_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n);
-int vd_snp__cert_valid_at(X509 *x, time_t at, const char *label, char *detail, size_t n);
-int vd_snp__self_signed(X509 *x);
-int vd_snp__issued_by(X509 *subject, X509 *issuer);
 
 #endif

@@ -174,12 +174,6 @@ static size_t n_certs(const ctx_t *c)
     return c->certs != NULL ? vd_certset_count(c->certs) : 0;
 }
 
-static int cn_is(X509 *x, const char *cn)
-{
-    char buf[64];
-    return strcmp(vd_x509_common_name(x, buf, sizeof(buf)), cn) == 0;
-}
-
 /*
  * The endorsement key: a candidate with CN SEV-VCEK or SEV-VLEK. With several (a cert table and
  * --certs may both carry one) the one whose key verifies the report wins, else the first: any
@@ -192,13 +186,13 @@ static X509 *find_leaf(ctx_t *c)
     char scratch[DETAIL_MAX];
     for (size_t i = 0; i < n_certs(c); i++) {
         X509 *x = vd_certset_get(c->certs, i);
-        if (!cn_is(x, cn)) {
+        if (!vd_x509_cn_is(x, cn)) {
             continue;
         }
         if (first == NULL) {
             first = x;
         }
-        if (vd_snp__signature_verify(c->r, X509_get0_pubkey(x), scratch, sizeof(scratch))) {
+        if (vd_snp_report_signed_by(c->r, X509_get0_pubkey(x), scratch, sizeof(scratch))) {
             c->leaf_signed = 1;
             return x;
         }
@@ -218,10 +212,11 @@ static X509 *find_issuer(const ctx_t *c, X509 *subject, int roots, const char **
     link[0] = '\0';
     for (size_t i = 0; i < n_certs(c); i++) {
         X509 *x = vd_certset_get(c->certs, i);
-        if (x == subject || !vd_snp__issued_by(subject, x) || (roots && !vd_snp__self_signed(x))) {
+        if (x == subject || !vd_chain_issued_by(subject, x) ||
+            (roots && !vd_chain_self_signed(x))) {
             continue;
         }
-        if (vd_snp__cert_signed_by(subject, x, link, DETAIL_MAX)) {
+        if (vd_chain_signed_by(subject, x, link, DETAIL_MAX)) {
             *origin = vd_certset_origin(c->certs, i);
             return x;
         }
@@ -233,7 +228,7 @@ static X509 *find_issuer(const ctx_t *c, X509 *subject, int roots, const char **
     }
     for (size_t i = 0; roots && c->in->trust && i < vd_trust_extra_count(c->in->trust); i++) {
         X509 *x = vd_trust_extra_get(c->in->trust, i);
-        if (vd_snp__issued_by(subject, x) && vd_snp__cert_signed_by(subject, x, link, DETAIL_MAX)) {
+        if (vd_chain_issued_by(subject, x) && vd_chain_signed_by(subject, x, link, DETAIL_MAX)) {
             *origin = "extra trust anchor";
             return x;
         }
@@ -247,7 +242,7 @@ static X509 *find_by_cn(const ctx_t *c, const char *cn)
 {
     for (size_t i = 0; i < n_certs(c); i++) {
         X509 *x = vd_certset_get(c->certs, i);
-        if (cn_is(x, cn)) {
+        if (vd_x509_cn_is(x, cn)) {
             return x;
         }
     }
@@ -347,7 +342,7 @@ static void check_leaf_profile(ctx_t *c)
 {
     const char *kname = c->vlek ? "VLEK" : "VCEK";
     vd_error_t e = {0};
-    if (!vd_snp__key_is_p384(X509_get0_pubkey(c->leaf))) {
+    if (!vd_chain_key_is_p384(X509_get0_pubkey(c->leaf))) {
         FAIL(c, "cert.endorsement_key", "the %s's public key is not EC P-384", kname);
         return;
     }
@@ -482,7 +477,7 @@ static int link_verified(X509 *subject, X509 *issuer, const char *cached, char d
         snprintf(d, DETAIL_MAX, "%s", cached);
         return 1;
     }
-    return vd_snp__cert_signed_by(subject, issuer, d, DETAIL_MAX);
+    return vd_chain_signed_by(subject, issuer, d, DETAIL_MAX);
 }
 
 static void check_chain(ctx_t *c)
@@ -508,7 +503,7 @@ static void check_chain(ctx_t *c)
         } else if (p != VD_PRODUCT_UNKNOWN && rp != VD_PRODUCT_UNKNOWN && rp != p) {
             FAIL(c, "chain.ark", "root \"%s\" anchors %s, but the report is from %s", cn,
                  vd_product_name(rp), vd_product_name(p));
-        } else if (!vd_snp__cert_signed_by(c->root, c->root, d, sizeof(d))) {
+        } else if (!vd_chain_signed_by(c->root, c->root, d, sizeof(d))) {
             FAIL(c, "chain.ark", "root \"%s\" is not validly self-signed: %s", cn, d);
         } else if (X509_check_ca(c->root) < 1) {
             FAIL(c, "chain.ark", "root \"%s\" is not a CA certificate", cn);
@@ -530,7 +525,7 @@ static void check_chain(ctx_t *c)
     } else {
         char want[48];
         snprintf(want, sizeof(want), "SEV-%s%s", c->vlek ? "VLEK-" : "", vd_product_name(p));
-        if (p != VD_PRODUCT_UNKNOWN && !cn_is(c->issuer, want)) {
+        if (p != VD_PRODUCT_UNKNOWN && !vd_x509_cn_is(c->issuer, want)) {
             char cn[64];
             FAIL(c, "chain.ask", "the %s is \"%s\", expected \"%s\" for a %s-signed %s report",
                  iname, vd_x509_common_name(c->issuer, cn, sizeof(cn)), want, kname,
@@ -558,7 +553,7 @@ static void check_chain(ctx_t *c)
             continue;
         }
         checked++;
-        if (!vd_snp__cert_valid_at(certs[i], c->in->at, labels[i], d, sizeof(d))) {
+        if (!vd_chain_valid_at(certs[i], c->in->at, labels[i], d, sizeof(d))) {
             FAIL(c, "chain.validity", "%s", d);
             checked = -1;
             break;
@@ -660,7 +655,7 @@ static void check_signature(ctx_t *c)
         return;
     }
     /* find_leaf already verified the signature with this key if it could. */
-    if (c->leaf_signed || vd_snp__signature_verify(c->r, X509_get0_pubkey(c->leaf), d, sizeof(d))) {
+    if (c->leaf_signed || vd_snp_report_signed_by(c->r, X509_get0_pubkey(c->leaf), d, sizeof(d))) {
         if (c->leaf_signed) {
             snprintf(d, sizeof(d), "ECDSA P-384/SHA-384 signature over bytes 0x000-0x29F verifies");
         }
