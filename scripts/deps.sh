@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Install the Debian 12 packages verdict builds, tests and runs with (needs root).
-# One list for README's setup command and for CI. Which package provides what: README.md.
+# Install the Debian 12 packages verdict builds, tests and runs with (needs root), or with
+# --list just print them. One list for README's setup command and for CI (.ci/run).
+# Which package provides what: README.md.
 set -euo pipefail
 packages=(
     build-essential cmake pkg-config     # compiler, build
@@ -13,6 +14,10 @@ packages=(
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
 )
+if [ "${1:-}" = "--list" ]; then
+    echo "${packages[@]}"
+    exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
     sudo=sudo
 else
