@@ -463,6 +463,13 @@ static vd_err_t flight_run(vd_certcache_t *c, const char *key, hit_fn hit, fill_
     return rc;
 }
 
+void vd_certcache__count(vd_certcache_t *c, uint64_t *counter)
+{
+    pthread_mutex_lock(&c->mu);
+    (*counter)++;
+    pthread_mutex_unlock(&c->mu);
+}
+
 /* ---- validation ---------------------------------------------------------------------------- */
 
 vd_err_t vd_certcache__parse_blob(const uint8_t *p, size_t len, const char *origin,
@@ -588,9 +595,7 @@ void vd_certcache__remember_vcek(vd_certcache_t *c, vd_product_t p, const uint8_
     if (dlen > 0 &&
         vd_certcache__db_put_vcek(c, p, hwid, hwid_len, tcb_raw, der, (size_t)dlen, source) == 0 &&
         c->db != NULL) {
-        pthread_mutex_lock(&c->mu);
-        c->st.stored++;
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c, &c->st.stored);
     }
     OPENSSL_free(der);
     pthread_mutex_lock(&c->mu);
@@ -621,9 +626,7 @@ void vd_certcache__remember_chain(vd_certcache_t *c, vd_product_t p, int vlek, X
     size_t len = 0;
     uint8_t *pem = chain_pem(issuer, ark, &len);
     if (pem != NULL && vd_certcache__db_put_chain(c, p, vlek, pem, len) == 0 && c->db != NULL) {
-        pthread_mutex_lock(&c->mu);
-        c->st.stored++;
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c, &c->st.stored);
     }
     free(pem);
     pthread_mutex_lock(&c->mu);
@@ -711,16 +714,12 @@ static vd_err_t chain_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509
         }
         /* Not deleted: it may only be untrusted under this trust set. A valid fetch replaces
          * it. */
-        pthread_mutex_lock(&c->mu);
-        c->st.invalid++;
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c, &c->st.invalid);
     }
     vd_certset_free(&set);
     free(blob);
     blob = NULL;
-    pthread_mutex_lock(&c->mu);
-    c->st.misses++;
-    pthread_mutex_unlock(&c->mu);
+    vd_certcache__count(c, &c->st.misses);
     if (c->kds == NULL) {
         rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
                     "the %s %s and ARK are not cached and verdict is offline (import a bundle or "
@@ -732,22 +731,16 @@ static vd_err_t chain_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509
         rc = VD_ERR(err, VD_E_INTERNAL, "cannot build the cert_chain URL");
         goto out;
     }
-    pthread_mutex_lock(&c->mu);
-    c->st.fetches++;
-    pthread_mutex_unlock(&c->mu);
+    vd_certcache__count(c, &c->st.fetches);
     rc = unavailable(vd_kds_get(c->kds, url, deadline, &blob, &len, NULL, err), err);
     if (rc == VD_OK && (vd_certcache__parse_blob(blob, len, "KDS cert_chain", &set, &pe) != VD_OK ||
                         !chain_from_set(c, a->p, a->vlek, set, issuer, ark, why, sizeof(why)))) {
-        pthread_mutex_lock(&c->mu);
-        c->st.invalid++;
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c, &c->st.invalid);
         rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE, "KDS answered %s with an unusable chain: %s",
                     url, pe.code != VD_OK ? pe.msg : why);
     }
     if (rc != VD_OK) {
-        pthread_mutex_lock(&c->mu);
-        c->st.fetch_errors++;
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c, &c->st.fetch_errors);
         goto out;
     }
     vd_certcache__remember_chain(c, a->p, a->vlek, *issuer, *ark);
@@ -848,15 +841,12 @@ static vd_err_t vcek_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 
         ERR_clear_error();
         X509_free(x);
         x = NULL;
-        pthread_mutex_lock(&c->mu);
-        c->st.invalid++; /* treated as a miss; a valid fetch replaces the row */
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c,
+                            &c->st.invalid); /* treated as a miss; a valid fetch replaces the row */
     }
     free(blob);
     blob = NULL;
-    pthread_mutex_lock(&c->mu);
-    c->st.misses++;
-    pthread_mutex_unlock(&c->mu);
+    vd_certcache__count(c, &c->st.misses);
     if (c->kds == NULL) {
         rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
                     "the VCEK is not cached and verdict is offline (prefetch with verdict certs "
@@ -867,9 +857,7 @@ static vd_err_t vcek_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 
         rc = VD_ERR(err, VD_E_INTERNAL, "cannot build the VCEK URL");
         goto out;
     }
-    pthread_mutex_lock(&c->mu);
-    c->st.fetches++;
-    pthread_mutex_unlock(&c->mu);
+    vd_certcache__count(c, &c->st.fetches);
     rc = unavailable(vd_kds_get(c->kds, url, deadline, &blob, &len, NULL, err), err);
     if (rc == VD_OK) {
         if (vd_certcache__parse_blob(blob, len, "KDS VCEK", &set, &pe) != VD_OK ||
@@ -879,17 +867,13 @@ static vd_err_t vcek_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 
                         len);
         } else if (!vd_certcache__vcek_ok(vd_certset_get(set, 0), ask, a->p, a->chip_id, hl,
                                           a->tcb->raw, why, sizeof(why))) {
-            pthread_mutex_lock(&c->mu);
-            c->st.invalid++;
-            pthread_mutex_unlock(&c->mu);
+            vd_certcache__count(c, &c->st.invalid);
             rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
                         "KDS answered %s with the wrong certificate: %s", url, why);
         }
     }
     if (rc != VD_OK) {
-        pthread_mutex_lock(&c->mu);
-        c->st.fetch_errors++;
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c, &c->st.fetch_errors);
         goto out;
     }
     x = vd_certset_get(set, 0);
@@ -1035,9 +1019,7 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
     }
 
     if (leaf != NULL) {
-        pthread_mutex_lock(&c->mu);
-        c->st.evidence_hits++;
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c, &c->st.evidence_hits);
         /* A VCEK from the evidence that verifies is kept for the next appraisal of this chip. */
         const uint8_t *hw = r->chip_id;
         uint64_t traw = vd_certcache__tcb_raw(&tcb, p);

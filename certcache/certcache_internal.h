@@ -89,6 +89,8 @@ void vd_certcache__remember_vcek(vd_certcache_t *c, vd_product_t p, const uint8_
 /* Install a validated chain in memory and SQLite (`pem` may be NULL: encoded here). */
 void vd_certcache__remember_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
                                   X509 *ark);
+/* Add one to a counter of c->st under the cache mutex. */
+void vd_certcache__count(vd_certcache_t *c, uint64_t *counter);
 const char *vd_certcache__key_type(int vlek);
 
 /* store.c: every function takes dbmu itself and is a no-op (or "not found") without a db. */

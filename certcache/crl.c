@@ -132,17 +132,13 @@ static vd_err_t fetch_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark
                                  vd_certcache__asn1_time(X509_CRL_get0_lastUpdate(crl)),
                                  next_update(crl)) == 0 &&
         c->db != NULL) {
-        pthread_mutex_lock(&c->mu);
-        c->st.stored++;
-        pthread_mutex_unlock(&c->mu);
+        vd_certcache__count(c, &c->st.stored);
     }
     OPENSSL_free(der);
     install_crl(c, p, vlek, crl);
     goto out;
 fail:
-    pthread_mutex_lock(&c->mu);
-    c->st.fetch_errors++;
-    pthread_mutex_unlock(&c->mu);
+    vd_certcache__count(c, &c->st.fetch_errors);
 out:
     X509_CRL_free(crl);
     free(body);
@@ -173,13 +169,9 @@ static void get_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, int6
             crl = crl_parse_verify(der, len, ark, why, sizeof(why));
             if (crl != NULL) {
                 install_crl(c, p, vlek, crl);
-                pthread_mutex_lock(&c->mu);
-                c->st.db_hits++;
-                pthread_mutex_unlock(&c->mu);
+                vd_certcache__count(c, &c->st.db_hits);
             } else {
-                pthread_mutex_lock(&c->mu);
-                c->st.invalid++;
-                pthread_mutex_unlock(&c->mu);
+                vd_certcache__count(c, &c->st.invalid);
             }
         }
         free(der);
