@@ -17,40 +17,29 @@
 #include "binding.h"
 #include "policy_internal.h"
 
-/* Guest POLICY bits (SNP-FORMAT.md section 3). DEBUG exposes guest memory: runtime-opaque. */
+/* Guest POLICY bits (SNP-FORMAT.md section 3). */
 const vd_flag_def_t vd_policy__guest_flags[VD_GUEST_FLAGS] = {
-    {"smt", 16, "policy.guest_policy.smt", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED},
-    {"migrate_ma", 18, "policy.guest_policy.migrate_ma", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
-    {"debug", 19, "policy.guest_policy.debug", VD_CLAIM_RUNTIME_OPAQUE, VD_AR_CONTRAINDICATED},
-    {"single_socket", 20, "policy.guest_policy.single_socket", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
-    {"cxl_allowed", 21, "policy.guest_policy.cxl_allowed", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
-    {"mem_aes_256_xts", 22, "policy.guest_policy.mem_aes_256_xts", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
-    {"rapl_disabled", 23, "policy.guest_policy.rapl_disabled", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
-    {"ciphertext_hiding", 24, "policy.guest_policy.ciphertext_hiding", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
-    {"page_swap_disabled", 25, "policy.guest_policy.page_swap_disabled", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
+    {"smt", 16, "policy.guest_policy.smt"},
+    {"migrate_ma", 18, "policy.guest_policy.migrate_ma"},
+    {"debug", 19, "policy.guest_policy.debug"},
+    {"single_socket", 20, "policy.guest_policy.single_socket"},
+    {"cxl_allowed", 21, "policy.guest_policy.cxl_allowed"},
+    {"mem_aes_256_xts", 22, "policy.guest_policy.mem_aes_256_xts"},
+    {"rapl_disabled", 23, "policy.guest_policy.rapl_disabled"},
+    {"ciphertext_hiding", 24, "policy.guest_policy.ciphertext_hiding"},
+    {"page_swap_disabled", 25, "policy.guest_policy.page_swap_disabled"},
 };
 
-/* PLATFORM_INFO bits (SNP-FORMAT.md section 4). Missing mitigations: hardware with known vulns. */
+/* PLATFORM_INFO bits (SNP-FORMAT.md section 4). */
 const vd_flag_def_t vd_policy__platform_flags[VD_PLATFORM_FLAGS] = {
-    {"smt", 0, "policy.platform_info.smt", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED},
-    {"tsme", 1, "policy.platform_info.tsme", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED},
-    {"ecc", 2, "policy.platform_info.ecc", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED},
-    {"rapl_disabled", 3, "policy.platform_info.rapl_disabled", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
-    {"ciphertext_hiding", 4, "policy.platform_info.ciphertext_hiding", VD_CLAIM_CONFIGURATION,
-     VD_AR_CONTRAINDICATED},
-    {"alias_check_complete", 5, "policy.platform_info.alias_check_complete", VD_CLAIM_HARDWARE,
-     VD_AR_WARNING},
-    {"iommu_write_safe", 6, "policy.platform_info.iommu_write_safe", VD_CLAIM_HARDWARE,
-     VD_AR_WARNING},
-    {"tio", 7, "policy.platform_info.tio", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED},
+    {"smt", 0, "policy.platform_info.smt"},
+    {"tsme", 1, "policy.platform_info.tsme"},
+    {"ecc", 2, "policy.platform_info.ecc"},
+    {"rapl_disabled", 3, "policy.platform_info.rapl_disabled"},
+    {"ciphertext_hiding", 4, "policy.platform_info.ciphertext_hiding"},
+    {"alias_check_complete", 5, "policy.platform_info.alias_check_complete"},
+    {"iommu_write_safe", 6, "policy.platform_info.iommu_write_safe"},
+    {"tio", 7, "policy.platform_info.tio"},
 };
 
 /* Every other check: the claim it speaks for, its value on failure and on success. */
@@ -75,7 +64,8 @@ const vd_check_def_t vd_policy__checks[] = {
     {"policy.id_key", VD_CLAIM_EXECUTABLES, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
     {"policy.author_key", VD_CLAIM_EXECUTABLES, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
     {"policy.freshness", VD_CLAIM_INSTANCE_IDENTITY, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
-    /* Flag checks, so that overrides and the README can name them too. */
+    /* Flag checks: DEBUG exposes guest memory (runtime-opaque); missing platform mitigations
+     * are hardware with known vulnerabilities (a warning). */
     {"policy.guest_policy.smt", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
     {"policy.guest_policy.migrate_ma", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED,
      VD_AR_AFFIRMING},

@@ -50,13 +50,12 @@ typedef enum vd_binding {
     VD_BIND_SHA256_PREFIX,
 } vd_binding_t;
 
-/* A single-bit rule of POLICY or PLATFORM_INFO. */
+/* A single-bit rule of POLICY or PLATFORM_INFO. Its AR4SI claim is its check's entry in
+ * vd_policy__checks. */
 typedef struct vd_flag_def {
     const char *key;   /* YAML key */
     unsigned bit;      /* bit number in the u64 */
     const char *check; /* check name */
-    vd_claim_t claim;  /* claim a failure lowers */
-    int8_t value;      /* its value on failure */
 } vd_flag_def_t;
 
 #define VD_GUEST_FLAGS    9
