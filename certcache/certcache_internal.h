@@ -20,6 +20,7 @@
 #define CC_KEY_MAX      200
 #define CC_PRODUCTS     (VD_PRODUCT_TURIN + 1)
 #define CC_MAX_FETCH_MS 120000
+#define CC_NO_WAIT      ((int64_t)-1) /* a deadline: look in memory and SQLite, never fetch */
 
 typedef struct cc_lru_ent {
     char key[CC_KEY_MAX];
@@ -44,6 +45,7 @@ typedef struct cc_flight {
     vd_err_t rc;
     vd_error_t e;
     X509 *a, *b;
+    int64_t retry; /* ms after which a retry may succeed, when rc is not VD_OK */
     int refs;
     pthread_cond_t cv;
     struct cc_flight *next;
@@ -70,6 +72,10 @@ struct vd_certcache {
 
 /* certcache.c */
 int64_t vd_certcache__now_ms(const vd_certcache_t *c);
+/* The absolute deadline for a budget (< 0: CC_NO_WAIT; 0: the default budget). */
+int64_t vd_certcache__deadline(const vd_certcache_t *c, long budget_ms);
+/* When a lookup that did not fetch may succeed: the KDS client's wait, at least the hint. */
+int64_t vd_certcache__retry_hint(vd_certcache_t *c);
 /* Store the KDS client's breaker / 429 state in kds_state for the next process. */
 void vd_certcache__save_kds_state(vd_certcache_t *c);
 /* The cache key for a TCB: its components in product `p`'s layout, reserved bytes zero. */
@@ -130,5 +136,7 @@ int vd_certcache__db_exec(vd_certcache_t *c, const char *sql);
 
 /* crl.c */
 time_t vd_certcache__asn1_time(const ASN1_TIME *t);
+/* Fetch the CRL for (p, vlek) if it is missing or due (not forced). Best effort. */
+void vd_certcache__crl_prefetch(vd_certcache_t *c, vd_product_t p, int vlek, int64_t deadline);
 
 #endif

@@ -93,7 +93,7 @@ int vd_cli_cache_collect(vd_certcache_t *c, const uint8_t *report, size_t report
         fprintf(stderr, "%s: %s\n", who, err.msg);
         return -1;
     }
-    vd_err_t rc = vd_certcache_collect(c, report, report_len, certs, hint, 0, found, &err);
+    vd_err_t rc = vd_certcache_collect(c, report, report_len, certs, hint, 0, found, NULL, &err);
     for (size_t i = 0; i < vd_certset_count(found); i++) {
         vd_error_t e2 = {0};
         vd_certset_add_x509(certs, vd_certset_get(found, i), vd_certset_origin(found, i), &e2);
