@@ -1143,8 +1143,8 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
                               const vd_certset_t *evidence, vd_product_t hint, long budget_ms,
                               vd_certset_t *out, int64_t *retry_after_ms, vd_error_t *err)
 {
-    vd_product_t p;
-    int vlek;
+    vd_product_t p = VD_PRODUCT_UNKNOWN;
+    int vlek = 0;
     int64_t retry = 0;
     vd_err_t rc = collect_until(c, report, report_len, evidence, hint,
                                 vd_certcache__deadline(c, budget_ms), out, &p, &vlek, &retry, err);
@@ -1159,8 +1159,8 @@ vd_err_t vd_certcache_prefetch(vd_certcache_t *c, const uint8_t *report, size_t 
                                int64_t *retry_after_ms, vd_error_t *err)
 {
     vd_certset_t *found = NULL;
-    vd_product_t p;
-    int vlek;
+    vd_product_t p = VD_PRODUCT_UNKNOWN;
+    int vlek = 0;
     int64_t retry = 0;
     int64_t deadline = vd_certcache__deadline(c, budget_ms < 0 ? 0 : budget_ms);
     vd_err_t rc = vd_certset_new(&found, err);
