@@ -645,8 +645,17 @@ void vd_certcache__remember_vcek(vd_certcache_t *c, vd_product_t p, const uint8_
     pthread_mutex_unlock(&c->mu);
 }
 
-/* PEM of issuer + ARK, as KDS serves cert_chain. malloc'd; NULL on failure. */
-static uint8_t *chain_pem(X509 *issuer, X509 *ark, size_t *len)
+void vd_certcache__install_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
+                                size_t hwid_len, uint64_t tcb_raw, X509 *vcek)
+{
+    char key[CC_KEY_MAX];
+    vcek_key(key, sizeof(key), p, hwid, hwid_len, tcb_raw);
+    pthread_mutex_lock(&c->mu);
+    lru_put(c, key, vcek);
+    pthread_mutex_unlock(&c->mu);
+}
+
+uint8_t *vd_certcache__chain_pem(X509 *issuer, X509 *ark, size_t *len)
 {
     BIO *b = BIO_new(BIO_s_mem());
     uint8_t *out = NULL;
@@ -666,11 +675,17 @@ void vd_certcache__remember_chain(vd_certcache_t *c, vd_product_t p, int vlek, X
                                   X509 *ark)
 {
     size_t len = 0;
-    uint8_t *pem = chain_pem(issuer, ark, &len);
+    uint8_t *pem = vd_certcache__chain_pem(issuer, ark, &len);
     if (pem != NULL && vd_certcache__db_put_chain(c, p, vlek, pem, len) == 0 && c->db != NULL) {
         vd_certcache__count(c, &c->st.stored);
     }
     free(pem);
+    vd_certcache__install_chain(c, p, vlek, issuer, ark);
+}
+
+void vd_certcache__install_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
+                                 X509 *ark)
+{
     pthread_mutex_lock(&c->mu);
     cc_chain_slot_t *s = &c->chains[p][vlek ? 1 : 0];
     X509_up_ref(issuer);

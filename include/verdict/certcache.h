@@ -169,13 +169,33 @@ vd_err_t vd_certcache_check_revocation(vd_certcache_t *c, const vd_certset_t *ce
 vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t len, size_t *imported,
                              vd_error_t *err);
 
-/**
- * Write every cached chain, CRL, VCEK and VLEK as a PEM bundle to `f`. VD_E_IO, VD_E_STORE.
- */
-vd_err_t vd_certcache_export(vd_certcache_t *c, FILE *f, size_t *exported, vd_error_t *err);
+/* One cached object (vd_certcache_each). Borrowed for the duration of the callback. Text comes
+ * from the database, which is untrusted: it is reduced to printable ASCII ('?' otherwise). */
+typedef struct vd_certcache_entry {
+    const char *kind;    /* "chain", "crl", "vcek" or "vlek" */
+    const char *product; /* as stored, e.g. "Genoa" */
+    const char *detail;  /* chain, crl: key type "vcek"/"vlek"; vcek: hwID; vlek: SPKI SHA-256
+                            (lower-case hex) */
+    uint64_t tcb;        /* vcek, vlek: the TCB it is stored under; else 0 */
+    int64_t next_update; /* crl: nextUpdate (Unix seconds); else 0 */
+    int64_t fetched_at;  /* Unix seconds */
+    size_t size;         /* bytes as stored */
+    const char *pem;     /* the object as PEM (chain: ASK/ASVK then ARK), NUL-terminated; NULL
+                            if the stored bytes do not parse */
+    size_t pem_len;
+} vd_certcache_entry_t;
 
-/** Print one line per cached object ("vcek Genoa <hwid> <tcb> ...") to `f`. VD_E_STORE. */
-vd_err_t vd_certcache_list(vd_certcache_t *c, FILE *f, vd_error_t *err);
+/* Return non-zero to stop. */
+typedef int (*vd_certcache_entry_fn)(void *ud, const vd_certcache_entry_t *e);
+
+/**
+ * Call `fn` for every cached chain, CRL, VCEK and VLEK (in that order, sorted by product), for
+ * listing and export; the library prints nothing (the CLI formats). Rows are read first, so `fn`
+ * runs without any lock held and may call the cache. *count (may be NULL) gets the number of
+ * entries visited. Without a database there are none. VD_E_STORE.
+ */
+vd_err_t vd_certcache_each(vd_certcache_t *c, vd_certcache_entry_fn fn, void *ud, size_t *count,
+                           vd_error_t *err);
 
 /**
  * Fetch the CRL for (p, vlek) now if it is missing or due, verify and store it. For prefetch.
