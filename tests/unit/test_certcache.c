@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1451,6 +1452,259 @@ static void test_certcache_turin_uses_8_byte_hwid(void **state)
     vd_testpki_free(&pki);
 }
 
+/* ---- races (issue #7), run under ThreadSanitizer too ---------------------------------------- */
+
+#define RACE_CHIPS 24
+
+static char *pem_of(X509 *const *certs, size_t n)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL, *out = NULL;
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(PEM_write_bio_X509(b, certs[i]), 1);
+    }
+    long len = BIO_get_mem_data(b, &data);
+    out = calloc(1, (size_t)len + 1);
+    assert_non_null(out);
+    memcpy(out, data, (size_t)len);
+    BIO_free(b);
+    return out;
+}
+
+typedef struct race {
+    vd_certcache_t *c;
+    const env_t *e;
+    chip_t *chips;
+    int done; /* guarded by mu */
+    pthread_mutex_t mu;
+    atomic_int failures; /* from several threads */
+    long iterations;
+} race_t;
+
+static int race_done(race_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int d = r->done;
+    pthread_mutex_unlock(&r->mu);
+    return d;
+}
+
+static void race_finish(race_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->done = 1;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Appraisals that store the VCEK their evidence carried (a write on the shared connection). */
+static void *evidence_writer(void *p)
+{
+    race_t *r = p;
+    for (int i = 0; i < RACE_CHIPS; i++) {
+        vd_certset_t *ev = NULL, *out = NULL;
+        vd_error_t err = {0};
+        if (vd_certset_new(&ev, &err) != VD_OK || vd_certset_new(&out, &err) != VD_OK ||
+            vd_certset_add_x509(ev, r->chips[i].vcek, "evidence", &err) != VD_OK ||
+            vd_certcache_collect(r->c, r->chips[i].report, sizeof(r->chips[i].report), ev,
+                                 VD_PRODUCT_UNKNOWN, 20000, out, NULL, &err) != VD_OK) {
+            r->failures++;
+        }
+        vd_certset_free(&ev);
+        vd_certset_free(&out);
+    }
+    race_finish(r);
+    return NULL;
+}
+
+/* Bundle imports that are refused half-way through storing (a leaf without AMD extensions). */
+typedef struct importer {
+    race_t *r;
+    const char *bundle;
+    long refused;
+} importer_t;
+
+static void *bad_importer(void *p)
+{
+    importer_t *im = p;
+    for (long i = 0; i < 100000 && (i < 5 || !race_done(im->r)); i++) {
+        vd_error_t err = {0};
+        size_t n = 0;
+        if (vd_certcache_import(im->r->c, (const uint8_t *)im->bundle, strlen(im->bundle), &n,
+                                &err) != VD_OK) {
+            im->refused++;
+        }
+    }
+    return NULL;
+}
+
+/* A bundle import's transaction must not swallow (and roll back) concurrent appraisals' writes. */
+static void test_certcache_race_import_keeps_concurrent_writes(void **state)
+{
+    env_t *e = *state;
+    chip_t *chips = calloc(RACE_CHIPS, sizeof(*chips));
+    vd_error_t err = {0};
+    assert_non_null(chips);
+    for (int i = 0; i < RACE_CHIPS; i++) {
+        chip_init(e, &chips[i], (uint8_t)(100 + i));
+    }
+    /* ASK + ARK + a VCEK without productName: validated, then refused while being stored. */
+    vd_testpki_leaf_opts_t o;
+    EVP_PKEY *k = NULL;
+    memset(&o, 0, sizeof(o));
+    o.tcb = vd_tcb_decode(e->fx->tcb_raw, P);
+    o.hwid = chips[0].id;
+    o.hwid_len = 64;
+    X509 *bad = vd_testpki_issue_leaf(e->fx->pki, &o, &k);
+    assert_non_null(bad);
+    X509 *objs[3] = {e->fx->ask, e->fx->ark, bad};
+    char *bundle = pem_of(objs, 3);
+
+    vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
+    vd_certcache_t *c = open_cache(&cfg);
+    X509 *ask = NULL, *ark = NULL;
+    assert_int_equal(vd_certcache_get_chain(c, P, 0, 20000, &ask, &ark, &err), VD_OK);
+    X509_free(ask);
+    X509_free(ark);
+    race_t r = {.c = c, .e = e, .chips = chips, .mu = PTHREAD_MUTEX_INITIALIZER};
+    importer_t im = {&r, bundle, 0};
+    pthread_t tw, ti;
+    assert_int_equal(pthread_create(&ti, NULL, bad_importer, &im), 0);
+    assert_int_equal(pthread_create(&tw, NULL, evidence_writer, &r), 0);
+    pthread_join(tw, NULL);
+    pthread_join(ti, NULL);
+    assert_int_equal(r.failures, 0);
+    assert_true(im.refused >= 5);
+    vd_certcache_free(&c);
+
+    /* Every VCEK the appraisals stored is in the database. */
+    cfg.offline = 1;
+    c = open_cache(&cfg);
+    for (int i = 0; i < RACE_CHIPS; i++) {
+        memset(&err, 0, sizeof(err));
+        assert_int_equal(lookup(c, e, &chips[i], &err), VD_OK);
+    }
+    vd_certcache_free(&c);
+    for (int i = 0; i < RACE_CHIPS; i++) {
+        chip_free(&chips[i]);
+    }
+    free(chips);
+    free(bundle);
+    X509_free(bad);
+    EVP_PKEY_free(k);
+}
+
+static void *crl_refresher(void *p)
+{
+    race_t *r = p;
+    for (int i = 0; i < 150; i++) {
+        vd_error_t err = {0};
+        if (vd_certcache_refresh_crl(r->c, P, 0, time(NULL), 20000, &err) != VD_OK) {
+            r->failures++;
+        }
+    }
+    race_finish(r);
+    return NULL;
+}
+
+static void *appraiser(void *p)
+{
+    race_t *r = p;
+    for (long i = 0; i < 100000 && (i < 5 || !race_done(r)); i++) {
+        vd_err_t crc;
+        vd_error_t err = {0};
+        vd_snp_result_t *res = calloc(1, sizeof(*res));
+        if (res == NULL || appraise(r->c, r->e, &r->chips[0], &crc, &err, res) != VD_SNP_GENUINE) {
+            r->failures++;
+        }
+        free(res);
+    }
+    return NULL;
+}
+
+static void *dropper(void *p)
+{
+    race_t *r = p;
+    for (long i = 0; i < 1000000 && !race_done(r); i++) {
+        vd_certcache_drop_memory(r->c);
+        r->iterations++;
+    }
+    return NULL;
+}
+
+/* The in-memory CRL may be dropped (vd_certcache_drop_memory) while revocation uses it. */
+static void test_certcache_race_crl_vs_drop_memory(void **state)
+{
+    env_t *e = *state;
+    chip_t a;
+    char url[VD_KDS_URL_MAX];
+    chip_init(e, &a, 70);
+    chip_serve(e, &a);
+    X509_CRL *crl = make_crl(e->fx, -1, -60, 7 * 86400);
+    assert_int_equal(vd_kds_crl_url(vd_mockkds_url(e->kds), P, 0, url, sizeof(url)), 0);
+    assert_int_equal(vd_mockkds_serve_crl(e->kds, url, crl), 0);
+    X509_CRL_free(crl);
+    vd_certcache_config_t cfg = base_cfg(e);
+    vd_certcache_t *c = open_cache(&cfg);
+    race_t r = {.c = c, .e = e, .chips = &a, .mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t t1, t2, t3;
+    assert_int_equal(pthread_create(&t1, NULL, crl_refresher, &r), 0);
+    assert_int_equal(pthread_create(&t2, NULL, dropper, &r), 0);
+    assert_int_equal(pthread_create(&t3, NULL, appraiser, &r), 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    pthread_join(t3, NULL);
+    assert_int_equal(r.failures, 0);
+    assert_true(r.iterations > 0);
+    assert_true(vd_mockkds_count(e->kds, "crl") >= 150);
+    vd_certcache_free(&c);
+    chip_free(&a);
+}
+
+typedef struct reenter {
+    vd_certcache_t *c;
+    const env_t *e;
+    const chip_t *chip;
+    int calls;
+} reenter_t;
+
+static int reenter_entry(void *ud, const vd_certcache_entry_t *en)
+{
+    reenter_t *re = ud;
+    vd_error_t err = {0};
+    (void)en;
+    /* A callback that reads the cache (SQLite included) must not deadlock. */
+    vd_certcache_drop_memory(re->c);
+    assert_int_equal(lookup(re->c, re->e, re->chip, &err), VD_OK);
+    re->calls++;
+    return 0;
+}
+
+/* vd_certcache_each calls back without the database mutex held. */
+static void test_certcache_each_callback_may_use_cache(void **state)
+{
+    env_t *e = *state;
+    chip_t a;
+    vd_error_t err = {0};
+    size_t n = 0;
+    chip_init(e, &a, 71);
+    chip_serve(e, &a);
+    vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
+    vd_certcache_t *c = open_cache(&cfg);
+    assert_int_equal(lookup(c, e, &a, &err), VD_OK);
+    vd_certcache_free(&c);
+    cfg.offline = 1;
+    c = open_cache(&cfg);
+    reenter_t re = {c, e, &a, 0};
+    assert_int_equal(vd_certcache_each(c, reenter_entry, &re, &n, &err), VD_OK);
+    assert_int_equal(n, 2); /* chain and VCEK */
+    assert_int_equal(re.calls, 2);
+    vd_certcache_free(&c);
+    chip_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1497,6 +1751,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_certcache_turin_uses_8_byte_hwid, env_setup,
                                         env_teardown),
         cmocka_unit_test(test_certcache_import_real_amd_chain_and_crl),
+        cmocka_unit_test_setup_teardown(test_certcache_race_import_keeps_concurrent_writes,
+                                        env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_race_crl_vs_drop_memory, env_setup,
+                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_each_callback_may_use_cache, env_setup,
+                                        env_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
