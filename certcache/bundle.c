@@ -24,6 +24,7 @@
 #include "verdict/amdcert.h"
 #include "verdict/bytes.h"
 #include "verdict/chain.h"
+#include "verdict/db.h"
 #include "certcache_internal.h"
 
 #define BUNDLE_MAX_OBJECTS 256
@@ -192,8 +193,14 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
     if (imported != NULL) {
         *imported = 0;
     }
+    if (c->db == NULL && c->warning[0] != '\0') {
+        return VD_ERR(err, VD_E_STORE, "import: %s", c->warning);
+    }
     if (c->db == NULL) {
         return VD_ERR(err, VD_E_CONFIG, "import needs a certificate cache database (--db)");
+    }
+    if (vd_db_readonly(c->db)) {
+        return VD_ERR(err, VD_E_STORE, "import: %s", c->warning);
     }
     objs = calloc(BUNDLE_MAX_OBJECTS, sizeof(*objs));
     if (objs == NULL) {
@@ -537,7 +544,7 @@ static int each_row(void *ud, const char *kind, const char *product, const char 
     e.pem = pem;
     e.pem_len = pem_len;
     x->count++;
-    int stop = x->fn(x->ud, &e);
+    int stop = x->fn != NULL ? x->fn(x->ud, &e) : 0;
     free(pem);
     if (stop) {
         x->stopped = 1;
@@ -551,6 +558,9 @@ vd_err_t vd_certcache_each(vd_certcache_t *c, vd_certcache_entry_fn fn, void *ud
     each_ctx_t x = {fn, ud, 0, 0, 0};
     if (count != NULL) {
         *count = 0;
+    }
+    if (c->db == NULL && c->db_path != NULL) {
+        return VD_ERR(err, VD_E_STORE, "%s", c->warning); /* configured, but unusable */
     }
     if (vd_certcache__db_each(c, each_row, &x) < 0) {
         return VD_ERR(err, VD_E_STORE, "cannot read the certificate cache");

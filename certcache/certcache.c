@@ -207,6 +207,11 @@ void vd_certcache_free(vd_certcache_t **pp)
     *pp = NULL;
 }
 
+const char *vd_certcache_warning(const vd_certcache_t *c)
+{
+    return c->warning[0] != '\0' ? c->warning : NULL;
+}
+
 const char *vd_certcache_kds_base(const vd_certcache_t *c)
 {
     return c->kds_base;

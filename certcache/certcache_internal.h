@@ -58,7 +58,8 @@ struct vd_certcache {
     vd_trust_t *own_trust; /* when cfg.trust was NULL */
     vd_kds_client_t *kds;  /* NULL when offline */
     char kds_base[512];
-    sqlite3 *db;
+    sqlite3 *db;          /* NULL: memory only (none configured, or unusable: see warning) */
+    char warning[640];    /* why the database is not (fully) used; "" = nothing to say */
     pthread_mutex_t mu;   /* memory layer, flights, counters */
     pthread_mutex_t dbmu; /* the SQLite connection */
     cc_lru_ent_t **buckets;

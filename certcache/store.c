@@ -25,8 +25,22 @@ vd_err_t vd_certcache__db_open(vd_certcache_t *c, vd_error_t *err)
     }
     /* The file is shared with the policy store: its schema (tables vcek, vlek, chain, crl,
      * kds_state) is migration 2 of the one list in verifier/db/db.c, versioned by PRAGMA
-     * user_version; vd_db_open also sets WAL. */
-    return vd_db_open(c->db_path, &c->db, err);
+     * user_version; vd_db_open also sets WAL.
+     * The cache is an optimisation: a file that cannot be used is a warning, not a failure (an
+     * appraisal whose evidence carries every certificate needs no cache), and a read-only one
+     * is still read. */
+    vd_error_t e = {0};
+    (void)err;
+    if (vd_db_open(c->db_path, &c->db, &e) != VD_OK) {
+        snprintf(c->warning, sizeof(c->warning),
+                 "certificate cache %s is not usable, continuing without it: %s", c->db_path,
+                 e.msg);
+    } else if (vd_db_readonly(c->db)) {
+        snprintf(c->warning, sizeof(c->warning),
+                 "certificate cache %s is read-only: it is read, but nothing new is stored",
+                 c->db_path);
+    }
+    return VD_OK;
 }
 
 void vd_certcache__db_close(vd_certcache_t *c)

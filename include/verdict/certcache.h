@@ -92,13 +92,23 @@ typedef struct vd_certcache_stats {
 typedef struct vd_certcache vd_certcache_t;
 
 /**
- * Open (creating if needed) the cache. VD_E_STORE if the database cannot be opened or has a
- * newer schema, VD_E_CONFIG for a bad KDS URL, VD_E_NOMEM. Caller frees with vd_certcache_free.
+ * Open (creating if needed) the cache. A database that cannot be used is not an error: see
+ * vd_certcache_warning. VD_E_CONFIG for a bad KDS URL, VD_E_NOMEM. Caller frees with
+ * vd_certcache_free.
  */
 vd_err_t vd_certcache_open(const vd_certcache_config_t *cfg, vd_certcache_t **out, vd_error_t *err);
 
 /** Close and free; sets *pp to NULL. NULL-safe. No call may be running. */
 void vd_certcache_free(vd_certcache_t **pp);
+
+/**
+ * Why the database is not (fully) used, for the caller to show as a warning; NULL if all is
+ * well. The cache never fails to open because of its database: a file that is not a database,
+ * has a newer schema or cannot be opened leaves the cache in memory only (lookups then need the
+ * evidence or KDS); a file that cannot be written is read and never written. Import refuses
+ * (VD_E_STORE) in both cases.
+ */
+const char *vd_certcache_warning(const vd_certcache_t *c);
 
 /** The KDS base URL in use (borrowed), also when offline. */
 const char *vd_certcache_kds_base(const vd_certcache_t *c);
@@ -192,7 +202,8 @@ typedef int (*vd_certcache_entry_fn)(void *ud, const vd_certcache_entry_t *e);
  * Call `fn` for every cached chain, CRL, VCEK and VLEK (in that order, sorted by product), for
  * listing and export; the library prints nothing (the CLI formats). Rows are read first, so `fn`
  * runs without any lock held and may call the cache. *count (may be NULL) gets the number of
- * entries visited. Without a database there are none. VD_E_STORE.
+ * entries visited; `fn` may be NULL (count only). Without a database there are none.
+ * VD_E_STORE (also when the configured database is unusable: vd_certcache_warning).
  */
 vd_err_t vd_certcache_each(vd_certcache_t *c, vd_certcache_entry_fn fn, void *ud, size_t *count,
                            vd_error_t *err);

@@ -68,6 +68,10 @@ int vd_cli_cache_open(const vd_cli_cache_opts_t *o, const vd_trust_t *trust, vd_
         fprintf(stderr, "%s: certificate cache: %s\n", who, err.msg);
         return -1;
     }
+    const char *w = vd_certcache_warning(*out);
+    if (w != NULL) {
+        fprintf(stderr, "%s: warning: %s\n", who, w);
+    }
     return 0;
 }
 
