@@ -160,23 +160,21 @@ static int export_entry(void *ud, const vd_certcache_entry_t *e)
     return 0;
 }
 
-int vd_cli_certs_export(vd_certcache_t *c, FILE *f, size_t *n, vd_error_t *err)
+vd_err_t vd_cli_certs_export(vd_certcache_t *c, FILE *f, size_t *n, vd_error_t *err)
 {
     export_ctx_t x = {f, 0};
     fprintf(f, "# verdict certificate bundle v1 (verdict certs import FILE)\n");
     vd_err_t rc = vd_certcache_each(c, export_entry, &x, n, err);
     if (rc != VD_OK) {
-        return -1;
+        return rc;
     }
     if (x.failed) {
-        VD_ERR(err, VD_E_STORE, "a cached object does not parse; the bundle is incomplete");
-        return -1;
+        return VD_ERR(err, VD_E_STORE, "a cached object does not parse; the bundle is incomplete");
     }
     if (fflush(f) != 0 || ferror(f)) {
-        VD_ERR(err, VD_E_IO, "cannot write the bundle");
-        return -1;
+        return VD_ERR(err, VD_E_IO, "cannot write the bundle");
     }
-    return 0;
+    return VD_OK;
 }
 
 /* ---- verdict certs ------------------------------------------------------------------------ */
@@ -504,12 +502,11 @@ int vd_cli_certs(int argc, char **argv)
             fprintf(stderr, "verdict certs export: cannot write %s\n", o.file);
             goto out;
         }
-        int rc = vd_cli_certs_export(c, f, &n, &err);
-        if (!to_stdout && fclose(f) != 0 && rc == 0) {
-            rc = -1;
-            VD_ERR(&err, VD_E_IO, "cannot write %s", o.file);
+        vd_err_t rc = vd_cli_certs_export(c, f, &n, &err);
+        if (!to_stdout && fclose(f) != 0 && rc == VD_OK) {
+            rc = VD_ERR(&err, VD_E_IO, "cannot write %s", o.file);
         }
-        if (rc != 0) {
+        if (rc != VD_OK) {
             fprintf(stderr, "verdict certs export: %s\n", err.msg);
             goto out;
         }
