@@ -44,7 +44,9 @@
 #define VD_CHALLENGE_MAX_TTL     86400
 #define VD_CHALLENGE_SECRET_MIN  32
 #define VD_CHALLENGE_SECRET_MAX  4096
-#define VD_CHALLENGE_DEFAULT_CAP 100000 /* redeemed nonces remembered at once (~5 MB) */
+#define VD_CHALLENGE_DEFAULT_CAP 100000 /* redeemed nonces remembered at once (~6 MB) */
+/* Secret file when neither --nonce-secret nor VERDICT_NONCE_SECRET names one. */
+#define VD_CHALLENGE_DEFAULT_SECRET_PATH "verdict-nonce.secret"
 
 typedef enum vd_challenge_status {
     VD_CHALLENGE_OK = 0,

@@ -44,8 +44,10 @@ typedef enum vd_sigalg {
 } vd_sigalg_t;
 
 #define VD_SIGALG_DEFAULT VD_SIGALG_ES256
-#define VD_SIG_MAX        96 /* longest JWS signature of any vd_sigalg_t */
-#define VD_KID_MAX        44 /* base64url of a SHA-256 (43) + NUL */
+/* Key file when neither --signing-key nor VERDICT_SIGNING_KEY names one (working directory). */
+#define VD_SIGNKEY_DEFAULT_PATH "verdict-signing-key.pem"
+#define VD_SIG_MAX              96 /* longest JWS signature of any vd_sigalg_t */
+#define VD_KID_MAX              44 /* base64url of a SHA-256 (43) + NUL */
 
 /* Retired keys stay published this long past retired_at + TTL: tokens signed by a worker that
  * still held the old key when it was retired, and verifiers' clock leeway on `exp`. */
