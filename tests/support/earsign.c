@@ -50,14 +50,17 @@ int main(int argc, char **argv)
     in.build = "verdict earsign";
     in.issuer = "http://127.0.0.1";
     in.annotated_evidence = ev;
-    for (int i = 2; i < argc; i++) {
+    for (int i = 2; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (v == NULL) {
             fprintf(stderr, "earsign: %s needs a value\n", argv[i]);
             return 2;
         }
-        if (strcmp(argv[i], "--alg") == 0 && vd_sigalg_from_name(v, &alg) == 0) {
-        } else if (strcmp(argv[i], "--status") == 0 && tier(v, &in.status) == 0) {
+        int ok = 1;
+        if (strcmp(argv[i], "--alg") == 0) {
+            ok = vd_sigalg_from_name(v, &alg) == 0;
+        } else if (strcmp(argv[i], "--status") == 0) {
+            ok = tier(v, &in.status) == 0;
         } else if (strcmp(argv[i], "--claim") == 0 && strchr(v, '=') != NULL) {
             char name[64];
             snprintf(name, sizeof name, "%.*s", (int)(strchr(v, '=') - v), v);
@@ -67,8 +70,8 @@ int main(int argc, char **argv)
                 return 2;
             }
             in.tvec.claims[c] = (int8_t)atoi(strchr(v, '=') + 1);
-        } else if (strcmp(argv[i], "--nonce-hex") == 0 &&
-                   vd_hex_decode(v, strlen(v), nonce, sizeof nonce, &in.nonce_len) == 0) {
+        } else if (strcmp(argv[i], "--nonce-hex") == 0) {
+            ok = vd_hex_decode(v, strlen(v), nonce, sizeof nonce, &in.nonce_len) == 0;
             in.nonce = nonce;
         } else if (strcmp(argv[i], "--iat") == 0) {
             in.iat = strtoll(v, NULL, 10);
@@ -81,10 +84,12 @@ int main(int argc, char **argv)
         } else if (strcmp(argv[i], "--problem") == 0) {
             in.problem = v;
         } else {
+            ok = 0;
+        }
+        if (!ok) {
             fprintf(stderr, "earsign: bad option %s %s\n", argv[i], v);
             return 2;
         }
-        i++;
     }
     if (vd_signkey_load_or_create(argv[1], alg, &k, NULL, &err) != VD_OK ||
         vd_ear_sign(&in, k, &tok, &err) != VD_OK) {
