@@ -165,6 +165,15 @@ vd_signkey_t *vd_keyring_signer(vd_keyring_t *kr);
 json_t *vd_keyring_jwks(vd_keyring_t *kr, int64_t now);
 
 /**
+ * The OpenID-style discovery document for `issuer` (STANDARDS.md section 5, the minimal set a
+ * Trustee KBS follows): {"issuer", "jwks_uri": issuer + "/.well-known/jwks.json",
+ * "id_token_signing_alg_values_supported": [the algorithms of the keys published at `now`],
+ * "claims_supported": [...]}. `issuer` is the base URL clients use, without a trailing slash
+ * (one is removed). New reference; NULL only when out of memory.
+ */
+json_t *vd_keyring_openid_configuration(vd_keyring_t *kr, const char *issuer, int64_t now);
+
+/**
  * Rotate: a new key for `alg` replaces the one at the keyring's path (on disk first, then in
  * memory); the old public JWK joins the retired list. Signers holding the old key keep a valid
  * reference. On error nothing changes in memory.

@@ -336,6 +336,19 @@ static void test_keyring_rotation_keeps_old_kid(void **state)
     assert_true(jwks_has(jwks, old_kid));
     json_decref(jwks);
 
+    /* Discovery lists both algorithms, once each, and the JWKS under the issuer. */
+    json_t *oidc = vd_keyring_openid_configuration(kr, "https://verdict.example/", now + 10);
+    assert_non_null(oidc);
+    assert_string_equal(json_string_value(json_object_get(oidc, "issuer")),
+                        "https://verdict.example");
+    assert_string_equal(json_string_value(json_object_get(oidc, "jwks_uri")),
+                        "https://verdict.example/.well-known/jwks.json");
+    json_t *algs = json_object_get(oidc, "id_token_signing_alg_values_supported");
+    assert_int_equal(json_array_size(algs), 2);
+    assert_string_equal(json_string_value(json_array_get(algs, 0)), "EdDSA");
+    assert_string_equal(json_string_value(json_array_get(algs, 1)), "ES256");
+    json_decref(oidc);
+
     /* A restart keeps publishing the retired key... */
     struct stat st;
     assert_int_equal(stat(rpath, &st), 0);

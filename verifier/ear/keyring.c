@@ -312,6 +312,44 @@ json_t *vd_keyring_jwks(vd_keyring_t *kr, int64_t now)
     return jwks;
 }
 
+json_t *vd_keyring_openid_configuration(vd_keyring_t *kr, const char *issuer, int64_t now)
+{
+    size_t n = strlen(issuer), i;
+    json_t *jwks = vd_keyring_jwks(kr, now), *algs = json_array(), *k, *doc = NULL;
+    char *uri = NULL;
+    if (n > 0 && issuer[n - 1] == '/') {
+        n--;
+    }
+    uri = malloc(n + sizeof "/.well-known/jwks.json");
+    if (jwks == NULL || algs == NULL || uri == NULL) {
+        goto out;
+    }
+    snprintf(uri, n + sizeof "/.well-known/jwks.json", "%.*s/.well-known/jwks.json", (int)n,
+             issuer);
+    json_array_foreach(json_object_get(jwks, "keys"), i, k)
+    {
+        json_t *alg = json_object_get(k, "alg");
+        int seen = 0;
+        size_t j;
+        json_t *a;
+        json_array_foreach(algs, j, a)
+        {
+            seen = seen || json_equal(a, alg);
+        }
+        if (!seen && json_array_append(algs, alg) != 0) {
+            goto out;
+        }
+    }
+    doc = json_pack("{ss% ss sO s[sssssss]}", "issuer", issuer, n, "jwks_uri", uri,
+                    "id_token_signing_alg_values_supported", algs, "claims_supported",
+                    "eat_profile", "iat", "exp", "iss", "ear.verifier-id", "submods", "eat_nonce");
+out:
+    free(uri);
+    json_decref(algs);
+    json_decref(jwks);
+    return doc;
+}
+
 /* Swap in a new current key and retired list (both consumed). */
 static void install(vd_keyring_t *kr, vd_signkey_t *k, json_t *retired)
 {
