@@ -42,7 +42,8 @@ vd_err_t vd_ear__read_file(const char *path, size_t max, uint8_t **buf, size_t *
     if (missing != NULL) {
         *missing = 0;
     }
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in place of a key file must not hang us before the fstat check. */
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         if (errno == ENOENT && missing != NULL) {
             *missing = 1;
