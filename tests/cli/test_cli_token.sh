@@ -40,6 +40,7 @@ json_has "JSON result" "j['valid'] and j['affirming'] and j['submods']['SEVSNP']
 expect 0 "a JWKS file holding one JWK" -- token verify "$tok" --jwks "$tmp/ES256.jwks"
 /usr/bin/python3 -c "import json; print(json.dumps(json.load(open('$tmp/ES256.jwks'))['keys'][0]))" >"$tmp/one.jwk"
 expect 0 "a lone JWK" -- token verify "$tok" --jwks "$tmp/one.jwk"
+expect 0 "a file:// JWKS" -- token verify "$tok" --jwks "file://$tmp/ES256.jwks"
 expect_cmd 0 "VERDICT_JWKS" -- env VERDICT_JWKS="$tmp/ES256.jwks" "$bin" token verify "$tok"
 
 # Refusals: exit 1, and the independent checker agrees.

@@ -473,6 +473,49 @@ static void test_signkey_concurrent_signing(void **state)
     }
 }
 
+/* Replicas (or threads) starting together on one key path agree on one key. */
+typedef struct race {
+    const char *path;
+    char kid[VD_KID_MAX];
+    int created;
+    vd_err_t rc;
+} race_t;
+
+static void *race_worker(void *arg)
+{
+    race_t *r = arg;
+    vd_signkey_t *k = NULL;
+    r->rc = vd_signkey_load_or_create(r->path, VD_SIGALG_ES256, &k, &r->created, NULL);
+    if (k != NULL) {
+        snprintf(r->kid, sizeof r->kid, "%s", vd_signkey_kid(k));
+    }
+    vd_signkey_free(&k);
+    return NULL;
+}
+
+static void test_signkey_load_or_create_race_agrees(void **state)
+{
+    (void)state;
+    char path[128];
+    pthread_t th[6];
+    race_t r[6];
+    int created = 0;
+    path_in(path, sizeof path, "race.pem");
+    for (int i = 0; i < 6; i++) {
+        r[i] = (race_t){.path = path};
+        assert_int_equal(pthread_create(&th[i], NULL, race_worker, &r[i]), 0);
+    }
+    for (int i = 0; i < 6; i++) {
+        pthread_join(th[i], NULL);
+    }
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(r[i].rc, VD_OK);
+        assert_string_equal(r[i].kid, r[0].kid);
+        created += r[i].created;
+    }
+    assert_int_equal(created, 1);
+}
+
 static void test_jwk_to_pkey_refusals(void **state)
 {
     (void)state;
@@ -564,6 +607,7 @@ int main(void)
         cmocka_unit_test(test_keyring_rotation_keeps_old_kid),
         cmocka_unit_test(test_keyring_refuses_damaged_retired_list),
         cmocka_unit_test(test_signkey_concurrent_signing),
+        cmocka_unit_test(test_signkey_load_or_create_race_agrees),
         cmocka_unit_test(test_jwk_to_pkey_refusals),
         cmocka_unit_test(test_base64_encode_forms),
     };

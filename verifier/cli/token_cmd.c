@@ -3,7 +3,8 @@
  *
  *   verify TOKEN [--jwks FILE|URL] [--nonce B64] [--at RFC3339] [--leeway S] [--json]
  *       TOKEN is the JWT itself, `-` (stdin) or `@FILE`. The JWKS (also VERDICT_JWKS) is a file
- *       holding {"keys": [...]} or one JWK, or a URL: https, or http to a loopback address only;
+ *       holding {"keys": [...]} or one JWK (a path or file://), or a URL: https, or http to a
+ *       loopback address only;
  *       a URL that answers with an OpenID configuration is followed once to its jwks_uri.
  *       Exit 0 only when the token is valid and every submodule is affirming; 1 when it is not
  *       (invalid, expired, wrong nonce, not affirming); 2 for usage or input errors.
@@ -177,6 +178,9 @@ static json_t *load_jwks(const char *where, char *why, size_t why_size)
         uint8_t *buf = NULL;
         size_t len = 0;
         json_error_t je;
+        if (strncmp(where, "file://", 7) == 0) {
+            where += 7; /* as Trustee's KBS accepts it */
+        }
         if (vd_file_read(where, JWKS_MAX, &buf, &len, &err) != VD_OK) {
             snprintf(why, why_size, "%s", err.msg);
             return NULL;
