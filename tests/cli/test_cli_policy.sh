@@ -12,10 +12,12 @@ examples=$(cd "$(dirname "$0")/../../policies/examples" && pwd)
 at=2026-06-01T00:00:00Z
 export VERDICT_DB="$tmp/none.db" # never touch a real store
 
-gsg="--report $vec/gosevguest-milan/attestation.bin --certs $vec/gosevguest-milan/vcek.der --certs $vec/gosevguest-milan/cert_chain_milan_vcek.pem --at $at"
-turin="--report $vec/mstav-tests/turin_attestation_report.bin --certs $vec/mstav-tests/turin_vcek.pem --certs $vec/mstav-tests/turin_ask.pem --certs $vec/amd-roots-mstav/turin_ark.pem --at $at"
+# The examples bind freshness (raw): each run passes the nonce its report carries.
+gsg_raw="--report $vec/gosevguest-milan/attestation.bin --certs $vec/gosevguest-milan/vcek.der --certs $vec/gosevguest-milan/cert_chain_milan_vcek.pem --at $at"
+gsg="$gsg_raw --nonce 0102030405"
+turin="--report $vec/mstav-tests/turin_attestation_report.bin --certs $vec/mstav-tests/turin_vcek.pem --certs $vec/mstav-tests/turin_ask.pem --certs $vec/amd-roots-mstav/turin_ark.pem --at $at --nonce 00"
 genoa="--report $vec/veraison-tsm/derived/outblob_report.bin --cert-table $vec/veraison-tsm/derived/auxblob_certtable.bin --at $at"
-vlek="--report $vec/trustee-snp/test-vlek-report.bin --certs $vec/trustee-snp/test-vlek.der --certs $vec/gosevguest-milan/cert_chain_milan_vlek.pem --at 2025-06-01T00:00:00Z"
+vlek="--report $vec/trustee-snp/test-vlek-report.bin --certs $vec/trustee-snp/test-vlek.der --certs $vec/gosevguest-milan/cert_chain_milan_vlek.pem --at 2025-06-01T00:00:00Z --nonce 819770b7e6ea6df8dd8fd4dd146b073c0bf4f3ce5b0977ecac486e3a05ed1bd54e2a7ac1f5d1ca02e7d7d5ef9f73b8574fd9359e3a480d741a4478e8a7bc27ca"
 # The veraison Genoa report's REPORT_DATA: 64 ASCII bytes.
 genoa_rd=MIDBNH28iioisjPyxxxxxxxxxxxxxxxxMIDBNH28iioisjPyxxxxxxxxxxxxxxxx
 genoa_nonce=$(printf '%s' "$genoa_rd" | od -An -v -tx1 | tr -d ' \n')
@@ -90,18 +92,26 @@ output_has "malformed policy message" err "range.yaml:3:9: snp.vmpl"
 expect 2 "test without --policy" -- policy test $gsg
 output_has "missing --policy message" err "--policy"
 expect 2 "test with missing policy file" -- policy test --policy "$tmp/nope/p.yaml" $gsg
-expect 2 "test with bad nonce" -- policy test --policy "$examples/development.yaml" $gsg --nonce xyz
+expect 2 "test with bad nonce" -- policy test --policy "$examples/development.yaml" $gsg_raw --nonce xyz
 output_has "bad nonce message" err "--nonce must be hex"
-expect 2 "test with odd nonce" -- policy test --policy "$examples/development.yaml" $gsg --nonce abc
-expect 2 "test with empty nonce" -- policy test --policy "$examples/development.yaml" $gsg --nonce ""
+expect 2 "test with odd nonce" -- policy test --policy "$examples/development.yaml" $gsg_raw --nonce abc
+expect 2 "test with empty nonce" -- policy test --policy "$examples/development.yaml" $gsg_raw --nonce ""
 
 # ---- verify --policy ------------------------------------------------------------------------
 expect 0 "verify --policy affirming" -- verify --policy "$examples/development.yaml" $gsg
 expect 1 "verify --policy contraindicated" -- verify --policy "$examples/no-debug.yaml" $gsg --json
 json_has "verify appraisal" "a['policy'] == 'no-debug' and a['status'] == 'contraindicated'"
 expect 2 "verify --policy malformed" -- verify --policy "$tmp/syntax.yaml" $gsg
-expect 2 "verify --nonce without --policy" -- verify $gsg --nonce 0102
-expect 2 "verify --policy bad nonce" -- verify --policy "$examples/development.yaml" $gsg --nonce 0x01
+# A nonce is always checked, also without a policy (raw) (issue #7, defect 3).
+expect 1 "verify --nonce without --policy, wrong" -- verify $gsg_raw --nonce 0102 --json
+json_has "unbound nonce fails" "j['status'] == 'genuine' and a['policy'] is None and chk('policy.freshness')['result'] == 'fail' and a['status'] == 'contraindicated'"
+expect 0 "verify --nonce without --policy, bound" -- verify $gsg_raw --nonce 0102030405 --json
+json_has "bound nonce passes" "a['policy'] is None and chk('policy.freshness')['result'] == 'pass'"
+expect 1 "verify --nonce without --policy, text" -- verify $gsg_raw --nonce 0102
+output_has "freshness-only text" out "no policy (freshness only): contraindicated (policy.freshness)"
+expect 0 "verify without nonce or policy has no appraisal" -- verify $gsg_raw --json
+json_has "no appraisal" "a is None"
+expect 2 "verify --policy bad nonce" -- verify --policy "$examples/development.yaml" $gsg_raw --nonce 0x01
 # production-genoa on the veraison report: everything passes except freshness (no nonce).
 expect 1 "production-genoa without nonce" -- verify --policy "$examples/production-genoa.yaml" $genoa --json
 json_has "production-genoa only freshness fails" "[c['name'] for c in a['checks'] if c['result'] != 'pass'] == ['policy.freshness'] and chk('policy.measurement')['result'] == 'pass' and a['trust_vector']['instance-identity'] == 96"
@@ -119,8 +129,20 @@ half_nonce=$(printf '%s' "$genoa_nonce" | cut -c1-64)
 expect 0 "raw nonce and runtime data" -- verify --policy "$tmp/raw.yaml" $genoa --nonce "$half_nonce" --runtime-data "$tmp/rd.bin"
 expect 2 "missing runtime data file" -- verify --policy "$tmp/raw.yaml" $genoa --nonce "$half_nonce" --runtime-data "$tmp/nope.bin"
 # No freshness key: a nonce is compared raw.
-expect 0 "nonce without freshness key" -- verify --policy "$examples/development.yaml" $genoa --nonce "$genoa_nonce"
-expect 1 "wrong nonce without freshness key" -- verify --policy "$examples/development.yaml" $genoa --nonce "$wrong_nonce"
+printf 'name: nokey\nsnp:\n  vmpl: 0\n' >"$tmp/nokey.yaml"
+expect 0 "nonce without freshness key" -- verify --policy "$tmp/nokey.yaml" $genoa --nonce "$genoa_nonce"
+expect 1 "wrong nonce without freshness key" -- verify --policy "$tmp/nokey.yaml" $genoa --nonce "$wrong_nonce"
+# ... and so is runtime data alone (issue #7, defect 3: it used to be ignored, affirming).
+expect 1 "runtime data without freshness key, unbound" -- verify --policy "$tmp/nokey.yaml" $genoa --runtime-data "$tmp/rd.bin" --json
+json_has "runtime data checked raw" "chk('policy.freshness')['result'] == 'fail' and a['status'] == 'contraindicated'"
+printf '%s' "$genoa_rd" | tr -d '\n' >"$tmp/rd64.bin"
+expect 0 "runtime data without freshness key, bound" -- verify --policy "$tmp/nokey.yaml" $genoa --runtime-data "$tmp/rd64.bin"
+# freshness: none while a nonce is given: the check fails (it used to be ignored, affirming).
+printf 'name: nofresh\nsnp:\n  freshness: none\n' >"$tmp/none.yaml"
+expect 1 "freshness none with a nonce" -- verify --policy "$tmp/none.yaml" $genoa --nonce "$genoa_nonce" --json
+json_has "none with nonce fails" "chk('policy.freshness')['result'] == 'fail' and 'freshness: none' in chk('policy.freshness')['detail']"
+expect 1 "freshness none with runtime data" -- verify --policy "$tmp/none.yaml" $genoa --runtime-data "$tmp/rd64.bin"
+expect 0 "freshness none without a nonce" -- verify --policy "$tmp/none.yaml" $genoa
 
 # Not genuine: exit 1, every claim 99, no policy check.
 expect 1 "tampered report with policy" -- verify --policy "$examples/development.yaml" --report $vec/negative-derived/milan_v2__policy_debug_bit.bin --certs $vec/gosevguest-milan/vcek.der --certs $vec/gosevguest-milan/cert_chain_milan_vcek.pem --at $at --json

@@ -29,7 +29,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "verify") == 0) {
-        return vd_cli_verify(argc - 1, argv + 1);
+        return vd_cli_verify(argc - 1, argv + 1, 0);
     }
     if (strcmp(cmd, "policy") == 0) {
         return vd_cli_policy(argc - 1, argv + 1);
