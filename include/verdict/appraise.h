@@ -96,9 +96,12 @@ typedef struct vd_appraise_result {
     vd_tier_t status;         /* the EAR status of the whole appraisal */
     int policy_applied;       /* 0: genuineness only (the token says no policy was applied) */
     char policy_name[VD_POLICY_NAME_MAX];
-    int policy_version;        /* 0 for a policy that is not from the store */
-    int64_t retry_after_ms;    /* collateral: when a retry may succeed, 0 = unknown */
-    char problem[512];         /* BAD_EVIDENCE: what is wrong with the envelope */
+    int policy_version;     /* 0 for a policy that is not from the store */
+    int64_t retry_after_ms; /* collateral: when a retry may succeed, 0 = unknown */
+    /* BAD_EVIDENCE: what is wrong with the envelope. Otherwise, when not empty: why the
+     * certificate cache or KDS could not supply a certificate (a warning unless the outcome
+     * is COLLATERAL; also appended to snp.missing then). */
+    char problem[512];
     uint8_t report_sha256[32]; /* of the report bytes, for audit records */
     int has_report_digest;
 } vd_appraise_result_t;
@@ -117,7 +120,9 @@ const char *vd_appraise_outcome_str(vd_appraise_outcome_t o);
 /**
  * The result as the JSON object `verify --json` prints and `/v1/attest` returns under
  * "genuine"/"appraisal": every string that comes from the evidence is valid UTF-8 (escaped).
- * New reference; NULL only when out of memory.
+ * "appraisal" is present when a policy was applied or a nonce/runtime data was checked
+ * without one ("policy": null). BAD_EVIDENCE: "status" is "bad-evidence". New reference;
+ * NULL only when out of memory.
  */
 json_t *vd_appraise_result_json(const vd_appraise_result_t *r, time_t at);
 
