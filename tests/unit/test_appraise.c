@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -219,6 +220,99 @@ static void test_appraise_named_policy(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* ---- many threads, one appraiser ---------------------------------------------------------- */
+
+typedef struct thr {
+    vd_appraiser_t *a;
+    const gsg_t *g;
+    const char *path;
+    int bad; /* set by the thread itself only */
+} thr_t;
+
+static void *appraise_thread(void *arg)
+{
+    thr_t *t = arg;
+    vd_appraise_request_t req = gsg_request(t->g);
+    req.policy_name = "dbg";
+    vd_appraise_result_t *r = calloc(1, sizeof(*r));
+    for (int i = 0; r != NULL && i < 8; i++) {
+        vd_error_t err = {0};
+        memset(r, 0, sizeof(*r));
+        if (vd_appraise(t->a, &req, r, &err) != VD_OK) {
+            t->bad = 1;
+            break;
+        }
+        /* Version 1 allows DEBUG (affirming), version 2 forbids it: the outcome must match
+         * the version the appraisal says it used, whatever was activated meanwhile. */
+        if (!((r->policy_version == 1 && r->outcome == VD_OUTCOME_AFFIRMING) ||
+              (r->policy_version == 2 && r->outcome == VD_OUTCOME_NOT_AFFIRMING))) {
+            t->bad = 1;
+        }
+    }
+    free(r);
+    return NULL;
+}
+
+static void *activate_thread(void *arg)
+{
+    thr_t *t = arg;
+    vd_pstore_t *s = NULL;
+    vd_error_t err = {0};
+    if (vd_pstore_open(t->path, 0, &s, &err) != VD_OK) {
+        t->bad = 1;
+        return NULL;
+    }
+    for (int i = 0; i < 12; i++) {
+        if (vd_pstore_activate(s, "dbg", 1 + i % 2, &err) != VD_OK) {
+            t->bad = 1;
+            break;
+        }
+    }
+    vd_pstore_close(&s);
+    return NULL;
+}
+
+static void test_appraise_threads_share_one_appraiser(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vd-appraise-XXXXXX", path[128], name[VD_POLICY_NAME_MAX], cmd[160];
+    vd_error_t err = {0};
+    vd_pstore_t *store = NULL;
+    vd_policyset_t *set = NULL;
+    int version = 0, created = 0;
+    gsg_t g;
+    gsg_load(&g);
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/verdict.db", dir);
+    assert_int_equal(vd_pstore_open(path, 0, &store, &err), VD_OK);
+    static const char v1[] = "name: dbg\nsnp:\n  guest_policy:\n    debug: allowed\n";
+    static const char v2[] = "name: dbg\nsnp:\n  guest_policy:\n    debug: forbidden\n";
+    assert_int_equal(vd_pstore_put(store, v1, strlen(v1), "t", name, &version, &created, &err),
+                     VD_OK);
+    assert_int_equal(vd_pstore_put(store, v2, strlen(v2), "t", name, &version, &created, &err),
+                     VD_OK);
+    vd_pstore_close(&store);
+    assert_int_equal(vd_policyset_open(path, &set, &err), VD_OK);
+    vd_appraiser_t *a = appraiser(set);
+    enum { N = 3 };
+    pthread_t th[N + 1];
+    thr_t t[N + 1];
+    for (int i = 0; i <= N; i++) {
+        t[i] = (thr_t){a, &g, path, 0};
+        assert_int_equal(
+            pthread_create(&th[i], NULL, i < N ? appraise_thread : activate_thread, &t[i]), 0);
+    }
+    for (int i = 0; i <= N; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_false(t[i].bad);
+    }
+    vd_appraiser_free(&a);
+    vd_policyset_free(&set);
+    gsg_free(&g);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- hostile certificate names (defects 4 and 5) ------------------------------------------- */
 
 static int pss_sign(X509 *x, EVP_PKEY *key)
@@ -376,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_appraise_nonce_without_policy),
         cmocka_unit_test(test_appraise_bad_evidence_is_never_affirming),
         cmocka_unit_test(test_appraise_named_policy),
+        cmocka_unit_test(test_appraise_threads_share_one_appraiser),
         cmocka_unit_test(test_appraise_hostile_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
