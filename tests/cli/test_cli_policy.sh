@@ -153,4 +153,64 @@ json_has "truncated appraisal" "a['status'] == 'contraindicated' and set(a['trus
 expect 3 "collateral missing with policy" -- verify --policy "$examples/development.yaml" --report $vec/mstav-tests/turin_attestation_report.bin --at $at --json
 json_has "collateral missing appraisal" "a['status'] == 'none' and a['checks'] == [] and a['trust_vector'] == {}"
 
+# ---- the store: import, list, activate (every command with an explicit --db) ----------------
+db="$tmp/store.db"
+mkdir -p "$tmp/pdir"
+printf 'name: alpha\nsnp:\n  vmpl: 0\n' >"$tmp/pdir/a.yaml"
+printf 'name: beta\nsnp:\n  vmpl: 0\n' >"$tmp/pdir/b.yaml"
+expect 0 "import a directory" -- policy import --db "$db" "$tmp/pdir"
+output_has "import lines" out "$tmp/pdir/a.yaml: alpha version 1 (new, active)"
+output_has "import summary" out "2 policies imported, 2 new versions"
+expect 0 "re-import unchanged" -- policy import --db "$db" "$tmp/pdir"
+output_has "re-import unchanged" out "2 policies imported, 0 new versions"
+expect 0 "verify with a stored policy by name" -- verify --db "$db" --policy alpha $gsg --json
+json_has "stored policy applied" "a['policy'] == 'alpha' and a['status'] == 'affirming'"
+expect 2 "verify with an unknown stored policy" -- verify --db "$db" --policy nobody $gsg
+output_has "unknown stored policy" err "nobody"
+
+# A failed directory import prints nothing as imported (issue #7, defect 10).
+mkdir -p "$tmp/bad"
+printf 'name: gamma\nsnp:\n  vmpl: 0\n' >"$tmp/bad/a.yaml"
+printf 'name: delta\nsnp:\n  vmpl: 9\n' >"$tmp/bad/b.yaml"
+expect 2 "failed directory import" -- policy import --db "$db" "$tmp/bad"
+output_has "failed import says so" err "nothing was imported"
+if grep -q "new, active" "$tmp/out"; then
+    failed=$((failed + 1)); echo "FAIL: a failed import printed (new, active)"; sed 's/^/  | /' "$tmp/out"
+else passed=$((passed + 1)); fi
+expect 2 "gamma was not imported" -- policy show --db "$db" gamma
+
+# Two files defining the same policy in one import: refused, nothing stored (defect 10).
+mkdir -p "$tmp/dup"
+printf 'name: same\nsnp:\n  vmpl: 0\n' >"$tmp/dup/1.yaml"
+printf 'name: same\nsnp:\n  vmpl: 1\n' >"$tmp/dup/2.yaml"
+expect 2 "duplicate names refused" -- policy import --db "$db" "$tmp/dup"
+output_has "duplicate message" err "both define policy \"same\""
+expect 2 "no version of a duplicate was stored" -- policy history --db "$db" same
+
+# More than 1,024 files are all imported, not cut at 1,024 (defect 6) ...
+mkdir -p "$tmp/many"
+i=0
+while [ $i -lt 1100 ]; do
+    printf 'name: m%d\n' $i >"$tmp/many/m$i.yaml"
+    i=$((i + 1))
+done
+expect 0 "import 1100 files as arguments" -- policy import --db "$tmp/many.db" "$tmp"/many/*.yaml
+output_has "1100 imported" out "1100 policies imported, 1100 new versions"
+expect 0 "list 1100" -- policy list --db "$tmp/many.db"
+if [ "$(wc -l <"$tmp/out")" -eq 1100 ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: $(wc -l <"$tmp/out") policies listed, expected 1100"; fi
+# ... and past the limit the import is refused whole, never silently shortened.
+while [ $i -lt 4097 ]; do
+    printf 'name: m%d\n' $i >"$tmp/many/m$i.yaml"
+    i=$((i + 1))
+done
+expect 2 "import past the limit" -- policy import --db "$tmp/many2.db" "$tmp/many"
+output_has "limit message" err "more than 4096 files; nothing was imported"
+
+# Usage errors: one line and a hint.
+expect 2 "policy unknown command" -- policy frobnicate
+output_has "policy hint" err "Try 'verdict policy --help'"
+expect 2 "activate needs a number" -- policy activate --db "$db" alpha x
+output_has "activate message" err "VERSION must be a number"
+
 finish
