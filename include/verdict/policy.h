@@ -29,7 +29,7 @@ typedef struct vd_policy vd_policy_t;
  * document bounds. Caller frees with vd_policy_free.
  */
 vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, vd_policy_t **out,
-                           vd_error_t *err);
+                           vd_error_t *err) __attribute__((warn_unused_result));
 
 void vd_policy_free(vd_policy_t **pp);
 
