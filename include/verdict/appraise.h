@@ -61,7 +61,9 @@ typedef struct vd_appraise_request {
     size_t cert_table_len;
     const vd_certset_t *certs; /* may be NULL */
     int certs_only;
-    const X509_CRL *const *crls; /* CRLs given by the caller (--crl-file); may be NULL */
+    /* CRLs given by the caller (--crl-file); may be NULL. Not used yet: revocation is the
+     * certificate cache's (vd_certcache_check_revocation) until the core takes CRLs. */
+    const X509_CRL *const *crls;
     size_t n_crls;
 
     const uint8_t *nonce; /* expected in REPORT_DATA; always checked when given */
@@ -108,8 +110,10 @@ typedef struct vd_appraise_result {
 
 /**
  * Appraise one request. Returns VD_OK whenever a result was produced, whatever it says
- * (including BAD_EVIDENCE and COLLATERAL); an error only for VD_E_NOMEM, VD_E_INTERNAL, or
- * VD_E_CONFIG when the named policy does not exist. `out` is large: allocate it.
+ * (including BAD_EVIDENCE and COLLATERAL); an error only for VD_E_NOMEM, VD_E_INTERNAL,
+ * VD_E_TOO_LARGE (nonce or runtime data over the limits above), or VD_E_CONFIG when the named
+ * policy does not exist (or there is no policy set to look it up in). On an error `out` is
+ * never affirming. `out` is large: allocate it.
  */
 vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_appraise_result_t *out,
                      vd_error_t *err) __attribute__((warn_unused_result));

@@ -45,7 +45,5 @@ int main(int argc, char **argv)
         usage(stdout);
         return VD_EXIT_OK;
     }
-    fprintf(stderr, "verdict: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return VD_EXIT_USAGE;
+    return vd_cli_usage_error("verdict", "unknown command '%s'", cmd);
 }
