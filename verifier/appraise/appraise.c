@@ -297,7 +297,9 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
     in.trust = a->cfg.trust;
     in.at = req->at;
     in.product_hint = req->product_hint;
-    in.kds_base = a->cfg.kds_base != NULL && a->cfg.kds_base[0] != '\0' ? a->cfg.kds_base : NULL;
+    in.kds_base = a->cfg.kds_base != NULL && a->cfg.kds_base[0] != '\0' ? a->cfg.kds_base
+                  : a->cfg.cache != NULL ? vd_certcache_kds_base(a->cfg.cache)
+                                         : NULL;
     rc = vd_snp_verify(&in, &out->snp, err);
     if (rc != VD_OK) {
         goto out;
