@@ -168,7 +168,12 @@ static void test_appraise_bad_evidence_is_never_affirming(void **state)
     assert_int_equal(r->outcome, VD_OUTCOME_BAD_EVIDENCE);
     assert_non_null(strstr(r->problem, "odd number of digits (7)"));
     free(r);
-    /* Nothing at all: rejected by the core (report.format), not affirming. */
+    /* No evidence at all. */
+    req.evidence = NULL;
+    r = run(a, &req);
+    assert_int_equal(r->outcome, VD_OUTCOME_BAD_EVIDENCE);
+    free(r);
+    /* An empty report: rejected by the core (report.format), not affirming. */
     req.evidence = (const uint8_t *)"";
     req.evidence_len = 0;
     r = run(a, &req);

@@ -132,8 +132,12 @@ static int decode_evidence(const vd_appraise_request_t *req, work_t *w, vd_appra
         w->table = w->ev.cert_table;
         w->table_len = w->ev.cert_table_len;
     }
+    if (p == NULL) {
+        bad_evidence(out, "no evidence: neither a report nor an envelope was given");
+        return -1;
+    }
     size_t digits = 0;
-    if (p != NULL && len != VD_SNP_REPORT_SIZE && odd_hex(p, len, &digits)) {
+    if (len != VD_SNP_REPORT_SIZE && odd_hex(p, len, &digits)) {
         char what[96];
         snprintf(what, sizeof(what), "the report is hex text with an odd number of digits (%zu)",
                  digits);
@@ -142,12 +146,11 @@ static int decode_evidence(const vd_appraise_request_t *req, work_t *w, vd_appra
     }
     /* Raw bytes or hex text. Anything else goes to the core as it is: a wrong length is a
      * rejection with a reason, not an input error. */
-    if (p != NULL &&
-        vd_snp_report_from_file_bytes(p, len, w->report, sizeof(w->report), &w->rlen) == 0) {
+    if (vd_snp_report_from_file_bytes(p, len, w->report, sizeof(w->report), &w->rlen) == 0) {
         w->rbytes = w->report;
     } else {
         w->rbytes = p;
-        w->rlen = p != NULL ? len : 0;
+        w->rlen = len;
     }
     if (req->cert_table != NULL) {
         w->table = req->cert_table; /* overrides the envelope's auxblob */
@@ -278,10 +281,8 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
         rc = VD_OK; /* a result: bad evidence */
         goto out;
     }
-    if (w.rbytes != NULL) {
-        SHA256(w.rbytes, w.rlen, out->report_sha256);
-        out->has_report_digest = 1;
-    }
+    SHA256(w.rbytes, w.rlen, out->report_sha256);
+    out->has_report_digest = 1;
     rc = collect(a, req, &w, out, err);
     if (rc != VD_OK) {
         goto out;
