@@ -222,6 +222,11 @@ static vd_err_t refresh_locked(vd_policyset_t *s, vd_error_t *err)
     return VD_OK;
 }
 
+vd_pstore_t *vd_policyset_store(vd_policyset_t *s)
+{
+    return s->store;
+}
+
 vd_err_t vd_policyset_refresh(vd_policyset_t *s, vd_error_t *err)
 {
     pthread_mutex_lock(&s->load_mu);

@@ -121,6 +121,18 @@ static void test_policyset_get_swap_and_old_references(void **state)
     vd_policyset_release(set, &r2);
     vd_error_clear(&err);
     assert_int_equal(vd_policyset_get(set, "nobody", &r3, &err), VD_E_CONFIG);
+    /* A write through the set's own store (data_version does not count it) is seen too. */
+    assert_int_equal(put_gen(vd_policyset_store(set), "p", 4, NULL), 3);
+    assert_int_equal(vd_policyset_refresh(set, &err), VD_OK);
+    assert_int_equal(vd_policyset_get(set, "p", &r3, &err), VD_OK);
+    assert_int_equal(r3->version, 3);
+    assert_string_equal(vd_policy_description(r3->policy), "gen4");
+    vd_policyset_release(set, &r3);
+    assert_int_equal(put_gen(vd_policyset_store(set), "p", 5, NULL), 4);
+    assert_int_equal(vd_policyset_refresh(set, &err), VD_OK);
+    assert_int_equal(vd_policyset_get(set, "p", &r3, &err), VD_OK);
+    assert_int_equal(r3->version, 4);
+    vd_policyset_release(set, &r3);
     vd_policyset_free(&set);
 }
 
