@@ -124,7 +124,9 @@ const char *vd_appraise_outcome_str(vd_appraise_outcome_t o);
 /**
  * The result as the JSON object `verify --json` prints and `/v1/attest` returns under
  * "genuine"/"appraisal": every string that comes from the evidence is valid UTF-8 (escaped).
- * "appraisal" is present when a policy was applied or a nonce/runtime data was checked
+ * "status" is the genuineness (as before), "outcome" the whole appraisal
+ * (vd_appraise_outcome_str: what a relying party acts on). "appraisal" is present when a policy
+ * was applied or a nonce/runtime data was checked
  * without one ("policy": null). BAD_EVIDENCE: "status" is "bad-evidence". New reference;
  * NULL only when out of memory.
  */

@@ -104,9 +104,9 @@ json_has "verify appraisal" "a['policy'] == 'no-debug' and a['status'] == 'contr
 expect 2 "verify --policy malformed" -- verify --policy "$tmp/syntax.yaml" $gsg
 # A nonce is always checked, also without a policy (raw) (issue #7, defect 3).
 expect 1 "verify --nonce without --policy, wrong" -- verify $gsg_raw --nonce 0102 --json
-json_has "unbound nonce fails" "j['status'] == 'genuine' and a['policy'] is None and chk('policy.freshness')['result'] == 'fail' and a['status'] == 'contraindicated'"
+json_has "unbound nonce fails" "j['status'] == 'genuine' and j['outcome'] == 'not-affirming' and a['policy'] is None and chk('policy.freshness')['result'] == 'fail' and a['status'] == 'contraindicated'"
 expect 0 "verify --nonce without --policy, bound" -- verify $gsg_raw --nonce 0102030405 --json
-json_has "bound nonce passes" "a['policy'] is None and chk('policy.freshness')['result'] == 'pass'"
+json_has "bound nonce passes" "j['outcome'] == 'affirming' and a['policy'] is None and chk('policy.freshness')['result'] == 'pass'"
 expect 1 "verify --nonce without --policy, text" -- verify $gsg_raw --nonce 0102
 output_has "freshness-only text" out "no policy (freshness only): contraindicated (policy.freshness)"
 expect 0 "verify without nonce or policy has no appraisal" -- verify $gsg_raw --json

@@ -140,6 +140,8 @@ json_t *vd_appraise_result_json(const vd_appraise_result_t *r, time_t at)
                         json_string(r->outcome == VD_OUTCOME_BAD_EVIDENCE
                                         ? vd_appraise_outcome_str(r->outcome)
                                         : vd_snp_status_str(res->status)));
+    /* The whole appraisal (genuineness, policy, freshness): what a relying party acts on. */
+    json_object_set_new(root, "outcome", json_string(vd_appraise_outcome_str(r->outcome)));
     const vd_check_t *first_fail = vd_checks_first(&res->checks, VD_CHECK_FAIL);
     if (first_fail != NULL) {
         char reason[VD_CHECK_NAME_MAX + VD_CHECK_DETAIL_MAX + 2];
@@ -187,7 +189,8 @@ json_t *vd_appraise_result_json(const vd_appraise_result_t *r, time_t at)
     }
     /* A member whose value could not be made (out of memory) is left out by jansson: at
      * least the verdict itself must be there. */
-    if (json_object_get(root, "status") == NULL || json_object_get(root, "verified_at") == NULL) {
+    if (json_object_get(root, "status") == NULL || json_object_get(root, "outcome") == NULL ||
+        json_object_get(root, "verified_at") == NULL) {
         goto fail;
     }
     return root;
