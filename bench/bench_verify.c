@@ -158,7 +158,9 @@ int main(int argc, char **argv)
     vc.in.report_len = rlen;
     vc.in.certs = certs;
     vc.in.trust = trust;
-    vd_time_parse_rfc3339("2026-06-01T00:00:00Z", &vc.in.at);
+    if (vd_time_parse_rfc3339("2026-06-01T00:00:00Z", &vc.in.at) != 0) {
+        return 2;
+    }
 
     eval_ctx_t ec = {0};
     vd_policy_t *policy = NULL;

@@ -104,14 +104,20 @@ static vd_err_t get_bool(cctx_t *c, const vd_ynode_t *n, const char *path, int *
     return bad(c, n, path, "expected true or false, got '%s'", shown(n));
 }
 
+/* A string of at most `max_chars` characters (UTF-8 code points, not bytes: libyaml has
+ * already checked the encoding); `out_size` holds 4 bytes per character. */
 static vd_err_t get_string(cctx_t *c, const vd_ynode_t *n, const char *path, char *out,
-                           size_t out_size)
+                           size_t out_size, size_t max_chars)
 {
     if (n->kind != VD_YNODE_SCALAR) {
         return bad(c, n, path, "expected a string, got a %s", vd_ynode_kind_name(n->kind));
     }
-    if (strlen(n->scalar) >= out_size) {
-        return bad(c, n, path, "longer than %zu characters", out_size - 1);
+    size_t bytes = strlen(n->scalar), chars = 0;
+    for (size_t i = 0; i < bytes; i++) {
+        chars += ((unsigned char)n->scalar[i] & 0xc0) != 0x80;
+    }
+    if (chars > max_chars || bytes >= out_size) {
+        return bad(c, n, path, "longer than %zu characters", max_chars);
     }
     memcpy(out, n->scalar, strlen(n->scalar) + 1);
     return VD_OK;
@@ -375,8 +381,8 @@ static vd_err_t compile_refset(cctx_t *c, const vd_ynode_t *n, const char *path,
             const vd_ynode_t *label = vd_ynode_get(item, "label");
             char lpath[112];
             join(lpath, sizeof(lpath), sub, "label");
-            if (label != NULL &&
-                (rc = get_string(c, label, lpath, rv->label, sizeof(rv->label))) != VD_OK) {
+            if (label != NULL && (rc = get_string(c, label, lpath, rv->label, sizeof(rv->label),
+                                                  VD_POLICY_LABEL_CHARS)) != VD_OK) {
                 return rc;
             }
             join(sub + strlen(sub), sizeof(sub) - strlen(sub), "", "value");
@@ -620,7 +626,8 @@ vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, v
         rc = bad(&c, doc.root, "name", "missing: every policy has a name");
         goto out;
     }
-    if ((rc = get_string(&c, n, "name", c.p->name, sizeof(c.p->name))) != VD_OK) {
+    if ((rc = get_string(&c, n, "name", c.p->name, sizeof(c.p->name), VD_POLICY_NAME_MAX - 1)) !=
+        VD_OK) {
         goto out;
     }
     if (!name_ok(c.p->name)) {
@@ -629,8 +636,8 @@ vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, v
         goto out;
     }
     if ((n = vd_ynode_get(doc.root, "description")) != NULL &&
-        (rc = get_string(&c, n, "description", c.p->description, sizeof(c.p->description))) !=
-            VD_OK) {
+        (rc = get_string(&c, n, "description", c.p->description, sizeof(c.p->description),
+                         VD_POLICY_DESCRIPTION_CHARS)) != VD_OK) {
         goto out;
     }
     if ((n = vd_ynode_get(doc.root, "snp")) != NULL && (rc = compile_snp(&c, n)) != VD_OK) {

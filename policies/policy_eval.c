@@ -149,7 +149,7 @@ record(ectx_t *e, const char *name, vd_check_result_t result, const char *fmt, .
     }
     vd_claim_t claim = def->claim;
     int8_t value = result == VD_CHECK_PASS ? def->pass_value : def->fail_value;
-    for (size_t i = 0; result == VD_CHECK_FAIL && i < e->p->override_count; i++) {
+    for (size_t i = 0; result == VD_CHECK_FAIL && e->p != NULL && i < e->p->override_count; i++) {
         if (strcmp(e->p->overrides[i].check, name) == 0) {
             claim = e->p->overrides[i].claim;
             value = e->p->overrides[i].value;
@@ -436,19 +436,30 @@ static void eval_refvals(ectx_t *e)
     }
 }
 
+/* Whatever the caller gives (nonce, runtime data) is checked, in the policy's mode or `raw`;
+ * a policy that says `none` cannot bind it, so the check fails rather than ignore it (a
+ * replayed report must never affirm a fresh nonce). Also runs without a policy. */
 static void eval_freshness(ectx_t *e)
 {
     char detail[VD_CHECK_DETAIL_MAX];
-    vd_binding_t mode = e->p->binding;
+    vd_binding_t mode = e->p != NULL ? e->p->binding : VD_BIND_UNSET;
     int have_nonce = e->in != NULL && e->in->nonce != NULL;
+    int have_data = e->in != NULL && e->in->runtime_data != NULL;
     if (mode == VD_BIND_NONE) {
+        if (have_nonce || have_data) {
+            record(e, "policy.freshness", VD_CHECK_FAIL,
+                   "%s%s%s given, but the policy says freshness: none, so it cannot be bound to "
+                   "REPORT_DATA (set a freshness mode, or give no nonce)",
+                   have_nonce ? "a nonce" : "", have_nonce && have_data ? " and " : "",
+                   have_data ? "runtime data" : "");
+        }
         return;
     }
     if (mode == VD_BIND_UNSET) {
-        if (!have_nonce) {
+        if (!have_nonce && !have_data) {
             return;
         }
-        mode = VD_BIND_RAW; /* a nonce with no stated binding: compare it as is (Veraison) */
+        mode = VD_BIND_RAW; /* given with no stated binding: compare it as is (Veraison) */
     }
     int ok = vd_policy__binding_check(mode, e->r->report_data, e->in, detail, sizeof(detail));
     record(e, "policy.freshness", ok ? VD_CHECK_PASS : VD_CHECK_FAIL, "%s", detail);
@@ -496,7 +507,8 @@ void vd_policy_evaluate(const vd_policy_t *policy, const vd_snp_result_t *snp,
         eval_firmware(&e);
         eval_guest(&e);
         eval_refvals(&e);
-        eval_freshness(&e);
     }
+    ectx_t fe = {.p = policy, .snp = snp, .r = &snp->report, .in = in, .out = out};
+    eval_freshness(&fe);
     out->status = vd_tvec_status(&out->tvec);
 }

@@ -10,8 +10,10 @@
 #include "verdict/ar4si.h"
 #include "verdict/policy.h"
 
-#define VD_POLICY_MAX_VALUES 4096 /* reference values per list */
-#define VD_POLICY_LABEL_MAX  96
+#define VD_POLICY_MAX_VALUES        4096 /* reference values per list */
+#define VD_POLICY_LABEL_CHARS       95   /* characters, not bytes */
+#define VD_POLICY_LABEL_MAX         (4 * VD_POLICY_LABEL_CHARS + 1)
+#define VD_POLICY_DESCRIPTION_CHARS 511
 
 typedef enum vd_flag_rule {
     VD_RULE_UNSET = 0,
@@ -85,7 +87,7 @@ typedef struct vd_override {
 
 struct vd_policy {
     char name[VD_POLICY_NAME_MAX];
-    char description[512];
+    char description[4 * VD_POLICY_DESCRIPTION_CHARS + 1];
     unsigned products;     /* bit (1 << vd_product_t); 0 = any */
     unsigned signing_keys; /* bit (1 << SIGNING_KEY); 0 = any */
     vd_tcb_min_t min_tcb, min_launch_tcb;

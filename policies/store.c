@@ -1,17 +1,34 @@
 /*
  * Versioned policy store on SQLite (see include/verdict/policy_store.h; tables in
  * verifier/db/db.c, migration 1).
+ *
+ * One connection per vd_pstore_t, guarded by a recursive mutex: every public function takes
+ * it, and vd_pstore_begin keeps it until commit or rollback, so a transaction is never
+ * interleaved with another thread's statements on the same connection. Writers use BEGIN
+ * IMMEDIATE (the write lock up front, waiting up to VD_PSTORE_BUSY_MS for another process),
+ * and nothing is reported as written before its COMMIT or RELEASE succeeded.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <sqlite3.h>
 #include <openssl/evp.h>
 
 #include "verdict/bytes.h"
 #include "verdict/db.h"
 #include "verdict/policy_store.h"
+
+struct vd_pstore {
+    pthread_mutex_t mu; /* recursive: begin() holds it across puts */
+    sqlite3 *db;
+    int read_only;
+    int in_txn;             /* inside vd_pstore_begin */
+    uint64_t local_commits; /* data_version does not count this connection's own commits */
+};
 
 static void sha256_hex(const char *s, size_t len, char out[65])
 {
@@ -28,25 +45,136 @@ static void copy_text(char *dst, size_t n, const unsigned char *src)
     snprintf(dst, n, "%s", src != NULL ? (const char *)src : "");
 }
 
-vd_err_t vd_pstore_begin(sqlite3 *db, vd_error_t *err)
+static void lock(vd_pstore_t *s)
 {
-    if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-        return vd_db_error(db, err, "policy store: begin");
+    pthread_mutex_lock(&s->mu);
+}
+
+static void unlock(vd_pstore_t *s)
+{
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Read-only fallback: no migration, but the schema must already be this build's or older
+ * with the policy tables present. */
+vd_err_t vd_pstore_open(const char *path, int read_only, vd_pstore_t **out, vd_error_t *err)
+{
+    pthread_mutexattr_t attr;
+    *out = NULL;
+    vd_pstore_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return VD_ERR(err, VD_E_NOMEM, "out of memory");
+    }
+    /* The database module opens a file this process cannot write read-only (db.h); the store
+     * then refuses writes, as it does when asked to be read-only. */
+    if (vd_db_open(path, &s->db, err) != VD_OK) {
+        free(s);
+        return err != NULL && err->code != VD_OK ? err->code : VD_E_STORE;
+    }
+    sqlite3_busy_timeout(s->db, VD_PSTORE_BUSY_MS);
+    s->read_only = read_only || vd_db_readonly(s->db);
+    if (pthread_mutexattr_init(&attr) != 0 ||
+        pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE) != 0 ||
+        pthread_mutex_init(&s->mu, &attr) != 0) {
+        vd_db_close(&s->db);
+        free(s);
+        return VD_ERR(err, VD_E_INTERNAL, "cannot create the policy store lock");
+    }
+    pthread_mutexattr_destroy(&attr);
+    *out = s;
+    return VD_OK;
+}
+
+void vd_pstore_close(vd_pstore_t **pp)
+{
+    if (pp == NULL || *pp == NULL) {
+        return;
+    }
+    vd_pstore_t *s = *pp;
+    if (s->in_txn) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    vd_db_close(&s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+    *pp = NULL;
+}
+
+int vd_pstore_read_only(const vd_pstore_t *s)
+{
+    return s->read_only;
+}
+
+vd_err_t vd_pstore_stamp(vd_pstore_t *s, uint64_t *stamp, vd_error_t *err)
+{
+    sqlite3_stmt *st = NULL;
+    vd_err_t rc = VD_OK;
+    lock(s);
+    if (sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        rc = vd_db_error(s->db, err, "policy store: data_version");
+    } else {
+        /* Both parts only grow: their sum changes whenever either does. */
+        *stamp = (uint64_t)sqlite3_column_int64(st, 0) + s->local_commits;
+    }
+    sqlite3_finalize(st);
+    unlock(s);
+    return rc;
+}
+
+static vd_err_t writable(vd_pstore_t *s, vd_error_t *err)
+{
+    if (s->read_only) {
+        return VD_ERR(err, VD_E_STORE, "policy store: the database is read-only");
     }
     return VD_OK;
 }
 
-vd_err_t vd_pstore_commit(sqlite3 *db, vd_error_t *err)
+vd_err_t vd_pstore_begin(vd_pstore_t *s, vd_error_t *err)
 {
-    if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        return vd_db_error(db, err, "policy store: commit");
+    lock(s);
+    vd_err_t rc = writable(s, err);
+    if (rc == VD_OK && s->in_txn) {
+        rc = VD_ERR(err, VD_E_INTERNAL, "policy store: transaction already open");
     }
-    return VD_OK;
+    if (rc == VD_OK && sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = vd_db_error(s->db, err, "policy store: begin");
+    }
+    if (rc != VD_OK) {
+        unlock(s);
+        return rc;
+    }
+    s->in_txn = 1;
+    return VD_OK; /* the lock is kept until commit or rollback */
 }
 
-void vd_pstore_rollback(sqlite3 *db)
+vd_err_t vd_pstore_commit(vd_pstore_t *s, vd_error_t *err)
 {
-    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    vd_err_t rc = VD_OK;
+    if (!s->in_txn) {
+        return VD_ERR(err, VD_E_INTERNAL, "policy store: commit without begin");
+    }
+    if (sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = vd_db_error(s->db, err, "policy store: commit");
+        if (!sqlite3_get_autocommit(s->db)) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    } else {
+        s->local_commits++;
+    }
+    s->in_txn = 0;
+    unlock(s);
+    return rc;
+}
+
+void vd_pstore_rollback(vd_pstore_t *s)
+{
+    if (!s->in_txn) {
+        return;
+    }
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    s->in_txn = 0;
+    unlock(s);
 }
 
 /* Run one statement with text/int bindings given as a format: 't' text, 'i' int. */
@@ -128,15 +256,55 @@ static vd_err_t set_active(sqlite3 *db, const char *name, int64_t version, vd_er
                      "tii", args, err);
 }
 
-vd_err_t vd_pstore_put(sqlite3 *db, const char *source, size_t len, const char *origin,
+/* End a unit of work started by start_unit: commit it when rc is VD_OK (and check that the
+ * commit happened), else undo it. */
+static vd_err_t end_unit(vd_pstore_t *s, int own, vd_err_t rc, vd_error_t *err)
+{
+    if (rc == VD_OK) {
+        if (sqlite3_exec(s->db, own ? "COMMIT" : "RELEASE pstore_unit", NULL, NULL, NULL) ==
+            SQLITE_OK) {
+            s->local_commits += own ? 1 : 0;
+            return VD_OK;
+        }
+        rc = vd_db_error(s->db, err, own ? "policy store: commit" : "policy store: release");
+    }
+    if (own) {
+        if (!sqlite3_get_autocommit(s->db)) {
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        }
+    } else {
+        sqlite3_exec(s->db, "ROLLBACK TO pstore_unit", NULL, NULL, NULL);
+        sqlite3_exec(s->db, "RELEASE pstore_unit", NULL, NULL, NULL);
+    }
+    return rc;
+}
+
+/* A write of its own (BEGIN IMMEDIATE) or, inside vd_pstore_begin, a savepoint. */
+static vd_err_t start_unit(vd_pstore_t *s, int *own, vd_error_t *err)
+{
+    vd_err_t rc = writable(s, err);
+    if (rc != VD_OK) {
+        return rc;
+    }
+    *own = !s->in_txn;
+    if (sqlite3_exec(s->db, *own ? "BEGIN IMMEDIATE" : "SAVEPOINT pstore_unit", NULL, NULL, NULL) !=
+        SQLITE_OK) {
+        return vd_db_error(s->db, err, "policy store: begin");
+    }
+    return VD_OK;
+}
+
+vd_err_t vd_pstore_put(vd_pstore_t *s, const char *source, size_t len, const char *origin,
                        char name[VD_POLICY_NAME_MAX], int *version, int *created, vd_error_t *err)
 {
     vd_policy_t *p = NULL;
     char sha[65], active_sha[65];
     char *text = NULL;
-    vd_err_t rc = vd_policy_compile(source, len, origin, &p, err);
+    int own = 0, inserted = 0;
+    int64_t next = 0;
     *created = 0;
     *version = 0;
+    vd_err_t rc = vd_policy_compile(source, len, origin, &p, err);
     if (rc != VD_OK) {
         return rc;
     }
@@ -146,41 +314,43 @@ vd_err_t vd_pstore_put(sqlite3 *db, const char *source, size_t len, const char *
     }
     snprintf(name, VD_POLICY_NAME_MAX, "%s", vd_policy_name(p));
     sha256_hex(source, len, sha);
-    int active = active_of(db, name, active_sha);
-    if (active > 0 && strcmp(active_sha, sha) == 0) {
-        *version = active; /* same text: nothing to do */
-        goto out;
-    }
     text = strndup(source, len);
     if (text == NULL) {
         rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
         goto out;
     }
-    /* A savepoint makes the three writes one unit, inside a caller's transaction or not. */
-    if (sqlite3_exec(db, "SAVEPOINT pstore_put", NULL, NULL, NULL) != SQLITE_OK) {
-        rc = vd_db_error(db, err, "policy store");
+    lock(s);
+    rc = start_unit(s, &own, err);
+    if (rc != VD_OK) {
+        unlock(s);
         goto out;
     }
-    int64_t next = (int64_t)max_version(db, name) + 1;
-    int64_t now = (int64_t)time(NULL);
-    const void *args[] = {name, &next, text, sha, origin, &now};
-    rc = exec_bind(db,
-                   "INSERT INTO policy_versions (name, version, source, sha256, origin, "
-                   "created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                   "tittti", args, err);
-    if (rc == VD_OK) {
-        rc = set_active(db, name, next, err);
+    /* Read and write in one unit: two importers of the same text make one version. */
+    int active = active_of(s->db, name, active_sha);
+    if (active > 0 && strcmp(active_sha, sha) == 0) {
+        next = active; /* same text: nothing to do */
+    } else {
+        next = (int64_t)max_version(s->db, name) + 1;
+        int64_t now = (int64_t)time(NULL);
+        const void *args[] = {name, &next, text, sha, origin, &now};
+        rc = exec_bind(s->db,
+                       "INSERT INTO policy_versions (name, version, source, sha256, origin, "
+                       "created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                       "tittti", args, err);
+        if (rc == VD_OK) {
+            rc = set_active(s->db, name, next, err);
+        }
+        if (rc == VD_OK) {
+            rc = log_event(s->db, name, next, "import", err);
+        }
+        inserted = 1;
     }
-    if (rc == VD_OK) {
-        rc = log_event(db, name, next, "import", err);
-    }
+    rc = end_unit(s, own, rc, err);
+    unlock(s);
     if (rc == VD_OK) {
         *version = (int)next;
-        *created = 1;
-    } else {
-        sqlite3_exec(db, "ROLLBACK TO pstore_put", NULL, NULL, NULL);
+        *created = inserted;
     }
-    sqlite3_exec(db, "RELEASE pstore_put", NULL, NULL, NULL);
 out:
     free(text);
     vd_policy_free(&p);
@@ -202,8 +372,8 @@ static void row_to_version(sqlite3_stmt *st, vd_pstore_version_t *v)
     "v.name, v.version, v.created_at, v.sha256, v.origin, "                                        \
     "(SELECT COUNT(*) FROM policy_active a WHERE a.name = v.name AND a.version = v.version)"
 
-vd_err_t vd_pstore_get(sqlite3 *db, const char *name, int version, char **source,
-                       vd_pstore_version_t *info, vd_error_t *err)
+static vd_err_t get_locked(sqlite3 *db, const char *name, int version, char **source,
+                           vd_pstore_version_t *info, vd_error_t *err)
 {
     sqlite3_stmt *st = NULL;
     vd_err_t rc = VD_OK;
@@ -240,16 +410,29 @@ vd_err_t vd_pstore_get(sqlite3 *db, const char *name, int version, char **source
     return rc;
 }
 
-vd_err_t vd_pstore_load(sqlite3 *db, const char *name, vd_policy_t **out, vd_error_t *err)
+vd_err_t vd_pstore_get(vd_pstore_t *s, const char *name, int version, char **source,
+                       vd_pstore_version_t *info, vd_error_t *err)
+{
+    lock(s);
+    vd_err_t rc = get_locked(s->db, name, version, source, info, err);
+    unlock(s);
+    return rc;
+}
+
+vd_err_t vd_pstore_load(vd_pstore_t *s, const char *name, vd_policy_t **out, int *version,
+                        vd_error_t *err)
 {
     char *source = NULL;
     vd_pstore_version_t info;
     char origin[VD_POLICY_NAME_MAX + 32];
     *out = NULL;
-    vd_err_t rc = vd_pstore_get(db, name, 0, &source, &info, err);
+    vd_err_t rc = vd_pstore_get(s, name, 0, &source, &info, err);
     if (rc == VD_OK) {
         snprintf(origin, sizeof(origin), "%s@v%d", name, info.version);
         rc = vd_policy_compile(source, strlen(source), origin, out, err);
+    }
+    if (rc == VD_OK && version != NULL) {
+        *version = info.version;
     }
     free(source);
     return rc;
@@ -283,72 +466,81 @@ static vd_err_t query_versions(sqlite3 *db, const char *sql, const char *name, v
     return rc;
 }
 
-vd_err_t vd_pstore_list(sqlite3 *db, vd_pstore_cb cb, void *ctx, vd_error_t *err)
+vd_err_t vd_pstore_list(vd_pstore_t *s, vd_pstore_cb cb, void *ctx, vd_error_t *err)
 {
     size_t rows;
-    return query_versions(db,
-                          "SELECT " VERSION_COLUMNS " FROM policy_versions v JOIN policy_active a "
-                          "ON a.name = v.name AND a.version = v.version ORDER BY v.name",
-                          NULL, cb, ctx, &rows, err);
+    lock(s);
+    vd_err_t rc =
+        query_versions(s->db,
+                       "SELECT " VERSION_COLUMNS " FROM policy_versions v JOIN policy_active a "
+                       "ON a.name = v.name AND a.version = v.version ORDER BY v.name",
+                       NULL, cb, ctx, &rows, err);
+    unlock(s);
+    return rc;
 }
 
-vd_err_t vd_pstore_history(sqlite3 *db, const char *name, vd_pstore_cb cb, void *ctx,
+vd_err_t vd_pstore_history(vd_pstore_t *s, const char *name, vd_pstore_cb cb, void *ctx,
                            vd_error_t *err)
 {
     size_t rows;
-    vd_err_t rc = query_versions(db,
+    lock(s);
+    vd_err_t rc = query_versions(s->db,
                                  "SELECT " VERSION_COLUMNS " FROM policy_versions v "
                                  "WHERE v.name = ? ORDER BY v.version",
                                  name, cb, ctx, &rows, err);
+    unlock(s);
     if (rc == VD_OK && rows == 0) {
         rc = VD_ERR(err, VD_E_CONFIG, "no policy named \"%s\" was ever imported", name);
     }
     return rc;
 }
 
-vd_err_t vd_pstore_activate(sqlite3 *db, const char *name, int version, vd_error_t *err)
+vd_err_t vd_pstore_activate(vd_pstore_t *s, const char *name, int version, vd_error_t *err)
 {
     char *source = NULL;
     vd_pstore_version_t info;
-    vd_err_t rc = vd_pstore_begin(db, err);
+    int own = 0;
+    lock(s);
+    vd_err_t rc = start_unit(s, &own, err);
     if (rc != VD_OK) {
+        unlock(s);
         return rc;
     }
-    rc = vd_pstore_get(db, name, version, &source, &info, err);
+    rc = get_locked(s->db, name, version, &source, &info, err);
     free(source);
     if (rc == VD_OK) {
-        rc = set_active(db, name, version, err);
+        rc = set_active(s->db, name, version, err);
     }
     if (rc == VD_OK) {
-        rc = log_event(db, name, version, "activate", err);
+        rc = log_event(s->db, name, version, "activate", err);
     }
-    if (rc == VD_OK) {
-        return vd_pstore_commit(db, err);
-    }
-    vd_pstore_rollback(db);
+    rc = end_unit(s, own, rc, err);
+    unlock(s);
     return rc;
 }
 
-vd_err_t vd_pstore_delete(sqlite3 *db, const char *name, vd_error_t *err)
+vd_err_t vd_pstore_delete(vd_pstore_t *s, const char *name, vd_error_t *err)
 {
     char sha[65];
-    vd_err_t rc = vd_pstore_begin(db, err);
+    int own = 0;
+    lock(s);
+    vd_err_t rc = start_unit(s, &own, err);
     if (rc != VD_OK) {
+        unlock(s);
         return rc;
     }
-    int active = active_of(db, name, sha);
+    int active = active_of(s->db, name, sha);
     if (active == 0) {
-        vd_pstore_rollback(db);
-        return VD_ERR(err, VD_E_CONFIG, "no active policy named \"%s\"", name);
-    }
-    const void *args[] = {name};
-    rc = exec_bind(db, "DELETE FROM policy_active WHERE name = ?", "t", args, err);
-    if (rc == VD_OK) {
-        rc = log_event(db, name, active, "delete", err);
+        rc = VD_ERR(err, VD_E_CONFIG, "no active policy named \"%s\"", name);
     }
     if (rc == VD_OK) {
-        return vd_pstore_commit(db, err);
+        const void *args[] = {name};
+        rc = exec_bind(s->db, "DELETE FROM policy_active WHERE name = ?", "t", args, err);
     }
-    vd_pstore_rollback(db);
+    if (rc == VD_OK) {
+        rc = log_event(s->db, name, active, "delete", err);
+    }
+    rc = end_unit(s, own, rc, err);
+    unlock(s);
     return rc;
 }

@@ -25,6 +25,12 @@ cmake -S . -B build-asan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPI
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
 
+echo "== concurrency suites under ThreadSanitizer"
+cmake -S . -B build-tsan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+    -DVD_SANITIZE=thread >/dev/null
+cmake --build build-tsan -j"$jobs" --target test_policyset test_appraise
+(cd build-tsan && ctest --output-on-failure -R '^(test_policyset|test_appraise)$')
+
 if [ -f tests/fuzz/CMakeLists.txt ]; then
     echo "== fuzz smoke (libFuzzer, bounded time per target)"
     cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DVD_BUILD_FUZZERS=ON -DVD_BUILD_TESTS=OFF \

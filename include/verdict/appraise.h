@@ -61,7 +61,9 @@ typedef struct vd_appraise_request {
     size_t cert_table_len;
     const vd_certset_t *certs; /* may be NULL */
     int certs_only;
-    const X509_CRL *const *crls; /* CRLs given by the caller (--crl-file); may be NULL */
+    /* CRLs given by the caller (--crl-file); may be NULL. Not used yet: revocation is the
+     * certificate cache's (vd_certcache_check_revocation) until the core takes CRLs. */
+    const X509_CRL *const *crls;
     size_t n_crls;
 
     const uint8_t *nonce; /* expected in REPORT_DATA; always checked when given */
@@ -96,17 +98,22 @@ typedef struct vd_appraise_result {
     vd_tier_t status;         /* the EAR status of the whole appraisal */
     int policy_applied;       /* 0: genuineness only (the token says no policy was applied) */
     char policy_name[VD_POLICY_NAME_MAX];
-    int policy_version;        /* 0 for a policy that is not from the store */
-    int64_t retry_after_ms;    /* collateral: when a retry may succeed, 0 = unknown */
-    char problem[512];         /* BAD_EVIDENCE: what is wrong with the envelope */
+    int policy_version;     /* 0 for a policy that is not from the store */
+    int64_t retry_after_ms; /* collateral: when a retry may succeed, 0 = unknown */
+    /* BAD_EVIDENCE: what is wrong with the envelope. Otherwise, when not empty: why the
+     * certificate cache or KDS could not supply a certificate (a warning unless the outcome
+     * is COLLATERAL; also appended to snp.missing then). */
+    char problem[512];
     uint8_t report_sha256[32]; /* of the report bytes, for audit records */
     int has_report_digest;
 } vd_appraise_result_t;
 
 /**
  * Appraise one request. Returns VD_OK whenever a result was produced, whatever it says
- * (including BAD_EVIDENCE and COLLATERAL); an error only for VD_E_NOMEM, VD_E_INTERNAL, or
- * VD_E_CONFIG when the named policy does not exist. `out` is large: allocate it.
+ * (including BAD_EVIDENCE and COLLATERAL); an error only for VD_E_NOMEM, VD_E_INTERNAL,
+ * VD_E_TOO_LARGE (nonce or runtime data over the limits above), or VD_E_CONFIG when the named
+ * policy does not exist (or there is no policy set to look it up in). On an error `out` is
+ * never affirming. `out` is large: allocate it.
  */
 vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_appraise_result_t *out,
                      vd_error_t *err) __attribute__((warn_unused_result));
@@ -117,7 +124,11 @@ const char *vd_appraise_outcome_str(vd_appraise_outcome_t o);
 /**
  * The result as the JSON object `verify --json` prints and `/v1/attest` returns under
  * "genuine"/"appraisal": every string that comes from the evidence is valid UTF-8 (escaped).
- * New reference; NULL only when out of memory.
+ * "status" is the genuineness (as before), "outcome" the whole appraisal
+ * (vd_appraise_outcome_str: what a relying party acts on). "appraisal" is present when a policy
+ * was applied or a nonce/runtime data was checked
+ * without one ("policy": null). BAD_EVIDENCE: "status" is "bad-evidence". New reference;
+ * NULL only when out of memory.
  */
 json_t *vd_appraise_result_json(const vd_appraise_result_t *r, time_t at);
 

@@ -18,7 +18,8 @@ size_t vd_base64_decoded_max(size_t len);
  * Returns 0 with *out_len set, or -1 (invalid character, mixed alphabets, bad padding or
  * length, non-canonical trailing bits).
  */
-int vd_base64_decode(const char *text, size_t len, uint8_t *out, size_t *out_len);
+int vd_base64_decode(const char *text, size_t len, uint8_t *out, size_t *out_len)
+    __attribute__((warn_unused_result));
 
 /* Encodings for vd_base64_encode: the alphabet and whether to pad with '='. */
 typedef enum vd_b64_form {

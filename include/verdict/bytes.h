@@ -48,7 +48,7 @@ char *vd_hex_encode(const uint8_t *p, size_t len, char *out, size_t out_size);
  * character, an odd digit count or more than `out_size` bytes fails.
  * @return 0 on success with *out_len set, -1 on failure.
  */
-int vd_hex_decode(const char *text, size_t text_len, uint8_t *out, size_t out_size,
-                  size_t *out_len);
+int vd_hex_decode(const char *text, size_t text_len, uint8_t *out, size_t out_size, size_t *out_len)
+    __attribute__((warn_unused_result));
 
 #endif

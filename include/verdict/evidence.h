@@ -35,7 +35,7 @@ int vd_evidence_is_json(const uint8_t *p, size_t len);
  * vd_evidence_free.
  */
 vd_err_t vd_evidence_parse_tsm_json(const uint8_t *p, size_t len, vd_evidence_t *out,
-                                    vd_error_t *err);
+                                    vd_error_t *err) __attribute__((warn_unused_result));
 
 void vd_evidence_free(vd_evidence_t *e);
 

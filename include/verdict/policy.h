@@ -29,7 +29,7 @@ typedef struct vd_policy vd_policy_t;
  * document bounds. Caller frees with vd_policy_free.
  */
 vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, vd_policy_t **out,
-                           vd_error_t *err);
+                           vd_error_t *err) __attribute__((warn_unused_result));
 
 void vd_policy_free(vd_policy_t **pp);
 
@@ -59,7 +59,8 @@ typedef struct vd_appraisal {
  * is not genuine yields a contraindicated appraisal (every claim 99, "cryptographic validation
  * failed") with no policy checks run, or 1 ("unexpected evidence") for a malformed report; evidence
  * whose collateral is missing yields status none. Never fails: no allocation, no I/O.
- * `policy` may be NULL: then only genuineness is appraised.
+ * `policy` may be NULL: then only genuineness is appraised, and the freshness of a nonce or
+ * runtime data in `in` (compared `raw`): whatever the caller gives is always checked.
  */
 void vd_policy_evaluate(const vd_policy_t *policy, const vd_snp_result_t *snp,
                         const vd_policy_input_t *in, vd_appraisal_t *out);

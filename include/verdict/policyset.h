@@ -36,6 +36,13 @@ vd_err_t vd_policyset_get(vd_policyset_t *s, const char *name, const vd_policy_r
                           vd_error_t *err) __attribute__((warn_unused_result));
 void vd_policyset_release(vd_policyset_t *s, const vd_policy_ref_t **ref);
 
+/**
+ * The store the set reads (borrowed; thread-safe, see policy_store.h), for callers that also
+ * write policies (the service's policy routes). Writes through it, like those of any other
+ * connection or process, are seen by the next refresh.
+ */
+struct vd_pstore *vd_policyset_store(vd_policyset_t *s);
+
 /** Reload what changed in the store since the last call. Thread-safe. */
 vd_err_t vd_policyset_refresh(vd_policyset_t *s, vd_error_t *err)
     __attribute__((warn_unused_result));

@@ -72,5 +72,58 @@ expect 2 "bad product" -- verify $turin --product Naples
 expect 2 "bad certs file" -- verify $turin --certs "$tmp/junk"
 expect 2 "missing extra roots" -- verify $turin --extra-roots "$tmp/does-not-exist"
 expect 0 "help" -- verify --help
+output_has "help names --crl" out "--crl MODE"
+output_has "help names the exit codes" out "exit codes: 0"
+
+# A usage error: the one line that matters and a hint, not the whole usage.
+expect 2 "unknown flag, short message" -- verify $turin --frobnicate
+output_has "unknown flag line" err "verdict verify: unknown or incomplete option '--frobnicate'"
+output_has "help hint" err "Try 'verdict verify --help'"
+if grep -q "usage:" "$tmp/err" || [ "$(wc -l <"$tmp/err")" -ne 2 ]; then
+    failed=$((failed + 1)); echo "FAIL: usage error prints more than two lines"; sed 's/^/  | /' "$tmp/err"
+else passed=$((passed + 1)); fi
+
+# Files that are not regular files (issue #7, defect 10): refused at once, with the reason.
+mkfifo "$tmp/fifo"
+expect_cmd 2 "--report FIFO does not block" -- timeout 30 "$bin" verify --report "$tmp/fifo"
+output_has "FIFO message" err "--report $tmp/fifo: is a FIFO, not a file"
+expect 2 "--report directory" -- verify --report "$tmp"
+output_has "directory message" err "--report $tmp: is a directory, not a file"
+expect 2 "--certs directory" -- verify $turin --certs "$tmp"
+output_has "certs directory message" err "--certs $tmp: is a directory, not a file"
+# Odd-length hex is said to be so, not a wrong report length.
+printf '0102030\n' >"$tmp/odd.hex"
+expect 2 "odd-length hex report" -- verify --report "$tmp/odd.hex"
+output_has "odd hex message" err "odd number of digits (7)"
+# A garbage PEM: one sentence naming the file, not OpenSSL's error queue.
+printf -- '-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n' >"$tmp/garbage.pem"
+expect 2 "garbage PEM" -- verify $turin --certs "$tmp/garbage.pem"
+output_has "garbage PEM message" err "verdict verify: --certs $tmp/garbage.pem: no certificate could be read (expected PEM or DER)"
+if [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+    failed=$((failed + 1)); echo "FAIL: garbage PEM prints more than one line"; sed 's/^/  | /' "$tmp/err"
+else passed=$((passed + 1)); fi
+# An empty or malformed report was never verified: no "verified at" line.
+: >"$tmp/empty"
+expect 1 "empty report" -- verify --report "$tmp/empty" --certs $vec/mstav-tests/turin_vcek.pem
+if grep -q "verified at" "$tmp/out"; then
+    failed=$((failed + 1)); echo "FAIL: empty report prints a verified-at line"
+else passed=$((passed + 1)); fi
+
+# The default database is in the user's cache directory, never the working directory.
+mkdir -p "$tmp/cwd"
+(
+    cd "$tmp/cwd" && unset VERDICT_DB && XDG_CACHE_HOME="$tmp/xdg" \
+        "$bin" verify --report $vec/mstav-tests/turin_attestation_report.bin --offline --at $at >/dev/null 2>&1
+    exit 0
+)
+if [ -f "$tmp/xdg/verdict/verdict.db" ] && [ ! -e "$tmp/cwd/verdict.db" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: default database not in \$XDG_CACHE_HOME/verdict"; ls -la "$tmp/cwd" "$tmp/xdg" 2>&1 | head; fi
+(
+    cd "$tmp/cwd" && unset VERDICT_DB XDG_CACHE_HOME && HOME="$tmp/home" \
+        "$bin" verify --report $vec/mstav-tests/turin_attestation_report.bin --offline --at $at >/dev/null 2>&1
+    exit 0
+)
+if [ -f "$tmp/home/.cache/verdict/verdict.db" ] && [ ! -e "$tmp/cwd/verdict.db" ]; then passed=$((passed + 1)); else
+    failed=$((failed + 1)); echo "FAIL: default database not in ~/.cache/verdict"; fi
 
 finish

@@ -61,8 +61,8 @@ static void fuzz_time(const uint8_t *data, size_t size)
     if (vd_time_parse_rfc3339(s, &t) == 0) {
         char buf[64];
         vd_time_format_rfc3339(t, buf, sizeof(buf));
-        /* Years 1970..9999 format as four digits: the output must parse back to `t`. */
-        if (t >= 0 && t <= (time_t)253402300799LL) {
+        /* Years 0000..9999 format as four digits: the output must parse back to `t`. */
+        if (t >= (time_t)-62167219200LL && t <= (time_t)253402300799LL) {
             if (vd_time_parse_rfc3339(buf, &t2) != 0 || t2 != t) {
                 abort();
             }

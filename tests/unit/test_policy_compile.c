@@ -623,6 +623,21 @@ static void test_compile_refval_item_keys(void **state)
     label[sizeof(label) - 1] = '\0';
     snprintf(snp, sizeof(snp), "  measurements:\n    - value: %s\n      label: %s\n", HEX48, label);
     EXPECT_ERR(with_snp(snp), "p.yaml:5:14: snp.measurements[0].label: longer than 95 characters");
+    /* Characters, not bytes (issue #7): 95 two-byte characters fit, 96 do not. */
+    char wide[2 * 96 + 1], snp2[600];
+    for (size_t i = 0; i < 96; i++) {
+        wide[2 * i] = (char)0xc3; /* U+00E9 */
+        wide[2 * i + 1] = (char)0xa9;
+    }
+    wide[2 * 96] = '\0';
+    snprintf(snp2, sizeof(snp2), "  measurements:\n    - value: %s\n      label: %s\n", HEX48,
+             wide);
+    EXPECT_ERR(with_snp(snp2), "p.yaml:5:14: snp.measurements[0].label: longer than 95 characters");
+    wide[2 * 95] = '\0';
+    snprintf(snp2, sizeof(snp2), "  measurements:\n    - value: %s\n      label: %s\n", HEX48,
+             wide);
+    vd_policy_t *p = compile_ok(with_snp(snp2));
+    vd_policy_free(&p);
 }
 
 static void test_compile_too_many_values(void **state)

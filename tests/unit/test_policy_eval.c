@@ -982,9 +982,50 @@ static void test_evaluate_freshness_nonce_without_mode_is_raw(void **state)
     a = appraise_in("name: t\n", g, NULL);
     assert_null(vd_checks_find(&a->checks, "policy.freshness"));
     free(a);
-    /* freshness: none ignores even a wrong nonce. */
+    /* freshness: none cannot bind a nonce that was given: the check fails (issue #7,
+     * defect 3: it used to be ignored and the result affirming). Even the right nonce. */
+    in.nonce_len = 64;
     a = appraise_in(snp_policy("  freshness: none\n"), g, &in);
+    CHECK_FAIL(a, "policy.freshness", "freshness: none");
+    status_is(a, VD_TIER_CONTRAINDICATED);
+    free(a);
+    /* ... and with nothing given it checks nothing. */
+    a = appraise_in(snp_policy("  freshness: none\n"), g, NULL);
     assert_null(vd_checks_find(&a->checks, "policy.freshness"));
+    status_is(a, VD_TIER_AFFIRMING);
+    free(a);
+    /* Runtime data alone, no freshness key: compared raw, not ignored. */
+    vd_policy_input_t rd = {.runtime_data = (const uint8_t *)"not the report data",
+                            .runtime_data_len = 19};
+    a = appraise_in("name: t\n", g, &rd);
+    CHECK_FAIL(a, "policy.freshness", "(raw of the runtime data)");
+    status_is(a, VD_TIER_CONTRAINDICATED);
+    free(a);
+    rd.runtime_data = (const uint8_t *)genoa_report_data;
+    rd.runtime_data_len = 64;
+    a = appraise_in("name: t\n", g, &rd);
+    CHECK_PASS(a, "policy.freshness", "(raw)");
+    free(a);
+}
+
+/* Without any policy, a nonce given is still checked, raw (issue #7, defect 3; issue #8's
+ * /v1/attest with a nonce and no policy). */
+static void test_evaluate_freshness_without_policy(void **state)
+{
+    (void)state;
+    const vd_snp_result_t *g = genuine(V_GENOA_TSM);
+    vd_policy_input_t in = {.nonce = (const uint8_t *)genoa_report_data, .nonce_len = 64};
+    vd_appraisal_t *a = calloc(1, sizeof(*a));
+    assert_non_null(a);
+    vd_policy_evaluate(NULL, g, &in, a);
+    CHECK_PASS(a, "policy.freshness", "(raw)");
+    status_is(a, VD_TIER_AFFIRMING);
+    in.nonce_len = 32;
+    vd_policy_evaluate(NULL, g, &in, a);
+    CHECK_FAIL(a, "policy.freshness", "(raw of the nonce)");
+    status_is(a, VD_TIER_CONTRAINDICATED);
+    vd_policy_evaluate(NULL, g, NULL, a);
+    assert_int_equal(a->checks.count, 0);
     status_is(a, VD_TIER_AFFIRMING);
     free(a);
 }
@@ -1455,6 +1496,7 @@ int main(void)
         cmocka_unit_test(test_evaluate_freshness_raw_zero_padded),
         cmocka_unit_test(test_evaluate_freshness_nonce_without_mode_is_raw),
         cmocka_unit_test(test_evaluate_freshness_missing_nonce_fails),
+        cmocka_unit_test(test_evaluate_freshness_without_policy),
         cmocka_unit_test(test_evaluate_freshness_sha512),
         cmocka_unit_test(test_evaluate_freshness_sha256_prefix),
         cmocka_unit_test(test_evaluate_freshness_sha384_jcs),

@@ -14,13 +14,15 @@
 
 #include <cmocka.h>
 
+#include <sqlite3.h>
+
 #include "verdict/db.h"
 #include "verdict/policy_store.h"
 
 typedef struct fixture {
     char dir[64];
     char path[128];
-    sqlite3 *db;
+    vd_pstore_t *db;
 } fixture_t;
 
 static int setup(void **state)
@@ -30,7 +32,7 @@ static int setup(void **state)
     snprintf(f->dir, sizeof(f->dir), "/tmp/vd-pstore-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof(f->path), "%s/verdict.db", f->dir);
-    assert_int_equal(vd_db_open(f->path, &f->db, &err), VD_OK);
+    assert_int_equal(vd_pstore_open(f->path, 0, &f->db, &err), VD_OK);
     *state = f;
     return 0;
 }
@@ -39,7 +41,7 @@ static int teardown(void **state)
 {
     fixture_t *f = *state;
     char p[160];
-    vd_db_close(&f->db);
+    vd_pstore_close(&f->db);
     static const char *const suffixes[] = {"", "-wal", "-shm"};
     for (size_t i = 0; i < 3; i++) {
         snprintf(p, sizeof(p), "%s%s", f->path, suffixes[i]);
@@ -50,7 +52,7 @@ static int teardown(void **state)
     return 0;
 }
 
-static int put(sqlite3 *db, const char *yaml, int *created)
+static int put(vd_pstore_t *db, const char *yaml, int *created)
 {
     char name[VD_POLICY_NAME_MAX];
     int version = 0, c = 0;
@@ -71,7 +73,7 @@ static int count_rows(const vd_pstore_version_t *v, void *ctx)
     return 0;
 }
 
-static int active_version(sqlite3 *db, const char *name)
+static int active_version(vd_pstore_t *db, const char *name)
 {
     char *src = NULL;
     vd_pstore_version_t info;
@@ -102,7 +104,7 @@ static void test_pstore_put_versions_and_idempotence(void **state)
     assert_int_equal(vd_pstore_history(f->db, "p", count_rows, &rows, &err), VD_OK);
     assert_int_equal(rows, 2);
     vd_policy_t *pol = NULL;
-    assert_int_equal(vd_pstore_load(f->db, "p", &pol, &err), VD_OK);
+    assert_int_equal(vd_pstore_load(f->db, "p", &pol, NULL, &err), VD_OK);
     assert_string_equal(vd_policy_name(pol), "p");
     vd_policy_free(&pol);
 }
@@ -172,9 +174,9 @@ static void test_pstore_readers_never_see_half_a_write(void **state)
 {
     fixture_t *f = *state;
     vd_error_t err = {0};
-    sqlite3 *reader = NULL;
+    vd_pstore_t *reader = NULL;
     put(f->db, V1, NULL);
-    assert_int_equal(vd_db_open(f->path, &reader, &err), VD_OK);
+    assert_int_equal(vd_pstore_open(f->path, 0, &reader, &err), VD_OK);
     assert_int_equal(vd_pstore_begin(f->db, &err), VD_OK);
     put(f->db, V2, NULL);
     const char *q = "name: q\n";
@@ -187,28 +189,31 @@ static void test_pstore_readers_never_see_half_a_write(void **state)
     assert_int_equal(vd_pstore_commit(f->db, &err), VD_OK);
     assert_int_equal(active_version(reader, "p"), 2);
     assert_int_equal(active_version(reader, "q"), 1);
-    vd_db_close(&reader);
+    vd_pstore_close(&reader);
 }
 
 static void test_db_schema_version_and_newer_file(void **state)
 {
     fixture_t *f = *state;
     vd_error_t err = {0};
-    sqlite3 *again = NULL;
+    sqlite3 *again = NULL, *raw = NULL;
+    vd_pstore_t *again_store = NULL;
     sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_prepare_v2(f->db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(vd_db_open(f->path, &raw, &err), VD_OK);
+    assert_int_equal(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     assert_int_equal(sqlite3_column_int(st, 0), vd_db_schema_version());
     sqlite3_finalize(st);
     /* Reopening migrates nothing and keeps the data. */
     put(f->db, V1, NULL);
-    assert_int_equal(vd_db_open(f->path, &again, &err), VD_OK);
-    assert_int_equal(active_version(again, "p"), 1);
-    vd_db_close(&again);
+    assert_int_equal(vd_pstore_open(f->path, 0, &again_store, &err), VD_OK);
+    assert_int_equal(active_version(again_store, "p"), 1);
+    vd_pstore_close(&again_store);
     /* A file from a newer verdict is refused, not downgraded. */
     char sql[64];
     snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", vd_db_schema_version() + 1);
-    assert_int_equal(sqlite3_exec(f->db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
+    vd_db_close(&raw);
     assert_int_equal(vd_db_open(f->path, &again, &err), VD_E_STORE);
     assert_non_null(strstr(err.msg, "newer"));
     assert_null(again);

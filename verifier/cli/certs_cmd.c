@@ -1,6 +1,5 @@
 /*
- * `verdict certs fetch|list|export|import` (DESIGN.md "The contract", issue #4) and the
- * certificate-cache glue `verdict verify` uses when no --certs are given.
+ * `verdict certs fetch|list|export|import` (DESIGN.md "The contract", issue #4).
  *
  * All network and database I/O of the CLI's certificate handling goes through certcache/; the
  * verification core never sees it. Exit codes: 0 success, 1 a bundle that does not chain to a
@@ -19,100 +18,6 @@
 #include "verdict/tcb.h"
 #include "verdict/timefmt.h"
 #include "cli.h"
-
-/* ---- shared with verify ------------------------------------------------------------------ */
-
-int vd_cli_crl_mode(const char *s, vd_crl_mode_t *out)
-{
-    if (s == NULL || s[0] == '\0' || strcmp(s, "fail-open") == 0) {
-        *out = VD_CRL_FAIL_OPEN;
-    } else if (strcmp(s, "fail-closed") == 0) {
-        *out = VD_CRL_FAIL_CLOSED;
-    } else if (strcmp(s, "off") == 0) {
-        *out = VD_CRL_OFF;
-    } else {
-        return -1;
-    }
-    return 0;
-}
-
-int vd_cli_env_flag(const char *name)
-{
-    const char *v = getenv(name);
-    return v != NULL && v[0] != '\0' && strcmp(v, "0") != 0 && strcmp(v, "false") != 0 &&
-           strcmp(v, "no") != 0;
-}
-
-int vd_cli_cache_open(const vd_cli_cache_opts_t *o, const vd_trust_t *trust, vd_certcache_t **out,
-                      const char *who)
-{
-    vd_certcache_config_t cfg;
-    vd_error_t err = {0};
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.db_path = vd_cli_db_path(o->db);
-    cfg.trust = trust;
-    cfg.offline = o->offline;
-    cfg.kds.base_url = o->kds_url;
-    const char *t = getenv("VERDICT_KDS_TIMEOUT_MS");
-    long ms = t != NULL ? strtol(t, NULL, 10) : 0;
-    if (ms > 0) {
-        cfg.kds.total_timeout_ms = ms;
-        cfg.kds.connect_timeout_ms = ms;
-    }
-    const char *crl = o->crl_mode != NULL ? o->crl_mode : getenv("VERDICT_CRL");
-    if (vd_cli_crl_mode(crl, &cfg.crl_mode) != 0) {
-        fprintf(stderr, "%s: --crl '%s' is not fail-open, fail-closed or off\n", who, crl);
-        return -1;
-    }
-    if (vd_certcache_open(&cfg, out, &err) != VD_OK) {
-        fprintf(stderr, "%s: certificate cache: %s\n", who, err.msg);
-        return -1;
-    }
-    const char *w = vd_certcache_warning(*out);
-    if (w != NULL) {
-        fprintf(stderr, "%s: warning: %s\n", who, w);
-    }
-    return 0;
-}
-
-int vd_cli_cache_collect(vd_certcache_t *c, const uint8_t *report, size_t report_len,
-                         const uint8_t *table, size_t table_len, vd_product_t hint,
-                         vd_certset_t *certs, const char *who, vd_error_t *why)
-{
-    vd_error_t err = {0};
-    vd_certtable_t t;
-    /* The cert table's certificates are evidence too: look them up first. */
-    if (table != NULL && vd_certtable_parse(table, table_len, &t, &err) == VD_OK) {
-        for (size_t i = 0; i < t.count; i++) {
-            vd_certtable_kind_t k = t.entries[i].kind;
-            if (k == VD_CERTTABLE_VCEK || k == VD_CERTTABLE_VLEK || k == VD_CERTTABLE_ASK ||
-                k == VD_CERTTABLE_ARK) {
-                vd_error_t e2 = {0};
-                vd_certset_add_blob(certs, t.entries[i].data, t.entries[i].len, "cert table", &e2);
-            }
-        }
-    }
-    vd_error_clear(&err);
-    vd_certset_t *found = NULL;
-    if (vd_certset_new(&found, &err) != VD_OK) {
-        fprintf(stderr, "%s: %s\n", who, err.msg);
-        return -1;
-    }
-    vd_err_t rc = vd_certcache_collect(c, report, report_len, certs, hint, 0, found, NULL, &err);
-    for (size_t i = 0; i < vd_certset_count(found); i++) {
-        vd_error_t e2 = {0};
-        vd_certset_add_x509(certs, vd_certset_get(found, i), vd_certset_origin(found, i), &e2);
-    }
-    vd_certset_free(&found);
-    if (rc != VD_OK) {
-        fprintf(stderr, "%s: collateral unavailable: %s\n", who, err.msg);
-        if (why != NULL) {
-            *why = err;
-        }
-        return rc == VD_E_COLLATERAL_UNAVAILABLE ? 0 : -1;
-    }
-    return 0;
-}
 
 /* ---- verdict certs list / export: the library hands out entries, the CLI prints ----------- */
 
@@ -197,7 +102,8 @@ static void certs_usage(FILE *f)
         "  export  write every cached chain, CRL, VCEK and VLEK as a PEM bundle (- = stdout)\n"
         "  import  load a bundle; everything must chain to a pinned AMD ARK (or --extra-roots)\n"
         "\n"
-        "  --db FILE           SQLite database (also VERDICT_DB; default verdict.db)\n"
+        "  --db FILE           SQLite database (also VERDICT_DB; default\n"
+        "                      $XDG_CACHE_HOME/verdict/verdict.db or ~/.cache/verdict/)\n"
         "  --kds-url URL       KDS base URL (also VERDICT_KDS_URL; default %s)\n"
         "  --extra-roots FILE  PEM roots trusted besides AMD's pins (also VERDICT_EXTRA_ROOTS)\n"
         "\n"
@@ -262,7 +168,8 @@ static int parse_opts(int argc, char **argv, certs_opts_t *o)
         case OPT_HELP:
             return 1;
         default:
-            fprintf(stderr, "verdict certs: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            vd_cli_usage_error("verdict certs", "unknown or incomplete option '%s'",
+                               argv[optind - 1]);
             return -1;
         }
     }
@@ -270,15 +177,10 @@ static int parse_opts(int argc, char **argv, certs_opts_t *o)
         o->file = argv[optind++];
     }
     if (optind < argc) {
-        fprintf(stderr, "verdict certs: unexpected argument '%s'\n", argv[optind]);
+        vd_cli_usage_error("verdict certs", "unexpected argument '%s'", argv[optind]);
         return -1;
     }
     return 0;
-}
-
-static int load_roots(const char *path, vd_trust_t *trust)
-{
-    return vd_cli_load_extra_roots(path, trust, "verdict certs");
 }
 
 /* "0x0123..." or "bl=3,tee=0,snp=8,ucode=115[,fmc=1]" in product p's layout. */
@@ -447,23 +349,21 @@ int vd_cli_certs(int argc, char **argv)
     }
     int pr = parse_opts(argc - 1, argv + 1, &o);
     if (pr != 0) {
-        certs_usage(pr > 0 ? stdout : stderr);
+        if (pr > 0) {
+            certs_usage(stdout);
+        }
         return pr > 0 ? VD_EXIT_OK : VD_EXIT_USAGE;
     }
     int is_fetch = strcmp(sub, "fetch") == 0, is_list = strcmp(sub, "list") == 0;
     int is_export = strcmp(sub, "export") == 0, is_import = strcmp(sub, "import") == 0;
     if (!is_fetch && !is_list && !is_export && !is_import) {
-        fprintf(stderr, "verdict certs: unknown subcommand '%s'\n", sub);
-        certs_usage(stderr);
-        return VD_EXIT_USAGE;
+        return vd_cli_usage_error("verdict certs", "unknown subcommand '%s'", sub);
     }
     if ((is_export || is_import) && o.file == NULL) {
-        fprintf(stderr, "verdict certs %s: FILE is required\n", sub);
-        return VD_EXIT_USAGE;
+        return vd_cli_usage_error("verdict certs", "%s: FILE is required", sub);
     }
     if ((is_fetch || is_list) && o.file != NULL) {
-        fprintf(stderr, "verdict certs %s: unexpected argument '%s'\n", sub, o.file);
-        return VD_EXIT_USAGE;
+        return vd_cli_usage_error("verdict certs", "%s: unexpected argument '%s'", sub, o.file);
     }
     /* Only fetch talks to KDS. */
     o.cache.offline = !is_fetch;
@@ -479,7 +379,7 @@ int vd_cli_certs(int argc, char **argv)
         fprintf(stderr, "verdict certs: %s\n", err.msg);
         goto out;
     }
-    if (load_roots(o.extra_roots, trust) != 0 ||
+    if (vd_cli_load_extra_roots(o.extra_roots, trust, "verdict certs") != 0 ||
         vd_cli_cache_open(&o.cache, trust, &c, "verdict certs") != 0) {
         goto out;
     }

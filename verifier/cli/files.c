@@ -1,35 +1,72 @@
 /*
- * Bounded whole-file reads for the CLI.
+ * Bounded whole-file reads for the CLI. Only regular files: a FIFO or a device named by an
+ * attacker-influenced flag must not block the process forever, and a directory gets its own
+ * message instead of "read error".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "verdict/certset.h"
 #include "cli.h"
+
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m)    ? "a directory"
+           : S_ISFIFO(m) ? "a FIFO"
+           : S_ISCHR(m)  ? "a character device"
+           : S_ISBLK(m)  ? "a block device"
+           : S_ISSOCK(m) ? "a socket"
+                         : "not a regular file";
+}
 
 vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     uint8_t *b = NULL;
     size_t n = 0;
-    FILE *f = fopen(path, "rb");
+    struct stat st;
     *buf = NULL;
     *len = 0;
-    if (f == NULL) {
+    /* O_NONBLOCK: opening a FIFO without a writer must not wait; fstat then refuses it. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         return VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+    }
+    if (fstat(fd, &st) != 0) {
+        rc = VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = VD_ERR(err, VD_E_IO, "%s: is %s, not a file", path, file_kind(st.st_mode));
+        goto out;
+    }
+    if ((uintmax_t)st.st_size > (uintmax_t)max) {
+        rc = VD_ERR(err, VD_E_TOO_LARGE, "%s: larger than %zu bytes", path, max);
+        goto out;
     }
     b = malloc(max + 1);
     if (b == NULL) {
         rc = VD_ERR(err, VD_E_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    /* Read one byte past the limit to tell "exactly max" from "larger". */
-    n = fread(b, 1, max + 1, f);
-    if (ferror(f)) {
-        rc = VD_ERR(err, VD_E_IO, "%s: read error", path);
-        goto out;
+    /* Read one byte past the limit to tell "exactly max" from "larger" (the file may grow). */
+    while (n < max + 1) {
+        ssize_t r = read(fd, b + n, max + 1 - n);
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r < 0) {
+            rc = VD_ERR(err, VD_E_IO, "%s: read error: %s", path, strerror(errno));
+            goto out;
+        }
+        if (r == 0) {
+            break;
+        }
+        n += (size_t)r;
     }
     if (n > max) {
         rc = VD_ERR(err, VD_E_TOO_LARGE, "%s: larger than %zu bytes", path, max);
@@ -40,35 +77,6 @@ vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, 
     b = NULL;
 out:
     free(b);
-    fclose(f);
-    return rc;
-}
-
-int vd_cli_load_extra_roots(const char *path, vd_trust_t *trust, const char *cmd)
-{
-    vd_error_t err = {0};
-    vd_certset_t *roots = NULL;
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    int rc = -1;
-    if (path == NULL || path[0] == '\0') {
-        return 0;
-    }
-    if (vd_certset_new(&roots, &err) != VD_OK ||
-        vd_file_read(path, VD_CERT_BLOB_MAX, &buf, &len, &err) != VD_OK ||
-        vd_certset_add_blob(roots, buf, len, "--extra-roots", &err) != VD_OK) {
-        fprintf(stderr, "%s: extra roots: %s\n", cmd, err.msg);
-        goto out;
-    }
-    for (size_t i = 0; i < vd_certset_count(roots); i++) {
-        if (vd_trust_add_extra(trust, vd_certset_get(roots, i), &err) != VD_OK) {
-            fprintf(stderr, "%s: extra roots: %s\n", cmd, err.msg);
-            goto out;
-        }
-    }
-    rc = 0;
-out:
-    free(buf);
-    vd_certset_free(&roots);
+    close(fd);
     return rc;
 }

@@ -30,7 +30,7 @@ int main(int argc, char **argv)
     }
     const char *cmd = argv[1];
     if (strcmp(cmd, "verify") == 0) {
-        return vd_cli_verify(argc - 1, argv + 1);
+        return vd_cli_verify(argc - 1, argv + 1, 0);
     }
     if (strcmp(cmd, "policy") == 0) {
         return vd_cli_policy(argc - 1, argv + 1);
@@ -49,7 +49,5 @@ int main(int argc, char **argv)
         usage(stdout);
         return VD_EXIT_OK;
     }
-    fprintf(stderr, "verdict: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return VD_EXIT_USAGE;
+    return vd_cli_usage_error("verdict", "unknown command '%s'", cmd);
 }

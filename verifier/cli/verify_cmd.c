@@ -1,39 +1,42 @@
 /*
- * `verdict verify`: one offline appraisal of an SEV-SNP report (DESIGN.md, "The contract").
- *
- * Reads the report (raw or hex), certificates (PEM or DER, any number of files), an optional
- * extended-report cert table and extra trust anchors, then hands everything to the pure core.
- * Exit 0 genuine, 1 rejected, 2 usage or unreadable input, 3 a needed certificate missing.
+ * `verdict verify` and `verdict policy test`: one appraisal of an SEV-SNP report (DESIGN.md,
+ * "The contract"). Parses the flags, reads the files, opens the certificate cache and the
+ * policy store, hands everything to vd_appraise (verifier/appraise) and prints its result.
+ * Exit 0 affirming, 1 rejected or not affirming, 2 usage or unreadable input, 3 a needed
+ * certificate missing.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
+#include "verdict/bytes.h"
 #include "verdict/certset.h"
-#include "verdict/evidence.h"
 #include "verdict/kds.h"
+#include "verdict/policyset.h"
 #include "verdict/product.h"
-#include "verdict/report.h"
+#include "verdict/text.h"
 #include "verdict/timefmt.h"
 #include "verdict/trust.h"
 #include "cli.h"
 
 #define MAX_CERT_FILES 16
 
-static void verify_usage(FILE *f)
+static void verify_usage(FILE *f, int policy_test)
 {
     fprintf(f,
-            "usage: verdict verify --report FILE [--certs FILE]... [--cert-table FILE]\n"
+            "usage: verdict %s --report FILE [--certs FILE]... [--cert-table FILE]\n"
             "                      [--at RFC3339] [--product Milan|Genoa|Turin]\n"
-            "                      [--extra-roots FILE] [--kds-url URL] [--offline] [--json]\n"
-            "                      [--policy FILE|NAME [--nonce HEX] [--runtime-data FILE]]\n"
-            "                      [--db FILE]\n"
+            "                      [--extra-roots FILE] [--kds-url URL] [--offline]\n"
+            "                      [--crl fail-open|fail-closed|off] [--json] [--db FILE]\n"
+            "                      %s [--nonce HEX] [--runtime-data FILE]\n"
             "\n"
             "  --report FILE       attestation report: 1184 raw bytes, hex text, or a\n"
             "                      configfs-tsm JSON envelope {outblob, auxblob, provider}\n"
-            "  --certs FILE        certificates, PEM (any number) or DER; repeatable\n"
+            "  --certs FILE        certificates, PEM (any number) or DER; repeatable. With\n"
+            "                      --certs nothing is looked up in the cache or KDS\n"
             "  --cert-table FILE   extended-report certificate table (configfs-tsm auxblob)\n"
             "  --at TIME           judge certificate validity at TIME (default: now)\n"
             "  --product NAME      product of a v2 report when no VCEK names it\n"
@@ -48,13 +51,21 @@ static void verify_usage(FILE *f)
             "  --json              print one JSON object instead of text\n"
             "  --policy FILE|NAME  also appraise against this policy file, or the active\n"
             "                      policy of that name in the store (policies/README.md)\n"
-            "  --db FILE           SQLite database (also VERDICT_DB; default verdict.db)\n"
-            "  --nonce HEX         the nonce the policy's freshness binding expects\n"
-            "  --runtime-data FILE runtime data bound with the nonce (e.g. Trustee's JSON)\n",
-            VD_KDS_DEFAULT_BASE);
+            "  --db FILE           SQLite database (also VERDICT_DB; default\n"
+            "                      $XDG_CACHE_HOME/verdict/verdict.db or ~/.cache/verdict/)\n"
+            "  --nonce HEX         the nonce REPORT_DATA must bind: always checked, in the\n"
+            "                      policy's freshness mode, or raw (zero-padded to 64 bytes)\n"
+            "  --runtime-data FILE runtime data bound with the nonce (e.g. Trustee's JSON)\n"
+            "\n"
+            "exit codes: 0 genuine (and the policy, if any, affirms), 1 rejected or not\n"
+            "            affirming, 2 usage or input error, 3 a needed certificate or CRL is\n"
+            "            not available\n",
+            policy_test ? "policy test" : "verify",
+            policy_test ? "--policy FILE|NAME" : "[--policy FILE|NAME]", VD_KDS_DEFAULT_BASE);
 }
 
 typedef struct verify_opts {
+    const char *cmd;
     const char *report;
     const char *certs[MAX_CERT_FILES];
     size_t n_certs;
@@ -73,7 +84,7 @@ typedef struct verify_opts {
 } verify_opts_t;
 
 /* Parse flags into `o`. Returns -1 after printing the problem, 1 for --help, 0 otherwise. */
-static int parse_args(int argc, char **argv, verify_opts_t *o)
+static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
 {
     enum {
         OPT_REPORT = 256,
@@ -110,10 +121,9 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         {"crl", required_argument, NULL, OPT_CRL},
         {NULL, 0, NULL, 0},
     };
-    memset(o, 0, sizeof(*o));
+    const char *cmd = o->cmd;
     o->extra_roots = getenv("VERDICT_EXTRA_ROOTS");
     o->kds_url = getenv("VERDICT_KDS_URL");
-    o->db = vd_cli_db_path(NULL);
     o->offline = vd_cli_env_flag("VERDICT_OFFLINE");
     opterr = 0;
     optind = 1;
@@ -125,7 +135,7 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
             break;
         case OPT_CERTS:
             if (o->n_certs >= MAX_CERT_FILES) {
-                fprintf(stderr, "verdict verify: at most %d --certs files\n", MAX_CERT_FILES);
+                vd_cli_usage_error(cmd, "at most %d --certs files", MAX_CERT_FILES);
                 return -1;
             }
             o->certs[o->n_certs++] = optarg;
@@ -169,197 +179,242 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
             o->db = optarg;
             break;
         default:
-            fprintf(stderr, "verdict verify: unknown or incomplete option '%s'\n",
-                    argv[optind - 1]);
+            vd_cli_usage_error(cmd, "unknown or incomplete option '%s'", argv[optind - 1]);
             return -1;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "verdict verify: unexpected argument '%s'\n", argv[optind]);
+        vd_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
         return -1;
     }
     if (o->report == NULL) {
-        fprintf(stderr, "verdict verify: --report FILE is required\n");
+        vd_cli_usage_error(cmd, "--report FILE is required");
         return -1;
     }
-    if ((o->nonce != NULL || o->runtime_data != NULL) && o->policy == NULL) {
-        fprintf(stderr, "verdict verify: --nonce and --runtime-data need --policy (the policy "
-                        "says how REPORT_DATA binds them)\n");
+    if (policy_test && o->policy == NULL) {
+        vd_cli_usage_error(cmd, "--policy FILE|NAME is required");
         return -1;
     }
     return 0;
 }
 
-/* Load every --certs file and the extra roots. Returns 0, or -1 after printing the error. */
-static int load_certs(const verify_opts_t *o, vd_certset_t *certs, vd_trust_t *trust)
+static int is_regular_file(const char *path)
 {
-    vd_error_t err = {0};
-    for (size_t i = 0; i < o->n_certs; i++) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        char origin[VD_CERT_ORIGIN_MAX];
-        snprintf(origin, sizeof(origin), "--certs %s", o->certs[i]);
-        if (vd_file_read(o->certs[i], VD_CERT_BLOB_MAX, &buf, &len, &err) != VD_OK ||
-            vd_certset_add_blob(certs, buf, len, origin, &err) != VD_OK) {
-            free(buf);
-            fprintf(stderr, "verdict verify: %s\n", err.msg);
-            return -1;
-        }
-        free(buf);
-    }
-    return vd_cli_load_extra_roots(o->extra_roots, trust, "verdict verify");
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int vd_cli_verify(int argc, char **argv)
+/* Everything the request borrows, released in one place. */
+typedef struct verify_ctx {
+    uint8_t *report, *table, *nonce, *runtime;
+    vd_certset_t *certs;
+    vd_trust_t *trust;
+    vd_certcache_t *cache;
+    vd_policy_t *policy_file;
+    vd_policyset_t *policies;
+    vd_appraiser_t *appraiser;
+    vd_appraise_result_t *res;
+} verify_ctx_t;
+
+static void ctx_free(verify_ctx_t *c)
+{
+    vd_appraiser_free(&c->appraiser);
+    vd_policyset_free(&c->policies);
+    vd_policy_free(&c->policy_file);
+    vd_certcache_free(&c->cache);
+    vd_trust_free(&c->trust);
+    vd_certset_free(&c->certs);
+    free(c->res);
+    free(c->runtime);
+    free(c->nonce);
+    free(c->table);
+    free(c->report);
+}
+
+/* Read the files and flags into `req`. Returns 0, or -1 after printing the problem. */
+static int build_request(const verify_opts_t *o, verify_ctx_t *c, vd_appraise_request_t *req,
+                         vd_appraiser_config_t *cfg)
+{
+    const char *cmd = o->cmd;
+    vd_error_t err = {0};
+    req->at = time(NULL);
+    if (o->at != NULL && vd_time_parse_rfc3339(o->at, &req->at) != 0) {
+        vd_cli_usage_error(cmd,
+                           "--at '%s' is not an RFC 3339 time (e.g. 2025-06-01 or "
+                           "2025-06-01T12:00:00Z)",
+                           o->at);
+        return -1;
+    }
+    if (o->product != NULL) {
+        req->product_hint = vd_product_from_name(o->product);
+        if (req->product_hint == VD_PRODUCT_UNKNOWN) {
+            vd_cli_usage_error(cmd, "--product '%s' is not Milan, Genoa or Turin", o->product);
+            return -1;
+        }
+    }
+    if (o->nonce != NULL) {
+        c->nonce = malloc(VD_APPRAISE_NONCE_MAX);
+        if (c->nonce == NULL ||
+            vd_hex_decode(o->nonce, strlen(o->nonce), c->nonce, VD_APPRAISE_NONCE_MAX,
+                          &req->nonce_len) != 0 ||
+            req->nonce_len == 0) {
+            vd_cli_usage_error(cmd, "--nonce must be hex (1 to %d bytes)", VD_APPRAISE_NONCE_MAX);
+            return -1;
+        }
+        req->nonce = c->nonce;
+    }
+    if (o->runtime_data != NULL) {
+        if (vd_file_read(o->runtime_data, VD_APPRAISE_RUNTIME_MAX, &c->runtime,
+                         &req->runtime_data_len, &err) != VD_OK) {
+            fprintf(stderr, "%s: --runtime-data %s\n", cmd, err.msg);
+            return -1;
+        }
+        req->runtime_data = c->runtime;
+    }
+    if (vd_file_read(o->report, VD_FILE_MAX, &c->report, &req->evidence_len, &err) != VD_OK) {
+        fprintf(stderr, "%s: --report %s\n", cmd, err.msg);
+        return -1;
+    }
+    req->evidence = c->report;
+    if (o->cert_table != NULL) {
+        if (vd_file_read(o->cert_table, VD_FILE_MAX, &c->table, &req->cert_table_len, &err) !=
+            VD_OK) {
+            fprintf(stderr, "%s: --cert-table %s\n", cmd, err.msg);
+            return -1;
+        }
+        /* Set even for an empty file: the core then says the table is empty. */
+        req->cert_table = c->table != NULL ? c->table : (const uint8_t *)"";
+    }
+    if (vd_certset_new(&c->certs, &err) != VD_OK || vd_trust_new(&c->trust, &err) != VD_OK) {
+        fprintf(stderr, "%s: %s\n", cmd, err.msg);
+        return -1;
+    }
+    for (size_t i = 0; i < o->n_certs; i++) {
+        if (vd_cli_load_certs_file(o->certs[i], c->certs, cmd) != 0) {
+            return -1;
+        }
+    }
+    if (vd_cli_load_extra_roots(o->extra_roots, c->trust, cmd) != 0) {
+        return -1;
+    }
+    req->certs = c->certs;
+    req->certs_only = o->n_certs > 0;
+    if (!req->certs_only) {
+        /* No --certs: the evidence's certificates, then the cache, then KDS (certcache/). */
+        vd_cli_cache_opts_t co = {o->db, o->kds_url, o->offline, o->crl};
+        if (vd_cli_cache_open(&co, c->trust, &c->cache, cmd) != 0) {
+            return -1;
+        }
+    }
+    if (o->policy != NULL) {
+        /* A policy file, or else the active policy of that name in the store. */
+        if (is_regular_file(o->policy) || strchr(o->policy, '/') != NULL) {
+            c->policy_file = vd_cli_load_policy_file(o->policy, cmd);
+            if (c->policy_file == NULL) {
+                return -1;
+            }
+            req->policy = c->policy_file;
+        } else {
+            const char *db = vd_cli_db_path(o->db, cmd);
+            if (db == NULL) {
+                return -1;
+            }
+            if (!is_regular_file(db)) {
+                fprintf(stderr,
+                        "%s: policy: '%s' is neither a file nor a stored policy (no database "
+                        "at %s)\n",
+                        cmd, o->policy, db);
+                return -1;
+            }
+            if (vd_policyset_open(db, &c->policies, &err) != VD_OK) {
+                fprintf(stderr, "%s: policy: %s\n", cmd, err.msg);
+                return -1;
+            }
+            req->policy_name = o->policy;
+        }
+    }
+    cfg->trust = c->trust;
+    cfg->cache = c->cache;
+    cfg->policies = c->policies;
+    cfg->kds_base = o->kds_url;
+    return 0;
+}
+
+static int exit_code(const vd_appraise_result_t *r)
+{
+    switch (r->outcome) {
+    case VD_OUTCOME_AFFIRMING:
+        return VD_EXIT_OK;
+    case VD_OUTCOME_NOT_AFFIRMING:
+    case VD_OUTCOME_REJECTED:
+        return VD_EXIT_REJECTED;
+    case VD_OUTCOME_COLLATERAL:
+        return VD_EXIT_COLLATERAL;
+    case VD_OUTCOME_BAD_EVIDENCE:
+        return VD_EXIT_USAGE;
+    }
+    return VD_EXIT_REJECTED;
+}
+
+int vd_cli_verify(int argc, char **argv, int policy_test)
 {
     int code = VD_EXIT_USAGE;
     verify_opts_t o;
+    verify_ctx_t c;
+    vd_appraise_request_t req;
+    vd_appraiser_config_t cfg;
     vd_error_t err = {0};
-    uint8_t *file = NULL, *table = NULL;
-    size_t file_len = 0, table_len = 0;
-    vd_evidence_t ev = {0};
-    uint8_t report[VD_SNP_REPORT_SIZE * 2];
-    size_t report_len = 0;
-    vd_certset_t *certs = NULL;
-    vd_certcache_t *cache = NULL;
-    vd_error_t cache_err = {0};
-    vd_trust_t *trust = NULL;
-    vd_snp_result_t *res = NULL;
-    vd_cli_appraisal_t *ap = NULL;
-    vd_snp_input_t in;
-    memset(&in, 0, sizeof(in));
+    memset(&o, 0, sizeof(o));
+    memset(&c, 0, sizeof(c));
+    memset(&req, 0, sizeof(req));
+    memset(&cfg, 0, sizeof(cfg));
+    o.cmd = policy_test ? "verdict policy test" : "verdict verify";
 
-    int p = parse_args(argc, argv, &o);
+    int p = parse_args(argc, argv, &o, policy_test);
     if (p != 0) {
-        verify_usage(p > 0 ? stdout : stderr);
+        if (p > 0) {
+            verify_usage(stdout, policy_test);
+        }
         return p > 0 ? VD_EXIT_OK : VD_EXIT_USAGE;
     }
-    in.at = time(NULL);
-    if (o.at != NULL && vd_time_parse_rfc3339(o.at, &in.at) != 0) {
-        fprintf(stderr,
-                "verdict verify: --at '%s' is not an RFC 3339 time "
-                "(e.g. 2025-06-01 or 2025-06-01T12:00:00Z)\n",
-                o.at);
+    if (build_request(&o, &c, &req, &cfg) != 0) {
         goto out;
     }
-    if (o.product != NULL) {
-        in.product_hint = vd_product_from_name(o.product);
-        if (in.product_hint == VD_PRODUCT_UNKNOWN) {
-            fprintf(stderr, "verdict verify: --product '%s' is not Milan, Genoa or Turin\n",
-                    o.product);
-            goto out;
-        }
-    }
-    if (vd_file_read(o.report, VD_FILE_MAX, &file, &file_len, &err) != VD_OK) {
-        fprintf(stderr, "verdict verify: report: %s\n", err.msg);
+    c.res = calloc(1, sizeof(*c.res));
+    if (c.res == NULL || vd_appraiser_new(&cfg, &c.appraiser, &err) != VD_OK) {
+        fprintf(stderr, "%s: out of memory\n", o.cmd);
         goto out;
     }
-    /* Raw bytes or hex text. Anything else goes to the core as it is: a wrong length is a
-     * rejection with a reason, not a usage error. */
-    const uint8_t *rbytes = file;
-    size_t rlen = file_len;
-    if (vd_evidence_is_json(file, file_len)) {
-        /* A configfs-tsm envelope: outblob is the report, auxblob the cert table. */
-        if (vd_evidence_parse_tsm_json(file, file_len, &ev, &err) != VD_OK) {
-            fprintf(stderr, "verdict verify: report %s: %s\n", o.report, err.msg);
-            goto out;
-        }
-        rbytes = ev.report;
-        rlen = ev.report_len;
-        if (o.cert_table == NULL && ev.cert_table != NULL) {
-            table = ev.cert_table;
-            table_len = ev.cert_table_len;
-            ev.cert_table = NULL;
-        }
-    }
-    in.report = report;
-    if (vd_snp_report_from_file_bytes(rbytes, rlen, report, sizeof(report), &report_len) != 0) {
-        in.report = rbytes;
-        report_len = rlen;
-    }
-    if (o.cert_table != NULL &&
-        vd_file_read(o.cert_table, VD_FILE_MAX, &table, &table_len, &err) != VD_OK) {
-        fprintf(stderr, "verdict verify: cert table: %s\n", err.msg);
+    if (vd_appraise(c.appraiser, &req, c.res, &err) != VD_OK) {
+        fprintf(stderr, "%s: %s%s\n", o.cmd, err.code == VD_E_CONFIG ? "policy: " : "", err.msg);
         goto out;
     }
-    if (vd_certset_new(&certs, &err) != VD_OK || vd_trust_new(&trust, &err) != VD_OK) {
-        fprintf(stderr, "verdict verify: %s\n", err.msg);
+    const vd_appraise_result_t *r = c.res;
+    if (r->outcome == VD_OUTCOME_BAD_EVIDENCE) {
+        char why[VD_TEXT_ESCAPED_SIZE(sizeof(r->problem))];
+        fprintf(stderr, "%s: --report %s: %s\n", o.cmd, o.report,
+                vd_text_escape(r->problem, why, sizeof(why)));
         goto out;
     }
-    if (load_certs(&o, certs, trust) != 0) {
-        goto out;
+    if (r->problem[0] != '\0') {
+        char why[VD_TEXT_ESCAPED_SIZE(sizeof(r->problem))];
+        fprintf(stderr, "%s: collateral unavailable: %s\n", o.cmd,
+                vd_text_escape(r->problem, why, sizeof(why)));
     }
-    if (o.n_certs == 0) {
-        /* No --certs: the evidence's certificates, then the cache, then KDS (certcache/). */
-        vd_cli_cache_opts_t co = {o.db, o.kds_url, o.offline, o.crl};
-        if (vd_cli_cache_open(&co, trust, &cache, "verdict verify") != 0 ||
-            vd_cli_cache_collect(cache, in.report, report_len, table, table_len, in.product_hint,
-                                 certs, "verdict verify", &cache_err) != 0) {
-            goto out;
-        }
-    }
-    if (o.policy != NULL &&
-        vd_cli_appraisal_load(&ap, o.policy, o.db, o.nonce, o.runtime_data) != 0) {
-        goto out;
-    }
-    res = calloc(1, sizeof(*res));
-    if (res == NULL) {
-        fprintf(stderr, "verdict verify: out of memory\n");
-        goto out;
-    }
-    in.report_len = report_len;
-    in.certs = certs;
-    in.cert_table = table; /* non-NULL whenever --cert-table was read, even if empty */
-    in.cert_table_len = table_len;
-    in.trust = trust;
-    in.kds_base = o.kds_url != NULL && o.kds_url[0] != '\0' ? o.kds_url : NULL;
-    if (vd_snp_verify(&in, res, &err) != VD_OK) {
-        fprintf(stderr, "verdict verify: %s\n", err.msg);
-        code = VD_EXIT_USAGE;
-        goto out;
-    }
-    if (cache != NULL &&
-        vd_certcache_check_revocation(cache, certs, in.at, 0, res, &err) != VD_OK) {
-        fprintf(stderr, "verdict verify: %s\n", err.msg);
-        goto out;
-    }
-    if (cache_err.code != VD_OK && res->status == VD_SNP_COLLATERAL_MISSING) {
-        /* Why the cache could not help, for --json's "missing" too. */
-        size_t used = strlen(res->missing);
-        snprintf(res->missing + used, sizeof(res->missing) - used, "%scertificate cache: %s",
-                 used ? "; " : "", cache_err.msg);
-    }
-    vd_cli_appraisal_run(ap, res);
     if (o.json) {
-        if (vd_cli_print_json(stdout, res, ap, in.at) != 0) {
-            fprintf(stderr, "verdict verify: cannot encode JSON output\n");
+        json_t *j = vd_appraise_result_json(r, req.at);
+        int bad = j == NULL || json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0;
+        json_decref(j);
+        if (bad) {
+            fprintf(stderr, "%s: cannot encode JSON output\n", o.cmd);
             goto out;
         }
+        fputc('\n', stdout);
     } else {
-        vd_cli_print_text(stdout, res, ap, in.at);
+        vd_cli_print_text(stdout, r, req.at);
     }
-    switch (res->status) {
-    case VD_SNP_GENUINE:
-        code = VD_EXIT_OK;
-        break;
-    case VD_SNP_REJECTED:
-        code = VD_EXIT_REJECTED;
-        break;
-    case VD_SNP_COLLATERAL_MISSING:
-        code = VD_EXIT_COLLATERAL;
-        break;
-    }
-    if (code == VD_EXIT_OK && ap != NULL && vd_cli_appraisal_status(ap) != VD_TIER_AFFIRMING) {
-        code = VD_EXIT_REJECTED; /* genuine, but the policy is not met */
-    }
+    code = exit_code(r);
 out:
-    vd_evidence_free(&ev);
-    vd_cli_appraisal_free(&ap);
-    vd_certcache_free(&cache);
-    free(res);
-    vd_trust_free(&trust);
-    vd_certset_free(&certs);
-    free(table);
-    free(file);
+    ctx_free(&c);
     return code;
 }

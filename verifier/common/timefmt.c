@@ -38,13 +38,23 @@ static int days_in_month(int year, int month)
     return month == 2 && leap ? 29 : d[month - 1];
 }
 
+/* Days from 1970-01-01 to year-month-day in the proleptic Gregorian calendar (H. Hinnant's
+ * days_from_civil). */
+static long long days_from_civil(int y, int m, int d)
+{
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400;
+    long long yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
 int vd_time_parse_rfc3339(const char *s, time_t *out)
 {
-    struct tm tm;
     int year, mon, day, hh = 0, mm = 0, ss = 0;
     long offset = 0;
     const char *p = s;
-    memset(&tm, 0, sizeof(tm));
     if (digits(&p, 4, &year) || expect(&p, '-') || digits(&p, 2, &mon) || expect(&p, '-') ||
         digits(&p, 2, &day)) {
         return -1;
@@ -90,24 +100,19 @@ int vd_time_parse_rfc3339(const char *s, time_t *out)
             return -1;
         }
     }
-    tm.tm_year = year - 1900;
-    tm.tm_mon = mon - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hh;
-    tm.tm_min = mm;
-    tm.tm_sec = ss > 59 ? 59 : ss;
-    time_t t = timegm(&tm);
-    if (t == (time_t)-1) {
-        return -1;
-    }
-    *out = t - offset;
+    /* Computed here, not with timegm: its -1 error value is also 1969-12-31T23:59:59Z. */
+    *out = (time_t)(days_from_civil(year, mon, day) * 86400 + hh * 3600L + mm * 60L +
+                    (ss > 59 ? 59 : ss) - offset);
     return 0;
 }
 
 char *vd_time_format_rfc3339(time_t t, char *out, size_t out_size)
 {
     struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL || strftime(out, out_size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    /* RFC 3339 years have exactly four digits: 0000..9999. */
+    if (gmtime_r(&t, &tm) == NULL || tm.tm_year < -1900 || tm.tm_year > 9999 - 1900 ||
+        snprintf(out, out_size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec) >= (int)out_size) {
         snprintf(out, out_size, "invalid");
     }
     return out;

@@ -1,15 +1,35 @@
 /*
- * Output of `verdict verify`: one JSON object (jansson, never hand-written JSON) or text for
- * people. Both name every check with its result and detail.
+ * The result of an appraisal as one JSON object (jansson, never hand-written JSON): what
+ * `verify --json` prints and `/v1/attest` returns. Every string that can carry text from the
+ * evidence goes through vd_text_escape, so the object always encodes (valid UTF-8, no control
+ * characters), whatever names an attacker put in a certificate.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
 
+#include "verdict/appraise.h"
 #include "verdict/bytes.h"
+#include "verdict/text.h"
 #include "verdict/timefmt.h"
-#include "cli.h"
+
+/* A JSON string of untrusted text, escaped when needed. NULL only when out of memory. */
+static json_t *text_json(const char *s)
+{
+    if (vd_text_is_clean(s)) {
+        return json_string(s != NULL ? s : "");
+    }
+    size_t n = VD_TEXT_ESCAPED_SIZE(strlen(s));
+    char *buf = malloc(n);
+    if (buf == NULL) {
+        return NULL;
+    }
+    json_t *j = json_string(vd_text_escape(s, buf, n));
+    free(buf);
+    return j;
+}
 
 static json_t *tcb_json(const vd_tcb_t *t)
 {
@@ -81,8 +101,8 @@ static json_t *checks_json(const vd_checks_t *c)
     json_t *arr = json_array();
     for (size_t i = 0; arr != NULL && i < c->count; i++) {
         const vd_check_t *k = &c->items[i];
-        json_t *item = json_pack("{s:s, s:s, s:s}", "name", k->name, "result",
-                                 vd_check_result_str(k->result), "detail", k->detail);
+        json_t *item = json_pack("{s:o, s:s, s:o}", "name", text_json(k->name), "result",
+                                 vd_check_result_str(k->result), "detail", text_json(k->detail));
         if (item == NULL || json_array_append_new(arr, item) != 0) {
             json_decref(arr);
             return NULL;
@@ -91,8 +111,9 @@ static json_t *checks_json(const vd_checks_t *c)
     return arr;
 }
 
-/* The policy appraisal: status, AR4SI vector (non-zero claims), and the policy's checks. */
-static json_t *appraisal_json(const vd_appraisal_t *a)
+/* The policy appraisal: status, AR4SI vector (non-zero claims), and the policy's checks.
+ * "policy" is null when no policy was applied (only a nonce's freshness was checked). */
+static json_t *appraisal_json(const vd_appraisal_t *a, int policy_applied)
 {
     json_t *tv = json_object();
     for (int i = 0; tv != NULL && i < VD_CLAIM__COUNT; i++) {
@@ -100,28 +121,35 @@ static json_t *appraisal_json(const vd_appraisal_t *a)
             json_object_set_new(tv, vd_claim_name((vd_claim_t)i), json_integer(a->tvec.claims[i]));
         }
     }
-    return json_pack("{s:s, s:s, s:o*, s:o*}", "policy", a->policy_name, "status",
+    return json_pack("{s:o, s:s, s:o*, s:o*}", "policy",
+                     policy_applied ? text_json(a->policy_name) : json_null(), "status",
                      vd_tier_name(a->status), "trust_vector", tv, "checks",
                      checks_json(&a->checks));
 }
 
-int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisal_t *ap, time_t at)
+json_t *vd_appraise_result_json(const vd_appraise_result_t *r, time_t at)
 {
     char when[32];
-    int rc = -1;
+    const vd_snp_result_t *res = &r->snp;
     json_t *root = json_object();
     json_t *checks = checks_json(&res->checks);
     if (root == NULL || checks == NULL) {
-        goto out;
+        goto fail;
     }
-    json_object_set_new(root, "status", json_string(vd_snp_status_str(res->status)));
+    json_object_set_new(root, "status",
+                        json_string(r->outcome == VD_OUTCOME_BAD_EVIDENCE
+                                        ? vd_appraise_outcome_str(r->outcome)
+                                        : vd_snp_status_str(res->status)));
+    /* The whole appraisal (genuineness, policy, freshness): what a relying party acts on. */
+    json_object_set_new(root, "outcome", json_string(vd_appraise_outcome_str(r->outcome)));
     const vd_check_t *first_fail = vd_checks_first(&res->checks, VD_CHECK_FAIL);
     if (first_fail != NULL) {
-        json_object_set_new(root, "reason",
-                            json_sprintf("%s: %s", first_fail->name, first_fail->detail));
+        char reason[VD_CHECK_NAME_MAX + VD_CHECK_DETAIL_MAX + 2];
+        snprintf(reason, sizeof(reason), "%s: %s", first_fail->name, first_fail->detail);
+        json_object_set_new(root, "reason", text_json(reason));
     }
     if (res->missing[0] != '\0') {
-        json_object_set_new(root, "missing", json_string(res->missing));
+        json_object_set_new(root, "missing", text_json(res->missing));
     }
     json_object_set_new(root, "verified_at",
                         json_string(vd_time_format_rfc3339(at, when, sizeof(when))));
@@ -130,9 +158,9 @@ int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisa
                             ? json_string(vd_product_name(res->product))
                             : json_null());
     json_object_set_new(root, "product_variant",
-                        res->product_variant ? json_string(res->product_variant) : json_null());
+                        res->product_variant ? text_json(res->product_variant) : json_null());
     json_object_set_new(root, "product_source",
-                        res->product_source ? json_string(res->product_source) : json_null());
+                        res->product_source ? text_json(res->product_source) : json_null());
     if (res->report_parsed) {
         json_object_set_new(root, "report_version", json_integer(res->report.version));
         json_object_set_new(root, "signing_key",
@@ -148,71 +176,26 @@ int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisa
         json_object_set_new(root, "signing_key", json_null());
         json_object_set_new(root, "tcb", json_null());
     }
-    json_object_set(root, "checks", checks);
-    const vd_appraisal_t *a = vd_cli_appraisal_get(ap);
-    if (a != NULL) {
-        json_object_set_new(root, "appraisal", appraisal_json(a));
+    if (json_object_set_new(root, "checks", checks) != 0) {
+        checks = NULL;
+        goto fail;
     }
-    if (json_dumpf(root, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
-        goto out;
-    }
-    fputc('\n', f);
-    rc = 0;
-out:
-    json_decref(checks);
-    json_decref(root);
-    return rc;
-}
-
-static void print_checks(FILE *f, const vd_checks_t *c)
-{
-    for (size_t i = 0; i < c->count; i++) {
-        const vd_check_t *k = &c->items[i];
-        fprintf(f, "  %-4s  %-30s %s\n", vd_check_result_str(k->result), k->name, k->detail);
-    }
-}
-
-void vd_cli_print_text(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisal_t *ap, time_t at)
-{
-    char when[32], t[64];
-    const vd_check_t *first_fail = vd_checks_first(&res->checks, VD_CHECK_FAIL);
-    switch (res->status) {
-    case VD_SNP_GENUINE:
-        fprintf(f, "GENUINE: AMD SEV-SNP report verified\n");
-        break;
-    case VD_SNP_REJECTED:
-        fprintf(f, "REJECTED: %s: %s\n", first_fail ? first_fail->name : "?",
-                first_fail ? first_fail->detail : "");
-        break;
-    case VD_SNP_COLLATERAL_MISSING:
-        fprintf(f, "COLLATERAL MISSING: %s\n", res->missing);
-        break;
-    }
-    fprintf(f, "  verified at   %s\n", vd_time_format_rfc3339(at, when, sizeof(when)));
-    if (res->report_parsed) {
-        fprintf(f, "  product       %s%s%s%s\n",
-                res->product_variant ? res->product_variant : vd_product_name(res->product),
-                res->product_source ? " (from " : "",
-                res->product_source ? res->product_source : "", res->product_source ? ")" : "");
-        fprintf(f, "  report        version %u, signed by %s\n", res->report.version,
-                vd_signing_key_name(res->signing_key));
-        fprintf(f, "  reported TCB  %s\n", vd_tcb_format(&res->reported_tcb, t, sizeof(t)));
-    }
-    fprintf(f, "checks:\n");
-    print_checks(f, &res->checks);
-    const vd_appraisal_t *a = vd_cli_appraisal_get(ap);
-    if (a == NULL) {
-        return;
-    }
-    const vd_check_t *pf = vd_checks_first(&a->checks, VD_CHECK_FAIL);
-    fprintf(f, "policy \"%s\": %s%s%s%s\n", a->policy_name, vd_tier_name(a->status), pf ? " (" : "",
-            pf ? pf->name : "", pf ? ")" : "");
-    fprintf(f, "  trust vector ");
-    for (int i = 0; i < VD_CLAIM__COUNT; i++) {
-        if (a->tvec.claims[i] != 0) {
-            fprintf(f, " %s=%d", vd_claim_name((vd_claim_t)i), a->tvec.claims[i]);
+    checks = NULL;
+    if (r->policy_applied || r->appraisal.checks.count > 0) {
+        json_t *a = appraisal_json(&r->appraisal, r->policy_applied);
+        if (a == NULL || json_object_set_new(root, "appraisal", a) != 0) {
+            goto fail;
         }
     }
-    fprintf(f, "\n");
-    print_checks(f, &a->checks);
+    /* A member whose value could not be made (out of memory) is left out by jansson: at
+     * least the verdict itself must be there. */
+    if (json_object_get(root, "status") == NULL || json_object_get(root, "outcome") == NULL ||
+        json_object_get(root, "verified_at") == NULL) {
+        goto fail;
+    }
+    return root;
+fail:
+    json_decref(checks);
+    json_decref(root);
+    return NULL;
 }

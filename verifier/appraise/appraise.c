@@ -1,0 +1,358 @@
+/*
+ * One appraisal, end to end (include/verdict/appraise.h): decode the evidence, collect the
+ * certificates (request, evidence, cache, KDS), run the pure core, check revocation, evaluate
+ * the policy and the freshness binding, and fold everything into one result.
+ *
+ * Nothing here prints, exits or keeps state between calls: every appraisal owns its buffers,
+ * and what it shares (the cache, the policy set, the trust set) is thread-safe or read-only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/sha.h>
+
+#include "verdict/appraise.h"
+#include "verdict/certtable.h"
+#include "verdict/evidence.h"
+#include "verdict/report.h"
+
+struct vd_appraiser {
+    vd_appraiser_config_t cfg;
+    char default_policy[VD_POLICY_NAME_MAX];
+};
+
+vd_err_t vd_appraiser_new(const vd_appraiser_config_t *cfg, vd_appraiser_t **out, vd_error_t *err)
+{
+    vd_appraiser_t *a = calloc(1, sizeof(*a));
+    *out = NULL;
+    if (a == NULL) {
+        return VD_ERR(err, VD_E_NOMEM, "out of memory");
+    }
+    if (cfg != NULL) {
+        a->cfg = *cfg;
+        if (cfg->default_policy != NULL) {
+            if (strlen(cfg->default_policy) >= sizeof(a->default_policy)) {
+                free(a);
+                return VD_ERR(err, VD_E_CONFIG, "default policy name longer than %d bytes",
+                              VD_POLICY_NAME_MAX - 1);
+            }
+            snprintf(a->default_policy, sizeof(a->default_policy), "%s", cfg->default_policy);
+        }
+    }
+    a->cfg.default_policy = a->default_policy;
+    *out = a;
+    return VD_OK;
+}
+
+void vd_appraiser_free(vd_appraiser_t **pp)
+{
+    if (pp == NULL || *pp == NULL) {
+        return;
+    }
+    free(*pp);
+    *pp = NULL;
+}
+
+const char *vd_appraise_outcome_str(vd_appraise_outcome_t o)
+{
+    switch (o) {
+    case VD_OUTCOME_AFFIRMING:
+        return "affirming";
+    case VD_OUTCOME_NOT_AFFIRMING:
+        return "not-affirming";
+    case VD_OUTCOME_REJECTED:
+        return "rejected";
+    case VD_OUTCOME_COLLATERAL:
+        return "collateral-unavailable";
+    case VD_OUTCOME_BAD_EVIDENCE:
+        return "bad-evidence";
+    }
+    return "rejected";
+}
+
+/* Per-appraisal buffers, released in one place. */
+typedef struct work {
+    vd_evidence_t ev;
+    uint8_t report[VD_SNP_REPORT_SIZE * 2];
+    const uint8_t *rbytes;
+    size_t rlen;
+    const uint8_t *table;
+    size_t table_len;
+    vd_certset_t *certs;
+    const vd_policy_ref_t *ref;
+} work_t;
+
+/* Text that is only hex digits and white space, with an odd number of digits: a truncated or
+ * corrupted hex report, which deserves its own message rather than "wrong length". */
+static int odd_hex(const uint8_t *p, size_t len, size_t *digits)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = p[i];
+        if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+            n++;
+        } else if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\v' && c != '\f') {
+            return 0;
+        }
+    }
+    *digits = n;
+    return n % 2 == 1;
+}
+
+static void bad_evidence(vd_appraise_result_t *out, const char *problem)
+{
+    out->outcome = VD_OUTCOME_BAD_EVIDENCE;
+    snprintf(out->problem, sizeof(out->problem), "%s", problem);
+    /* Never affirming: the core result says rejected with the reason as its only check. */
+    out->snp.status = VD_SNP_REJECTED;
+    vd_checks_add(&out->snp.checks, "evidence.format", VD_CHECK_FAIL, "%s", out->problem);
+    out->status = VD_TIER_CONTRAINDICATED;
+    out->appraisal.status = VD_TIER_CONTRAINDICATED;
+}
+
+/* The report bytes and the cert table, from whichever form the evidence came in. 0, or -1
+ * after recording BAD_EVIDENCE in `out`. */
+static int decode_evidence(const vd_appraise_request_t *req, work_t *w, vd_appraise_result_t *out)
+{
+    vd_error_t e = {0};
+    const uint8_t *p = req->evidence;
+    size_t len = req->evidence_len;
+    if (p == NULL) {
+        p = req->report;
+        len = req->report != NULL ? req->report_len : 0;
+    } else if (vd_evidence_is_json(p, len)) {
+        /* A configfs-tsm envelope: outblob is the report, auxblob the cert table. */
+        if (vd_evidence_parse_tsm_json(p, len, &w->ev, &e) != VD_OK) {
+            bad_evidence(out, e.msg);
+            return -1;
+        }
+        p = w->ev.report;
+        len = w->ev.report_len;
+        w->table = w->ev.cert_table;
+        w->table_len = w->ev.cert_table_len;
+    }
+    if (p == NULL) {
+        bad_evidence(out, "no evidence: neither a report nor an envelope was given");
+        return -1;
+    }
+    size_t digits = 0;
+    if (len != VD_SNP_REPORT_SIZE && odd_hex(p, len, &digits)) {
+        char what[96];
+        snprintf(what, sizeof(what), "the report is hex text with an odd number of digits (%zu)",
+                 digits);
+        bad_evidence(out, what);
+        return -1;
+    }
+    /* Raw bytes or hex text. Anything else goes to the core as it is: a wrong length is a
+     * rejection with a reason, not an input error. */
+    if (vd_snp_report_from_file_bytes(p, len, w->report, sizeof(w->report), &w->rlen) == 0) {
+        w->rbytes = w->report;
+    } else {
+        w->rbytes = p;
+        w->rlen = len;
+    }
+    if (req->cert_table != NULL) {
+        w->table = req->cert_table; /* overrides the envelope's auxblob */
+        w->table_len = req->cert_table_len;
+    }
+    return 0;
+}
+
+/* The request's certificates, then the cert table's, then what the cache or KDS has. A
+ * certificate that cannot be obtained is noted in out->problem, not an error (the core then
+ * says what is missing). */
+static vd_err_t collect(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
+                        vd_appraise_result_t *out, vd_error_t *err)
+{
+    vd_error_t e = {0};
+    vd_certset_t *found = NULL;
+    vd_err_t rc = vd_certset_new(&w->certs, err);
+    for (size_t i = 0; rc == VD_OK && req->certs != NULL && i < vd_certset_count(req->certs); i++) {
+        rc = vd_certset_add_x509(w->certs, vd_certset_get(req->certs, i),
+                                 vd_certset_origin(req->certs, i), err);
+    }
+    if (rc != VD_OK || req->certs_only || a->cfg.cache == NULL) {
+        return rc;
+    }
+    /* The cert table's certificates are evidence too: the cache looks them up first. A table
+     * that does not parse is left to the core, which names the problem. */
+    vd_certtable_t t;
+    if (w->table != NULL && vd_certtable_parse(w->table, w->table_len, &t, &e) == VD_OK) {
+        for (size_t i = 0; i < t.count; i++) {
+            vd_certtable_kind_t k = t.entries[i].kind;
+            if (k == VD_CERTTABLE_VCEK || k == VD_CERTTABLE_VLEK || k == VD_CERTTABLE_ASK ||
+                k == VD_CERTTABLE_ARK) {
+                vd_error_t e2 = {0};
+                (void)vd_certset_add_blob(w->certs, t.entries[i].data, t.entries[i].len,
+                                          "cert table", &e2);
+            }
+        }
+    }
+    vd_error_clear(&e);
+    if (vd_certset_new(&found, err) != VD_OK) {
+        return VD_E_NOMEM;
+    }
+    rc = vd_certcache_collect(a->cfg.cache, w->rbytes, w->rlen, w->certs, req->product_hint,
+                              req->budget_ms, found, &out->retry_after_ms, &e);
+    for (size_t i = 0; i < vd_certset_count(found); i++) {
+        vd_error_t e2 = {0};
+        (void)vd_certset_add_x509(w->certs, vd_certset_get(found, i), vd_certset_origin(found, i),
+                                  &e2);
+    }
+    vd_certset_free(&found);
+    if (rc == VD_E_COLLATERAL_UNAVAILABLE) {
+        snprintf(out->problem, sizeof(out->problem), "%s", e.msg);
+        return VD_OK;
+    }
+    if (rc != VD_OK) {
+        return VD_ERR(err, rc, "certificate cache: %s", e.msg);
+    }
+    return VD_OK;
+}
+
+/* The policy of the request: explicit, named, or the default; NULL for none. */
+static vd_err_t resolve_policy(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
+                               const vd_policy_t **policy, vd_appraise_result_t *out,
+                               vd_error_t *err)
+{
+    *policy = NULL;
+    if (req->policy != NULL) {
+        *policy = req->policy;
+        snprintf(out->policy_name, sizeof(out->policy_name), "%s", vd_policy_name(req->policy));
+        return VD_OK;
+    }
+    if (req->no_policy) {
+        return VD_OK;
+    }
+    const char *name = req->policy_name != NULL && req->policy_name[0] != '\0'
+                           ? req->policy_name
+                           : a->cfg.default_policy;
+    if (name == NULL || name[0] == '\0') {
+        return VD_OK;
+    }
+    if (a->cfg.policies == NULL) {
+        return VD_ERR(err, VD_E_CONFIG, "no policy store: cannot apply policy \"%.64s\"", name);
+    }
+    vd_err_t rc = vd_policyset_get(a->cfg.policies, name, &w->ref, err);
+    if (rc != VD_OK) {
+        return rc;
+    }
+    *policy = w->ref->policy;
+    snprintf(out->policy_name, sizeof(out->policy_name), "%s", w->ref->name);
+    out->policy_version = w->ref->version;
+    return VD_OK;
+}
+
+static void work_free(vd_appraiser_t *a, work_t *w)
+{
+    if (w->ref != NULL) {
+        vd_policyset_release(a->cfg.policies, &w->ref);
+    }
+    vd_certset_free(&w->certs);
+    vd_evidence_free(&w->ev);
+}
+
+vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_appraise_result_t *out,
+                     vd_error_t *err)
+{
+    work_t w;
+    const vd_policy_t *policy = NULL;
+    vd_err_t rc;
+    memset(&w, 0, sizeof(w));
+    memset(out, 0, sizeof(*out));
+    out->outcome = VD_OUTCOME_REJECTED;
+    out->status = VD_TIER_CONTRAINDICATED;
+    out->snp.status = VD_SNP_REJECTED;
+
+    if ((req->nonce != NULL && req->nonce_len > VD_APPRAISE_NONCE_MAX) ||
+        (req->runtime_data != NULL && req->runtime_data_len > VD_APPRAISE_RUNTIME_MAX)) {
+        return VD_ERR(err, VD_E_TOO_LARGE,
+                      "nonce or runtime data too large (at most %d and %d "
+                      "bytes)",
+                      VD_APPRAISE_NONCE_MAX, VD_APPRAISE_RUNTIME_MAX);
+    }
+    /* The policy first: an unknown name is the caller's error, before any work is done. */
+    rc = resolve_policy(a, req, &w, &policy, out, err);
+    if (rc != VD_OK) {
+        goto out;
+    }
+    if (decode_evidence(req, &w, out) != 0) {
+        rc = VD_OK; /* a result: bad evidence */
+        goto out;
+    }
+    SHA256(w.rbytes, w.rlen, out->report_sha256);
+    out->has_report_digest = 1;
+    rc = collect(a, req, &w, out, err);
+    if (rc != VD_OK) {
+        goto out;
+    }
+
+    vd_snp_input_t in;
+    memset(&in, 0, sizeof(in));
+    in.report = w.rbytes;
+    in.report_len = w.rlen;
+    in.certs = w.certs;
+    in.cert_table = w.table; /* non-NULL whenever a table was given, even if empty */
+    in.cert_table_len = w.table_len;
+    in.trust = a->cfg.trust;
+    in.at = req->at;
+    in.product_hint = req->product_hint;
+    in.kds_base = a->cfg.kds_base != NULL && a->cfg.kds_base[0] != '\0' ? a->cfg.kds_base
+                  : a->cfg.cache != NULL ? vd_certcache_kds_base(a->cfg.cache)
+                                         : NULL;
+    rc = vd_snp_verify(&in, &out->snp, err);
+    if (rc != VD_OK) {
+        goto out;
+    }
+    /* Revocation, until the core takes CRLs as an input: the cache's CRL for the chain the
+     * core used. Only on the cache path (--certs means no lookups). */
+    if (a->cfg.cache != NULL && !req->certs_only) {
+        rc = vd_certcache_check_revocation(a->cfg.cache, w.certs, req->at, req->budget_ms,
+                                           &out->snp, err);
+        if (rc != VD_OK) {
+            goto out;
+        }
+    }
+    if (out->problem[0] != '\0' && out->snp.status == VD_SNP_COLLATERAL_MISSING) {
+        /* Why the cache could not help, in "missing" too. */
+        size_t used = strlen(out->snp.missing);
+        snprintf(out->snp.missing + used, sizeof(out->snp.missing) - used,
+                 "%scertificate cache: %s", used ? "; " : "", out->problem);
+    }
+
+    /* The policy, and the freshness binding of whatever nonce or runtime data was given: it is
+     * checked with or without a policy (policy_eval.c). */
+    vd_policy_input_t pin = {
+        .nonce = req->nonce,
+        .nonce_len = req->nonce_len,
+        .runtime_data = req->runtime_data,
+        .runtime_data_len = req->runtime_data_len,
+    };
+    vd_policy_evaluate(policy, &out->snp, &pin, &out->appraisal);
+    out->policy_applied = policy != NULL;
+    out->status = out->appraisal.status;
+    switch (out->snp.status) {
+    case VD_SNP_GENUINE:
+        out->outcome = out->appraisal.status == VD_TIER_AFFIRMING ? VD_OUTCOME_AFFIRMING
+                                                                  : VD_OUTCOME_NOT_AFFIRMING;
+        break;
+    case VD_SNP_COLLATERAL_MISSING:
+        out->outcome = VD_OUTCOME_COLLATERAL;
+        break;
+    case VD_SNP_REJECTED:
+        out->outcome = VD_OUTCOME_REJECTED;
+        out->status = VD_TIER_CONTRAINDICATED;
+        break;
+    }
+    rc = VD_OK;
+out:
+    if (rc != VD_OK) {
+        /* No result: make sure nothing in `out` reads as affirming. */
+        out->outcome = VD_OUTCOME_REJECTED;
+        out->status = VD_TIER_CONTRAINDICATED;
+        out->snp.status = VD_SNP_REJECTED;
+    }
+    work_free(a, &w);
+    return rc;
+}
