@@ -55,6 +55,8 @@ typedef struct vd_audit_config {
     int64_t max_rows;            /* keep at most this many records; 0 = no limit */
     long prune_interval_ms;      /* [60 000] */
     size_t batch_max;            /* records per transaction [1024] */
+    int64_t max_pages;           /* cap on the file, in pages (PRAGMA max_page_count); 0 = none.
+                                    Reaching it behaves like a full disk. */
 } vd_audit_config_t;
 
 /* Field limits: a longer field makes vd_audit_append fail with VD_E_TOO_LARGE. */
@@ -162,7 +164,7 @@ vd_err_t vd_audit_find(sqlite3 *db, const char *key, vd_audit_row_fn fn, void *u
 /**
  * One record as a single-line JSON object (no newline): id, time (RFC 3339 with ms), time_ms,
  * request_id, client, route, policy {name, version} or null, status, failed_checks [],
- * report_sha256, chip_id, latency_ms. Malloc'd; NULL when out of memory.
+ * report_sha256, chip_id, latency_us. Malloc'd; NULL when out of memory.
  */
 char *vd_audit_record_json(const vd_audit_record_t *rec);
 
