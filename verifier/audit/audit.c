@@ -94,22 +94,24 @@ vd_err_t vd_audit__entry_new(const vd_audit_record_t *rec, int64_t now_ms, audit
 {
     static const struct {
         const char *name;
-        size_t off, max;
+        size_t max;
     } fields[] = {
-        {"request_id", offsetof(vd_audit_record_t, request_id), VD_AUDIT_MAX_ID},
-        {"client", offsetof(vd_audit_record_t, client), VD_AUDIT_MAX_SHORT},
-        {"route", offsetof(vd_audit_record_t, route), VD_AUDIT_MAX_SHORT},
-        {"policy_name", offsetof(vd_audit_record_t, policy_name), VD_AUDIT_MAX_SHORT},
-        {"status", offsetof(vd_audit_record_t, status), VD_AUDIT_MAX_SHORT},
-        {"report_sha256", offsetof(vd_audit_record_t, report_sha256), 64},
-        {"chip_id", offsetof(vd_audit_record_t, chip_id), 128},
+        {"request_id", VD_AUDIT_MAX_ID},
+        {"client", VD_AUDIT_MAX_SHORT},
+        {"route", VD_AUDIT_MAX_SHORT},
+        {"policy_name", VD_AUDIT_MAX_SHORT},
+        {"status", VD_AUDIT_MAX_SHORT},
+        {"report_sha256", 64},
+        {"chip_id", 128},
     };
-    const char *value[sizeof(fields) / sizeof(fields[0])];
+    const char *value[] = {nz(rec->request_id),  nz(rec->client), nz(rec->route),
+                           nz(rec->policy_name), nz(rec->status), nz(rec->report_sha256),
+                           nz(rec->chip_id)};
+    _Static_assert(sizeof(value) / sizeof(value[0]) == sizeof(fields) / sizeof(fields[0]),
+                   "one limit per field");
     size_t total = 0;
     *out = NULL;
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-        const char *const *slot = (const char *const *)((const char *)rec + fields[i].off);
-        value[i] = nz(*slot);
         size_t len = strlen(value[i]);
         if (len > fields[i].max) {
             return VD_ERR(err, VD_E_TOO_LARGE, "audit record: %s is %zu bytes, at most %zu",
