@@ -100,6 +100,9 @@ void vd_cli_appraisal_free(vd_cli_appraisal_t **pp);
 /** `verdict policy ...`: returns the process exit code. */
 int vd_cli_policy(int argc, char **argv);
 
+/** `verdict audit ...` (audit_cmd.c): returns the process exit code. */
+int vd_cli_audit(int argc, char **argv);
+
 /** Print a verification result (and appraisal, if any) as one JSON object on `f`. 0 or -1. */
 int vd_cli_print_json(FILE *f, const vd_snp_result_t *res, const vd_cli_appraisal_t *ap, time_t at);
 
