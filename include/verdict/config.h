@@ -192,6 +192,13 @@ const char *vd_sign_alg_name(vd_sign_alg_t a);
  */
 void vd_config_server(const vd_config_t *c, vd_server_config_t *out);
 
+/**
+ * The access log's file descriptor: -1 when log.access is off, 1 for "-", else log.file opened
+ * for appending (created 0640, close-on-exec; the caller closes it). VD_E_IO naming the file.
+ */
+vd_err_t vd_config_open_log(const vd_config_t *c, int *fd, vd_error_t *err)
+    __attribute__((warn_unused_result));
+
 /** The certificate cache's settings (strings borrowed from `c`; `trust` borrowed). */
 void vd_config_certcache(const vd_config_t *c, const vd_trust_t *trust, vd_certcache_config_t *out);
 

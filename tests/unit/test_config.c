@@ -700,6 +700,41 @@ static void test_config_tokens(void **state)
     free(file);
 }
 
+static void test_config_open_log(void **state)
+{
+    (void)state;
+    vd_config_t *c = defaults();
+    vd_error_t err = {0};
+    int fd = 99;
+    assert_int_equal(vd_config_open_log(c, &fd, &err), VD_OK);
+    assert_int_equal(fd, 1); /* "-" = standard output */
+    assert_int_equal(vd_config_set(c, "log.access", "false", &err), VD_OK);
+    assert_int_equal(vd_config_open_log(c, &fd, &err), VD_OK);
+    assert_int_equal(fd, -1);
+    char path[] = "/tmp/vd-config-log-XXXXXX";
+    int tmp = mkstemp(path);
+    assert_true(tmp >= 0);
+    assert_int_equal(write(tmp, "old\n", 4), 4);
+    close(tmp);
+    assert_int_equal(vd_config_set(c, "log.access", "true", &err), VD_OK);
+    assert_int_equal(vd_config_set(c, "log.file", path, &err), VD_OK);
+    assert_int_equal(vd_config_open_log(c, &fd, &err), VD_OK);
+    assert_true(fd > 2);
+    assert_int_equal(write(fd, "new\n", 4), 4); /* appended, not truncated */
+    close(fd);
+    FILE *f = fopen(path, "r");
+    char buf[16] = "";
+    assert_int_equal(fread(buf, 1, sizeof(buf) - 1, f), 8);
+    fclose(f);
+    assert_string_equal(buf, "old\nnew\n");
+    unlink(path);
+    assert_int_equal(vd_config_set(c, "log.file", "/nonexistent/dir/access.log", &err), VD_OK);
+    assert_int_equal(vd_config_open_log(c, &fd, &err), VD_E_IO);
+    assert_int_equal(fd, -1);
+    assert_non_null(strstr(err.msg, "log.file: cannot open /nonexistent/dir/access.log"));
+    vd_config_free(&c);
+}
+
 /* ---- formatting and documentation ---------------------------------------------------------- */
 
 static void test_config_format_round_trip(void **state)
@@ -811,6 +846,7 @@ int main(void)
         cmocka_unit_test_setup(test_config_check_file, setup),
         cmocka_unit_test_setup(test_config_env_overrides, setup),
         cmocka_unit_test_setup(test_config_tokens, setup),
+        cmocka_unit_test_setup(test_config_open_log, setup),
         cmocka_unit_test_setup(test_config_format_round_trip, setup),
         cmocka_unit_test_setup(test_config_documentation, setup),
         cmocka_unit_test_setup(test_config_example_validates, setup),

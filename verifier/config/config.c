@@ -10,6 +10,7 @@
  * never appear in messages and are kept only as SHA-256 digests.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -952,6 +953,24 @@ void vd_config_server(const vd_config_t *c, vd_server_config_t *out)
     out->idle_timeout_ms = (long)c->idle_timeout_ms;
     out->shutdown_grace_ms = (long)c->shutdown_grace_ms;
     out->log_fd = c->log_access ? 1 : -1;
+}
+
+vd_err_t vd_config_open_log(const vd_config_t *c, int *fd, vd_error_t *err)
+{
+    *fd = -1;
+    if (!c->log_access) {
+        return VD_OK;
+    }
+    if (strcmp(c->log_file, "-") == 0) {
+        *fd = 1;
+        return VD_OK;
+    }
+    int f = open(c->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (f < 0) {
+        return VD_ERR(err, VD_E_IO, "log.file: cannot open %s: %s", c->log_file, strerror(errno));
+    }
+    *fd = f;
+    return VD_OK;
 }
 
 void vd_config_certcache(const vd_config_t *c, const vd_trust_t *trust, vd_certcache_config_t *out)
