@@ -475,6 +475,19 @@ static void test_config_check_file(void **state)
     vd_config_free(&c);
     unsetenv("VERDICT_CONFIG");
 
+    /* Larger than 1 MiB: refused before parsing. */
+    char *big_text = malloc(1024 * 1024 + 2);
+    assert_non_null(big_text);
+    memset(big_text, '#', 1024 * 1024 + 1);
+    big_text[1024 * 1024 + 1] = '\0';
+    char *big = write_temp(big_text);
+    vd_error_clear(&err);
+    assert_int_equal(vd_config_check_file(big, &err), VD_E_TOO_LARGE);
+    assert_non_null(strstr(err.msg, "configuration files are limited to 1048576"));
+    unlink(big);
+    free(big);
+    free(big_text);
+
     unlink(good);
     unlink(bad);
     free(good);

@@ -25,7 +25,7 @@
 #include "verdict/kds.h"
 #include "verdict/yamltree.h"
 
-#define CONFIG_FILE_MAX (1024 * 1024)
+#define CONFIG_FILE_MAX ((size_t)VD_YAML_MAX_BYTES) /* one more byte read is refused there */
 
 typedef enum setting_type {
     T_STR,    /* char *, any scalar */
@@ -229,7 +229,7 @@ static vd_err_t parse_int(const setting_t *s, const char *text, const char *wher
     static const struct {
         const char *suffix;
         int64_t unit;
-    } units[] = {{"KiB", 1024}, {"MiB", 1024 * 1024}, {"GiB", 1024LL * 1024 * 1024}};
+    } units[] = {{"KiB", 1024}, {"MiB", 1024LL * 1024}, {"GiB", 1024LL * 1024 * 1024}};
     char digits[24];
     int64_t unit = 1;
     size_t n = strlen(text);
@@ -510,7 +510,8 @@ vd_err_t vd_config_defaults(vd_config_t **out, vd_error_t *err)
     *out = NULL;
     if (c == NULL || (c->source = strdup("")) == NULL) {
         free(c);
-        return VD_ERR(err, VD_E_NOMEM, "out of memory for the configuration");
+        VD_ERR(err, VD_E_NOMEM, "out of memory for the configuration");
+        return VD_E_NOMEM; /* spelled out: *out stays NULL only on failure */
     }
     for (size_t i = 0; i < N_SETTINGS && rc == VD_OK; i++) {
         const setting_t *s = &settings[i];
@@ -525,7 +526,8 @@ vd_err_t vd_config_defaults(vd_config_t **out, vd_error_t *err)
     }
     if (rc != VD_OK) {
         vd_config_free(&c);
-        return VD_ERR(err, VD_E_INTERNAL, "embedded configuration defaults do not parse");
+        VD_ERR(err, VD_E_INTERNAL, "embedded configuration defaults do not parse");
+        return VD_E_INTERNAL;
     }
     *out = c;
     return VD_OK;
@@ -820,11 +822,6 @@ static vd_err_t apply_file(vd_config_t *c, const char *path, vd_error_t *err)
     len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
     if (ferror(f)) {
         rc = VD_ERR(err, VD_E_IO, "cannot read configuration %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (len > CONFIG_FILE_MAX) {
-        rc = VD_ERR(err, VD_E_TOO_LARGE, "%s: configuration files are limited to %d bytes", path,
-                    CONFIG_FILE_MAX);
         goto out;
     }
     if ((rc = vd_config_apply_yaml(c, buf, len, path, err)) == VD_OK) {

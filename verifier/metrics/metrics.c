@@ -494,7 +494,7 @@ static vd_err_t check_sample(vd_metrics_t *m, const vd_metric_sample_t *x, vd_er
         return VD_ERR(err, VD_E_USAGE, "scrape sample '%s': bad name, type or a clash",
                       x->name ? x->name : "(null)");
     }
-    for (size_t i = 0; i < 2 * VD_METRICS_MAX_LABELS && x->labels[i] != NULL; i += 2) {
+    for (size_t i = 0; i < (size_t)2 * VD_METRICS_MAX_LABELS && x->labels[i] != NULL; i += 2) {
         if (!label_name_ok(x->labels[i]) || x->labels[i + 1] == NULL) {
             return VD_ERR(err, VD_E_USAGE, "scrape sample '%s': bad label", x->name);
         }
@@ -507,7 +507,7 @@ static void render_sample(FILE *o, const vd_metric_sample_t *x)
     const char *names[VD_METRICS_MAX_LABELS], *values[VD_METRICS_MAX_LABELS];
     size_t n = 0;
     char num[40];
-    for (size_t i = 0; i < 2 * VD_METRICS_MAX_LABELS && x->labels[i] != NULL; i += 2) {
+    for (size_t i = 0; i < (size_t)2 * VD_METRICS_MAX_LABELS && x->labels[i] != NULL; i += 2) {
         names[n] = x->labels[i];
         values[n++] = x->labels[i + 1];
     }
