@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     }
     /* First appraisal: the VCEK comes with the evidence and is stored. */
     if (vd_certset_new(&out, &e) != VD_OK ||
-        vd_certcache_collect(c, report, sizeof(report), ev, VD_PRODUCT_UNKNOWN, 0, out, &e) !=
+        vd_certcache_collect(c, report, sizeof(report), ev, VD_PRODUCT_UNKNOWN, 0, out, NULL, &e) !=
             VD_OK) {
         die("collect (evidence)", &e);
     }
@@ -132,7 +132,7 @@ int main(int argc, char **argv)
             vd_certset_t *s = NULL;
             if (vd_certset_new(&s, &e) != VD_OK ||
                 vd_certcache_collect(c, report, sizeof(report), NULL, VD_PRODUCT_UNKNOWN, 0, s,
-                                     &e) != VD_OK) {
+                                     NULL, &e) != VD_OK) {
                 die("collect", &e);
             }
             vd_certset_free(&s);

@@ -24,6 +24,7 @@
 #include "verdict/amdcert.h"
 #include "verdict/bytes.h"
 #include "verdict/chain.h"
+#include "verdict/db.h"
 #include "certcache_internal.h"
 
 #define BUNDLE_MAX_OBJECTS 256
@@ -168,19 +169,38 @@ static void add_cached_chains(vd_certcache_t *c, obj_t *objs, size_t *n)
     }
 }
 
+/* What the memory layer learns of a stored row once the import has committed. */
+typedef struct pending {
+    cc_put_kind_t kind;
+    vd_product_t p;
+    int vlek;
+    X509 *x, *ark; /* borrowed from objs */
+    uint8_t id[64];
+    size_t id_len;
+    uint64_t tcb;
+    uint8_t *blob; /* what puts[i].blob points to: malloc'd (chain PEM) or OpenSSL's (DER) */
+} pending_t;
+
 vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t len, size_t *imported,
                              vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     obj_t *objs = NULL;
-    size_t n = 0, stored = 0;
+    cc_put_t *puts = NULL;
+    pending_t *mem = NULL;
+    size_t n = 0, npending = 0;
     char name[64], rest[48], spki[65], why[192];
-    int in_tx = 0;
     if (imported != NULL) {
         *imported = 0;
     }
+    if (c->db == NULL && c->warning[0] != '\0') {
+        return VD_ERR(err, VD_E_STORE, "import: %s", c->warning);
+    }
     if (c->db == NULL) {
         return VD_ERR(err, VD_E_CONFIG, "import needs a certificate cache database (--db)");
+    }
+    if (vd_db_readonly(c->db)) {
+        return VD_ERR(err, VD_E_STORE, "import: %s", c->warning);
     }
     objs = calloc(BUNDLE_MAX_OBJECTS, sizeof(*objs));
     if (objs == NULL) {
@@ -279,12 +299,14 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
         }
     }
 
-    /* Store, in one transaction. */
-    if (vd_certcache__db_exec(c, "BEGIN IMMEDIATE") != 0) {
-        rc = VD_ERR(err, VD_E_STORE, "cannot start a transaction on the cache");
+    /* Everything to store is prepared (and validated) first; then one transaction writes it
+     * all, and only once it has committed does the memory layer learn of it. */
+    puts = calloc(n, sizeof(*puts));
+    mem = calloc(n, sizeof(*mem));
+    if (puts == NULL || mem == NULL) {
+        rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
         goto out;
     }
-    in_tx = 1;
     for (size_t i = 0; i < nb; i++) {
         X509 *x = objs[i].x;
         if (x == NULL) {
@@ -302,8 +324,15 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
                             p == VD_PRODUCT_UNKNOWN ? "unknown product" : why);
                 goto out;
             }
-            vd_certcache__remember_chain(c, p, vlek, x, ark);
-            stored++;
+            size_t plen = 0;
+            uint8_t *pem = vd_certcache__chain_pem(x, ark, &plen);
+            if (pem == NULL) {
+                rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
+                goto out;
+            }
+            mem[npending] = (pending_t){CC_PUT_CHAIN, p, vlek, x, ark, {0}, 0, 0, pem};
+            puts[npending++] =
+                (cc_put_t){.kind = CC_PUT_CHAIN, .p = p, .vlek = vlek, .blob = pem, .len = plen};
         }
     }
     for (size_t i = 0; i < nb; i++) {
@@ -331,6 +360,9 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
                         name, ext.product_name);
             goto out;
         }
+        if (!vlek && !ext.has_hwid) {
+            continue;
+        }
         vd_tcb_t t = vd_amdcert_tcb(&ext, p);
         uint64_t raw = vd_certcache__tcb_raw(&t, p);
         unsigned char *der = NULL;
@@ -339,20 +371,23 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
             rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
             goto out;
         }
+        pending_t *m = &mem[npending];
+        *m = (pending_t){vlek ? CC_PUT_VLEK : CC_PUT_VCEK, p, vlek, x, NULL, {0}, 0, raw, der};
         if (vlek) {
-            unsigned char h[32];
-            vd_x509_spki_sha256(x, h);
-            if (vd_certcache__db_put_vlek(c, p, raw, h, der, (size_t)dlen, "import") != 0) {
-                OPENSSL_free(der);
-                rc = VD_ERR(err, VD_E_STORE, "cannot store a VLEK");
-                goto out;
-            }
-            stored++;
-        } else if (ext.has_hwid) {
-            vd_certcache__remember_vcek(c, p, ext.hwid, ext.hwid_len, raw, x, "import");
-            stored++;
+            vd_x509_spki_sha256(x, m->id);
+            m->id_len = 32;
+        } else {
+            m->id_len = ext.hwid_len <= sizeof(m->id) ? ext.hwid_len : sizeof(m->id);
+            memcpy(m->id, ext.hwid, m->id_len);
         }
-        OPENSSL_free(der);
+        puts[npending++] = (cc_put_t){.kind = m->kind,
+                                      .p = p,
+                                      .id = m->id,
+                                      .id_len = m->id_len,
+                                      .tcb = raw,
+                                      .blob = der,
+                                      .len = (size_t)dlen,
+                                      .source = "import"};
     }
     for (size_t i = 0; i < n; i++) {
         X509_CRL *crl = objs[i].crl;
@@ -375,30 +410,48 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
         }
         unsigned char *der = NULL;
         int dlen = i2d_X509_CRL(crl, &der);
-        int bad = dlen <= 0 || vd_certcache__db_put_crl(
-                                   c, p, strcmp(ktype, "vlek") == 0, der, (size_t)dlen,
-                                   vd_certcache__asn1_time(X509_CRL_get0_lastUpdate(crl)),
-                                   vd_certcache__asn1_time(X509_CRL_get0_nextUpdate(crl))) != 0;
-        OPENSSL_free(der);
-        if (bad) {
-            rc = VD_ERR(err, VD_E_STORE, "cannot store a CRL");
+        if (dlen <= 0) {
+            rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
             goto out;
         }
-        stored++;
+        mem[npending] = (pending_t){CC_PUT_CRL, p, 0, NULL, NULL, {0}, 0, 0, der};
+        puts[npending++] =
+            (cc_put_t){.kind = CC_PUT_CRL,
+                       .p = p,
+                       .vlek = strcmp(ktype, "vlek") == 0,
+                       .blob = der,
+                       .len = (size_t)dlen,
+                       .this_update = vd_certcache__asn1_time(X509_CRL_get0_lastUpdate(crl)),
+                       .next_update = vd_certcache__asn1_time(X509_CRL_get0_nextUpdate(crl))};
     }
-    if (vd_certcache__db_exec(c, "COMMIT") != 0) {
-        rc = VD_ERR(err, VD_E_STORE, "cannot commit the import");
+    if (vd_certcache__db_put_batch(c, puts, npending) != 0) {
+        rc = VD_ERR(err, VD_E_STORE, "cannot store the import in the certificate cache");
         goto out;
     }
-    in_tx = 0;
+    for (size_t i = 0; i < npending; i++) {
+        pending_t *m = &mem[i];
+        if (m->kind == CC_PUT_CHAIN) {
+            vd_certcache__install_chain(c, m->p, m->vlek, m->x, m->ark);
+        } else if (m->kind == CC_PUT_VCEK) {
+            vd_certcache__install_vcek(c, m->p, m->id, m->id_len, m->tcb, m->x);
+        }
+    }
+    pthread_mutex_lock(&c->mu);
+    c->st.stored += npending;
+    pthread_mutex_unlock(&c->mu);
     if (imported != NULL) {
-        *imported = stored;
+        *imported = npending;
     }
 out:
-    if (in_tx) {
-        vd_certcache__db_exec(c, "ROLLBACK");
-        vd_certcache_drop_memory(c); /* the memory layer may hold what was rolled back */
+    for (size_t i = 0; mem != NULL && i < npending; i++) {
+        if (mem[i].kind == CC_PUT_CHAIN) {
+            free(mem[i].blob);
+        } else {
+            OPENSSL_free(mem[i].blob);
+        }
     }
+    free(puts);
+    free(mem);
     for (size_t i = 0; objs != NULL && i < n; i++) {
         X509_free(objs[i].x);
         X509_CRL_free(objs[i].crl);
@@ -407,112 +460,113 @@ out:
     return rc;
 }
 
-typedef struct export_ctx {
-    FILE *f;
+/* Printable ASCII only: database text is untrusted and ends up on terminals. */
+static void clean_text(const char *in, char *out, size_t n)
+{
+    size_t i = 0;
+    for (; in[i] != '\0' && i + 1 < n; i++) {
+        out[i] = in[i] > 0x20 && in[i] < 0x7f ? in[i] : '?';
+    }
+    out[i] = '\0';
+}
+
+typedef struct each_ctx {
+    vd_certcache_entry_fn fn;
+    void *ud;
     size_t count;
-    int failed;
-} export_ctx_t;
+    int stopped, nomem;
+} each_ctx_t;
 
-static void export_row(void *ud, const char *kind, const char *product, const char *detail,
-                       uint64_t tcb, const uint8_t *blob, size_t len, int64_t fetched_at)
+/* The object as PEM (chains are stored as PEM already). malloc'd, NUL-terminated; NULL if the
+ * row does not parse. */
+static char *row_pem(const char *kind, const uint8_t *blob, size_t len, size_t *pem_len)
 {
-    export_ctx_t *e = ud;
-    BIO *out = BIO_new_fp(e->f, BIO_NOCLOSE);
-    (void)fetched_at;
-    if (out == NULL) {
-        e->failed = 1;
-        return;
-    }
+    char *out = NULL, *data = NULL;
     if (strcmp(kind, "chain") == 0) {
-        fprintf(e->f, "# chain %s %s\n", product, detail);
-        fflush(e->f);
-        fwrite(blob, 1, len, e->f);
-        if (len > 0 && blob[len - 1] != '\n') {
-            fputc('\n', e->f);
+        out = malloc(len + 2);
+        if (out != NULL) {
+            memcpy(out, blob, len);
+            *pem_len = len;
+            if (len > 0 && blob[len - 1] != '\n') {
+                out[(*pem_len)++] = '\n';
+            }
+            out[*pem_len] = '\0';
         }
-        e->count++;
-    } else if (strcmp(kind, "crl") == 0) {
-        const unsigned char *q = blob;
+        return out;
+    }
+    BIO *b = BIO_new(BIO_s_mem());
+    const unsigned char *q = blob;
+    int ok = 0;
+    if (b != NULL && strcmp(kind, "crl") == 0) {
         X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)len);
-        fprintf(e->f, "# crl %s %s\n", product, detail);
-        fflush(e->f);
-        if (crl == NULL || PEM_write_bio_X509_CRL(out, crl) != 1) {
-            e->failed = 1;
-        }
+        ok = crl != NULL && PEM_write_bio_X509_CRL(b, crl) == 1;
         X509_CRL_free(crl);
-        e->count++;
-    } else {
-        const unsigned char *q = blob;
+    } else if (b != NULL) {
         X509 *x = d2i_X509(NULL, &q, (long)len);
-        fprintf(e->f, "# %s %s %s %016llx\n", kind, product, detail, (unsigned long long)tcb);
-        fflush(e->f);
-        if (x == NULL || PEM_write_bio_X509(out, x) != 1) {
-            e->failed = 1;
-        }
+        ok = x != NULL && PEM_write_bio_X509(b, x) == 1;
         X509_free(x);
-        e->count++;
     }
-    BIO_flush(out);
-    BIO_free(out);
+    long n = ok ? BIO_get_mem_data(b, &data) : 0;
+    if (n > 0 && (out = malloc((size_t)n + 1)) != NULL) {
+        memcpy(out, data, (size_t)n);
+        out[n] = '\0';
+        *pem_len = (size_t)n;
+    }
+    BIO_free(b);
+    ERR_clear_error();
+    return out;
 }
 
-vd_err_t vd_certcache_export(vd_certcache_t *c, FILE *f, size_t *exported, vd_error_t *err)
+static int each_row(void *ud, const char *kind, const char *product, const char *detail,
+                    uint64_t tcb, const uint8_t *blob, size_t len, int64_t fetched_at)
 {
-    export_ctx_t e = {f, 0, 0};
-    if (exported != NULL) {
-        *exported = 0;
+    each_ctx_t *x = ud;
+    vd_certcache_entry_t e;
+    char prod[32], det[160];
+    size_t pem_len = 0;
+    memset(&e, 0, sizeof(e));
+    clean_text(product, prod, sizeof(prod));
+    clean_text(detail, det, sizeof(det));
+    for (char *d = det; *d != '\0'; d++) {
+        *d = (char)(*d >= 'A' && *d <= 'F' ? *d + 32 : *d); /* hex from SQLite's hex() */
     }
-    fprintf(f, "# verdict certificate bundle v1 (verdict certs import FILE)\n");
-    if (vd_certcache__db_each(c, export_row, &e) < 0) {
+    e.kind = kind;
+    e.product = prod;
+    e.detail = det;
+    e.size = len;
+    e.fetched_at = fetched_at;
+    if (strcmp(kind, "crl") == 0) {
+        e.next_update = (int64_t)tcb;
+    } else if (strcmp(kind, "chain") != 0) {
+        e.tcb = tcb;
+    }
+    char *pem = row_pem(kind, blob, len, &pem_len);
+    e.pem = pem;
+    e.pem_len = pem_len;
+    x->count++;
+    int stop = x->fn != NULL ? x->fn(x->ud, &e) : 0;
+    free(pem);
+    if (stop) {
+        x->stopped = 1;
+    }
+    return stop;
+}
+
+vd_err_t vd_certcache_each(vd_certcache_t *c, vd_certcache_entry_fn fn, void *ud, size_t *count,
+                           vd_error_t *err)
+{
+    each_ctx_t x = {fn, ud, 0, 0, 0};
+    if (count != NULL) {
+        *count = 0;
+    }
+    if (c->db == NULL && c->db_path != NULL) {
+        return VD_ERR(err, VD_E_STORE, "%s", c->warning); /* configured, but unusable */
+    }
+    if (vd_certcache__db_each(c, each_row, &x) < 0) {
         return VD_ERR(err, VD_E_STORE, "cannot read the certificate cache");
     }
-    if (e.failed || fflush(f) != 0 || ferror(f)) {
-        return VD_ERR(err, VD_E_IO, "cannot write the bundle");
-    }
-    if (exported != NULL) {
-        *exported = e.count;
-    }
-    return VD_OK;
-}
-
-static void list_row(void *ud, const char *kind, const char *product, const char *detail,
-                     uint64_t tcb, const uint8_t *blob, size_t len, int64_t fetched_at)
-{
-    FILE *f = ud;
-    char when[32];
-    time_t t = (time_t)fetched_at;
-    struct tm tm;
-    (void)blob;
-    gmtime_r(&t, &tm);
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (strcmp(kind, "chain") == 0) {
-        fprintf(f, "chain  %-6s %-4s  %zu bytes  fetched %s\n", product, detail, len, when);
-    } else if (strcmp(kind, "crl") == 0) {
-        char nu[32];
-        time_t n = (time_t)tcb;
-        gmtime_r(&n, &tm);
-        strftime(nu, sizeof(nu), "%Y-%m-%dT%H:%M:%SZ", &tm);
-        fprintf(f, "crl    %-6s %-4s  nextUpdate %s  fetched %s\n", product, detail, nu, when);
-    } else {
-        char lower[160];
-        size_t i = 0;
-        for (; detail[i] != '\0' && i < sizeof(lower) - 1; i++) {
-            lower[i] = (char)(detail[i] >= 'A' && detail[i] <= 'F' ? detail[i] + 32 : detail[i]);
-        }
-        lower[i] = '\0';
-        fprintf(f, "%-6s %-6s %s  tcb 0x%016llx  fetched %s\n", kind, product, lower,
-                (unsigned long long)tcb, when);
-    }
-}
-
-vd_err_t vd_certcache_list(vd_certcache_t *c, FILE *f, vd_error_t *err)
-{
-    int n = vd_certcache__db_each(c, list_row, f);
-    if (n < 0) {
-        return VD_ERR(err, VD_E_STORE, "cannot read the certificate cache");
-    }
-    if (n == 0) {
-        fprintf(f, "(the certificate cache is empty)\n");
+    if (count != NULL) {
+        *count = x.count;
     }
     return VD_OK;
 }

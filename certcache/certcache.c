@@ -63,7 +63,10 @@ static void restore_kds_state(vd_certcache_t *c)
     }
     vd_certcache__db_get_state(c, "kds_open_until_ms", &open_until);
     vd_certcache__db_get_state(c, "kds_blocked_until_ms", &blocked_until);
-    vd_kds_client_set_state(c->kds, open_until - now, blocked_until - now);
+    /* Rows are untrusted: no subtraction that can overflow (now > 0); the client clamps the
+     * time left to its own cooldown and backoff cap. */
+    vd_kds_client_set_state(c->kds, open_until > now ? open_until - now : 0,
+                            blocked_until > now ? blocked_until - now : 0);
 }
 
 void vd_certcache__save_kds_state(vd_certcache_t *c)
@@ -204,6 +207,11 @@ void vd_certcache_free(vd_certcache_t **pp)
     *pp = NULL;
 }
 
+const char *vd_certcache_warning(const vd_certcache_t *c)
+{
+    return c->warning[0] != '\0' ? c->warning : NULL;
+}
+
 const char *vd_certcache_kds_base(const vd_certcache_t *c)
 {
     return c->kds_base;
@@ -329,8 +337,9 @@ static void lru_put(vd_certcache_t *c, const char *key, X509 *x)
 
 /* ---- single flight ------------------------------------------------------------------------- */
 
+/* Fill a miss from SQLite, then KDS unless deadline is CC_NO_WAIT; *retry: see flight_run. */
 typedef vd_err_t (*fill_fn)(vd_certcache_t *c, void *arg, int64_t deadline, X509 **a, X509 **b,
-                            vd_error_t *err);
+                            int64_t *retry, vd_error_t *err);
 /* The memory layer, asked with mu held: 1 and new references on a hit, else 0. */
 typedef int (*hit_fn)(vd_certcache_t *c, void *arg, X509 **a, X509 **b);
 
@@ -351,18 +360,32 @@ static void flight_release(vd_certcache_t *c, cc_flight_t *f)
     free(f);
 }
 
+int64_t vd_certcache__retry_hint(vd_certcache_t *c)
+{
+    if (c->kds == NULL) {
+        return 0; /* offline: no retry will fetch it */
+    }
+    int64_t w = vd_kds_client_wait_ms(c->kds);
+    return w > VD_CERTCACHE_RETRY_HINT_MS ? w : VD_CERTCACHE_RETRY_HINT_MS;
+}
+
 /*
  * Memory first, then run `fill` once for `key` however many threads ask at the same time: the
- * first caller runs it, the others wait (until `deadline`) and get its result. The memory check
- * and joining a flight happen under one lock, so a lookup cannot slip between a finished fill
- * and its result reaching memory.
+ * first caller runs it, the others wait (until their own `deadline`) and get its result. The
+ * memory check and joining a flight happen under one lock, so a lookup cannot slip between a
+ * finished fill and its result reaching memory. Waiting is per key: a lookup only ever waits
+ * for the fetch of the certificate it needs.
+ * With deadline CC_NO_WAIT nothing waits: a key in flight answers "unavailable" at once, and a
+ * miss is filled from SQLite only, outside any flight (so that no waiter takes its "not cached"
+ * for a fetch's answer). *retry gets when a retry may succeed on VD_E_COLLATERAL_UNAVAILABLE.
  */
 static vd_err_t flight_run(vd_certcache_t *c, const char *key, hit_fn hit, fill_fn fill, void *arg,
-                           int64_t deadline, X509 **a, X509 **b, vd_error_t *err)
+                           int64_t deadline, X509 **a, X509 **b, int64_t *retry, vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     X509 *dummy = NULL;
     *a = NULL;
+    *retry = 0;
     if (b != NULL) {
         *b = NULL;
     }
@@ -376,6 +399,24 @@ static vd_err_t flight_run(vd_certcache_t *c, const char *key, hit_fn hit, fill_
     cc_flight_t *f = c->flights;
     while (f != NULL && (f->done || strcmp(f->key, key) != 0)) {
         f = f->next;
+    }
+    if (deadline == CC_NO_WAIT) {
+        pthread_mutex_unlock(&c->mu);
+        if (f != NULL) {
+            *retry = VD_CERTCACHE_RETRY_HINT_MS;
+            return VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
+                          "%s is being fetched from KDS; not waited for (retry in %lld ms)", key,
+                          (long long)*retry);
+        }
+        X509 *ra = NULL, *rb = NULL;
+        rc = fill(c, arg, deadline, &ra, &rb, retry, err);
+        *a = ra;
+        if (b != NULL) {
+            *b = rb;
+        } else {
+            X509_free(rb);
+        }
+        return rc;
     }
     if (f != NULL) {
         c->st.flight_waits++;
@@ -402,6 +443,7 @@ static vd_err_t flight_run(vd_certcache_t *c, const char *key, hit_fn hit, fill_
         }
         rc = f->rc;
         if (rc != VD_OK) {
+            *retry = f->retry;
             VD_ERR(err, rc, "%s", f->e.msg);
         } else {
             if (f->a != NULL) {
@@ -436,15 +478,20 @@ static vd_err_t flight_run(vd_certcache_t *c, const char *key, hit_fn hit, fill_
     pthread_mutex_unlock(&c->mu);
 
     X509 *ra = NULL, *rb = NULL;
-    rc = fill(c, arg, deadline, &ra, &rb, &f->e);
+    int64_t fr = 0;
+    vd_error_t fe = {0};
+    rc = fill(c, arg, deadline, &ra, &rb, &fr, &fe);
 
     pthread_mutex_lock(&c->mu);
     f->rc = rc;
+    f->e = fe;
+    f->retry = fr;
     f->a = ra;
     f->b = rb;
     f->done = 1;
     pthread_cond_broadcast(&f->cv);
     if (rc != VD_OK) {
+        *retry = fr;
         VD_ERR(err, rc, "%s", f->e.msg);
     } else {
         if (ra != NULL) {
@@ -603,8 +650,17 @@ void vd_certcache__remember_vcek(vd_certcache_t *c, vd_product_t p, const uint8_
     pthread_mutex_unlock(&c->mu);
 }
 
-/* PEM of issuer + ARK, as KDS serves cert_chain. malloc'd; NULL on failure. */
-static uint8_t *chain_pem(X509 *issuer, X509 *ark, size_t *len)
+void vd_certcache__install_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
+                                size_t hwid_len, uint64_t tcb_raw, X509 *vcek)
+{
+    char key[CC_KEY_MAX];
+    vcek_key(key, sizeof(key), p, hwid, hwid_len, tcb_raw);
+    pthread_mutex_lock(&c->mu);
+    lru_put(c, key, vcek);
+    pthread_mutex_unlock(&c->mu);
+}
+
+uint8_t *vd_certcache__chain_pem(X509 *issuer, X509 *ark, size_t *len)
 {
     BIO *b = BIO_new(BIO_s_mem());
     uint8_t *out = NULL;
@@ -624,11 +680,17 @@ void vd_certcache__remember_chain(vd_certcache_t *c, vd_product_t p, int vlek, X
                                   X509 *ark)
 {
     size_t len = 0;
-    uint8_t *pem = chain_pem(issuer, ark, &len);
+    uint8_t *pem = vd_certcache__chain_pem(issuer, ark, &len);
     if (pem != NULL && vd_certcache__db_put_chain(c, p, vlek, pem, len) == 0 && c->db != NULL) {
         vd_certcache__count(c, &c->st.stored);
     }
     free(pem);
+    vd_certcache__install_chain(c, p, vlek, issuer, ark);
+}
+
+void vd_certcache__install_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
+                                 X509 *ark)
+{
     pthread_mutex_lock(&c->mu);
     cc_chain_slot_t *s = &c->chains[p][vlek ? 1 : 0];
     X509_up_ref(issuer);
@@ -685,7 +747,7 @@ static int chain_from_set(const vd_certcache_t *c, vd_product_t p, int vlek, vd_
 }
 
 static vd_err_t chain_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 **issuer,
-                           X509 **ark, vd_error_t *err)
+                           X509 **ark, int64_t *retry, vd_error_t *err)
 {
     const chain_arg_t *a = argp;
     vd_err_t rc = VD_OK;
@@ -727,12 +789,20 @@ static vd_err_t chain_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509
                     vd_product_name(a->p), what);
         goto out;
     }
+    if (deadline == CC_NO_WAIT) {
+        *retry = vd_certcache__retry_hint(c);
+        rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
+                    "the %s %s and ARK are not cached and this lookup does not wait for KDS "
+                    "(prefetch them; retry in %lld ms)",
+                    vd_product_name(a->p), what, (long long)*retry);
+        goto out;
+    }
     if (vd_kds_chain_url(c->kds_base, a->p, a->vlek, url, sizeof(url)) != 0) {
         rc = VD_ERR(err, VD_E_INTERNAL, "cannot build the cert_chain URL");
         goto out;
     }
     vd_certcache__count(c, &c->st.fetches);
-    rc = unavailable(vd_kds_get(c->kds, url, deadline, &blob, &len, NULL, err), err);
+    rc = unavailable(vd_kds_get(c->kds, url, deadline, &blob, &len, NULL, retry, err), err);
     if (rc == VD_OK && (vd_certcache__parse_blob(blob, len, "KDS cert_chain", &set, &pe) != VD_OK ||
                         !chain_from_set(c, a->p, a->vlek, set, issuer, ark, why, sizeof(why)))) {
         vd_certcache__count(c, &c->st.invalid);
@@ -764,28 +834,34 @@ static int chain_hit(vd_certcache_t *c, void *argp, X509 **issuer, X509 **ark)
     return 1;
 }
 
-static int64_t deadline_for(const vd_certcache_t *c, long budget_ms)
+int64_t vd_certcache__deadline(const vd_certcache_t *c, long budget_ms)
 {
+    if (budget_ms < 0) {
+        return CC_NO_WAIT;
+    }
     return vd_certcache__now_ms(c) + (budget_ms > 0 ? budget_ms : VD_CERTCACHE_DEFAULT_BUDGET_MS);
 }
 
 static vd_err_t get_chain_until(vd_certcache_t *c, vd_product_t p, int vlek, int64_t deadline,
-                                X509 **issuer, X509 **ark, vd_error_t *err)
+                                X509 **issuer, X509 **ark, int64_t *retry, vd_error_t *err)
 {
     char key[CC_KEY_MAX];
     *issuer = *ark = NULL;
+    *retry = 0;
     if (p == VD_PRODUCT_UNKNOWN) {
         return VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE, "product unknown: no chain to look up");
     }
     chain_arg_t a = {p, vlek};
     snprintf(key, sizeof(key), "chain:%s:%s", vd_product_name(p), vd_certcache__key_type(vlek));
-    return flight_run(c, key, chain_hit, chain_fill, &a, deadline, issuer, ark, err);
+    return flight_run(c, key, chain_hit, chain_fill, &a, deadline, issuer, ark, retry, err);
 }
 
 vd_err_t vd_certcache_get_chain(vd_certcache_t *c, vd_product_t p, int vlek, long budget_ms,
                                 X509 **issuer, X509 **ark, vd_error_t *err)
 {
-    return get_chain_until(c, p, vlek, deadline_for(c, budget_ms), issuer, ark, err);
+    int64_t retry = 0;
+    return get_chain_until(c, p, vlek, vd_certcache__deadline(c, budget_ms), issuer, ark, &retry,
+                           err);
 }
 
 /* ---- VCEKs ----------------------------------------------------------------------------------- */
@@ -806,7 +882,7 @@ static int vcek_hit(vd_certcache_t *c, void *argp, X509 **out, X509 **unused)
 }
 
 static vd_err_t vcek_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 **out,
-                          X509 **unused, vd_error_t *err)
+                          X509 **unused, int64_t *retry, vd_error_t *err)
 {
     const vcek_arg_t *a = argp;
     vd_err_t rc = VD_OK;
@@ -818,7 +894,7 @@ static vd_err_t vcek_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 
     char why[192], url[VD_KDS_URL_MAX];
     (void)unused;
 
-    rc = get_chain_until(c, a->p, 0, deadline, &ask, &ark, err);
+    rc = get_chain_until(c, a->p, 0, deadline, &ask, &ark, retry, err);
     if (rc != VD_OK) {
         goto out;
     }
@@ -853,12 +929,20 @@ static vd_err_t vcek_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 
                     "fetch, import a bundle, or drop --offline)");
         goto out;
     }
+    if (deadline == CC_NO_WAIT) {
+        *retry = vd_certcache__retry_hint(c);
+        rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
+                    "the VCEK is not cached and this lookup does not wait for KDS (prefetch it; "
+                    "retry in %lld ms)",
+                    (long long)*retry);
+        goto out;
+    }
     if (vd_kds_vcek_url(c->kds_base, a->p, a->chip_id, a->tcb, url, sizeof(url)) != 0) {
         rc = VD_ERR(err, VD_E_INTERNAL, "cannot build the VCEK URL");
         goto out;
     }
     vd_certcache__count(c, &c->st.fetches);
-    rc = unavailable(vd_kds_get(c->kds, url, deadline, &blob, &len, NULL, err), err);
+    rc = unavailable(vd_kds_get(c->kds, url, deadline, &blob, &len, NULL, retry, err), err);
     if (rc == VD_OK) {
         if (vd_certcache__parse_blob(blob, len, "KDS VCEK", &set, &pe) != VD_OK ||
             vd_certset_count(set) != 1) {
@@ -892,24 +976,27 @@ out:
 
 static vd_err_t get_vcek_until(vd_certcache_t *c, vd_product_t p, const uint8_t chip_id[64],
                                const vd_tcb_t *reported, int64_t deadline, X509 **out,
-                               vd_error_t *err)
+                               int64_t *retry, vd_error_t *err)
 {
     char key[CC_KEY_MAX];
     *out = NULL;
+    *retry = 0;
     if (p == VD_PRODUCT_UNKNOWN) {
         return VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE, "product unknown: no VCEK to look up");
     }
     vd_tcb_t canon = vd_tcb_decode(vd_certcache__tcb_raw(reported, p), p);
     vcek_key(key, sizeof(key), p, chip_id, hwid_len_for(p), canon.raw);
     vcek_arg_t a = {p, chip_id, &canon, key};
-    return flight_run(c, key, vcek_hit, vcek_fill, &a, deadline, out, NULL, err);
+    return flight_run(c, key, vcek_hit, vcek_fill, &a, deadline, out, NULL, retry, err);
 }
 
 vd_err_t vd_certcache_get_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t chip_id[64],
                                const vd_tcb_t *reported, long budget_ms, X509 **out,
                                vd_error_t *err)
 {
-    return get_vcek_until(c, p, chip_id, reported, deadline_for(c, budget_ms), out, err);
+    int64_t retry = 0;
+    return get_vcek_until(c, p, chip_id, reported, vd_certcache__deadline(c, budget_ms), out,
+                          &retry, err);
 }
 
 /* ---- collect: what an appraisal needs ------------------------------------------------------- */
@@ -936,16 +1023,20 @@ static void vlek_candidate(void *ud, const uint8_t *der, size_t len)
     X509_free(x);
 }
 
-vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t report_len,
-                              const vd_certset_t *evidence, vd_product_t hint, long budget_ms,
-                              vd_certset_t *out, vd_error_t *err)
+/* collect, with the deadline given; *pp / *pvlek get the chain it needed (UNKNOWN: none). */
+static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t report_len,
+                              const vd_certset_t *evidence, vd_product_t hint, int64_t deadline,
+                              vd_certset_t *out, vd_product_t *pp, int *pvlek, int64_t *retry,
+                              vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     vd_snp_report_t *r = NULL;
     X509 *issuer = NULL, *ark = NULL, *vcek = NULL, *leaf = NULL;
     vd_error_t pe = {0};
     char why[192];
-    int64_t deadline = deadline_for(c, budget_ms);
+    *pp = VD_PRODUCT_UNKNOWN;
+    *pvlek = 0;
+    *retry = 0;
 
     r = malloc(sizeof(*r));
     if (r == NULL) {
@@ -984,6 +1075,8 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
     if (p == VD_PRODUCT_UNKNOWN) {
         goto out; /* the core says the product is unknown and why */
     }
+    *pp = p;
+    *pvlek = vlek;
     vd_tcb_t tcb = vd_tcb_decode(r->reported_tcb, p);
 
     /* The chain: from the evidence when it has a valid one, else the cache / KDS. */
@@ -1008,7 +1101,7 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
         X509_up_ref(ark);
     } else {
         issuer = ark = NULL;
-        rc = get_chain_until(c, p, vlek, deadline, &issuer, &ark, err);
+        rc = get_chain_until(c, p, vlek, deadline, &issuer, &ark, retry, err);
         if (rc != VD_OK) {
             goto out;
         }
@@ -1054,7 +1147,7 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
                     "with the evidence");
         goto out;
     }
-    rc = get_vcek_until(c, p, r->chip_id, &tcb, deadline, &vcek, err);
+    rc = get_vcek_until(c, p, r->chip_id, &tcb, deadline, &vcek, retry, err);
     if (rc == VD_OK) {
         rc = vd_certset_add_x509(out, vcek, "certificate cache", err);
     }
@@ -1063,5 +1156,44 @@ out:
     X509_free(issuer);
     X509_free(ark);
     free(r);
+    return rc;
+}
+
+vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t report_len,
+                              const vd_certset_t *evidence, vd_product_t hint, long budget_ms,
+                              vd_certset_t *out, int64_t *retry_after_ms, vd_error_t *err)
+{
+    vd_product_t p = VD_PRODUCT_UNKNOWN;
+    int vlek = 0;
+    int64_t retry = 0;
+    vd_err_t rc = collect_until(c, report, report_len, evidence, hint,
+                                vd_certcache__deadline(c, budget_ms), out, &p, &vlek, &retry, err);
+    if (retry_after_ms != NULL) {
+        *retry_after_ms = rc == VD_E_COLLATERAL_UNAVAILABLE ? retry : 0;
+    }
+    return rc;
+}
+
+vd_err_t vd_certcache_prefetch(vd_certcache_t *c, const uint8_t *report, size_t report_len,
+                               const vd_certset_t *evidence, vd_product_t hint, long budget_ms,
+                               int64_t *retry_after_ms, vd_error_t *err)
+{
+    vd_certset_t *found = NULL;
+    vd_product_t p = VD_PRODUCT_UNKNOWN;
+    int vlek = 0;
+    int64_t retry = 0;
+    int64_t deadline = vd_certcache__deadline(c, budget_ms < 0 ? 0 : budget_ms);
+    vd_err_t rc = vd_certset_new(&found, err);
+    if (rc == VD_OK) {
+        rc = collect_until(c, report, report_len, evidence, hint, deadline, found, &p, &vlek,
+                           &retry, err);
+    }
+    vd_certset_free(&found);
+    if (rc == VD_OK && p != VD_PRODUCT_UNKNOWN && c->cfg.crl_mode != VD_CRL_OFF) {
+        vd_certcache__crl_prefetch(c, p, vlek, deadline); /* best effort: revocation decides */
+    }
+    if (retry_after_ms != NULL) {
+        *retry_after_ms = rc == VD_E_COLLATERAL_UNAVAILABLE ? retry : 0;
+    }
     return rc;
 }

@@ -20,6 +20,7 @@
 #define CC_KEY_MAX      200
 #define CC_PRODUCTS     (VD_PRODUCT_TURIN + 1)
 #define CC_MAX_FETCH_MS 120000
+#define CC_NO_WAIT      ((int64_t)-1) /* a deadline: look in memory and SQLite, never fetch */
 
 typedef struct cc_lru_ent {
     char key[CC_KEY_MAX];
@@ -44,6 +45,7 @@ typedef struct cc_flight {
     vd_err_t rc;
     vd_error_t e;
     X509 *a, *b;
+    int64_t retry; /* ms after which a retry may succeed, when rc is not VD_OK */
     int refs;
     pthread_cond_t cv;
     struct cc_flight *next;
@@ -56,7 +58,8 @@ struct vd_certcache {
     vd_trust_t *own_trust; /* when cfg.trust was NULL */
     vd_kds_client_t *kds;  /* NULL when offline */
     char kds_base[512];
-    sqlite3 *db;
+    sqlite3 *db;          /* NULL: memory only (none configured, or unusable: see warning) */
+    char warning[640];    /* why the database is not (fully) used; "" = nothing to say */
     pthread_mutex_t mu;   /* memory layer, flights, counters */
     pthread_mutex_t dbmu; /* the SQLite connection */
     cc_lru_ent_t **buckets;
@@ -70,6 +73,10 @@ struct vd_certcache {
 
 /* certcache.c */
 int64_t vd_certcache__now_ms(const vd_certcache_t *c);
+/* The absolute deadline for a budget (< 0: CC_NO_WAIT; 0: the default budget). */
+int64_t vd_certcache__deadline(const vd_certcache_t *c, long budget_ms);
+/* When a lookup that did not fetch may succeed: the KDS client's wait, at least the hint. */
+int64_t vd_certcache__retry_hint(vd_certcache_t *c);
 /* Store the KDS client's breaker / 429 state in kds_state for the next process. */
 void vd_certcache__save_kds_state(vd_certcache_t *c);
 /* The cache key for a TCB: its components in product `p`'s layout, reserved bytes zero. */
@@ -86,9 +93,16 @@ int vd_certcache__vcek_ok(X509 *vcek, X509 *ask, vd_product_t p, const uint8_t *
 /* Store a validated VCEK in memory and SQLite. */
 void vd_certcache__remember_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
                                  size_t hwid_len, uint64_t tcb_raw, X509 *vcek, const char *source);
-/* Install a validated chain in memory and SQLite (`pem` may be NULL: encoded here). */
+/* Install a validated chain in memory and SQLite. */
 void vd_certcache__remember_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
                                   X509 *ark);
+/* The memory halves of the two above, for rows already written (a committed import). */
+void vd_certcache__install_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
+                                size_t hwid_len, uint64_t tcb_raw, X509 *vcek);
+void vd_certcache__install_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
+                                 X509 *ark);
+/* PEM of issuer + ARK, as KDS serves cert_chain. malloc'd; NULL on failure. */
+uint8_t *vd_certcache__chain_pem(X509 *issuer, X509 *ark, size_t *len);
 /* Add one to a counter of c->st under the cache mutex. */
 void vd_certcache__count(vd_certcache_t *c, uint64_t *counter);
 const char *vd_certcache__key_type(int vlek);
@@ -120,15 +134,33 @@ int vd_certcache__db_put_crl(vd_certcache_t *c, vd_product_t p, int vlek, const 
 int vd_certcache__db_get_state(vd_certcache_t *c, const char *k, int64_t *v);
 int vd_certcache__db_put_state(vd_certcache_t *c, const char *k, int64_t v);
 /* Iterate over every row of a table for list/export: fn(ud, kind, product, key_type/hwid hex,
- * tcb, blob, len, fetched_at). */
-typedef void (*vd_certcache__row_fn)(void *ud, const char *kind, const char *product,
-                                     const char *detail, uint64_t tcb, const uint8_t *blob,
-                                     size_t len, int64_t fetched_at);
+ * tcb (crl: next_update), blob, len, fetched_at). Rows are copied first: fn runs without dbmu.
+ * Returns the number of rows, or -1 (then fn is not called). */
+typedef int (*vd_certcache__row_fn)(void *ud, const char *kind, const char *product,
+                                    const char *detail, uint64_t tcb, const uint8_t *blob,
+                                    size_t len, int64_t fetched_at); /* != 0 stops */
 int vd_certcache__db_each(vd_certcache_t *c, vd_certcache__row_fn fn, void *ud);
-/* Run `sql` ("BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"). 0 or -1. */
-int vd_certcache__db_exec(vd_certcache_t *c, const char *sql);
+/* One row of a multi-row write (vd_certcache__db_put_batch). Borrowed pointers. */
+typedef enum { CC_PUT_CHAIN, CC_PUT_VCEK, CC_PUT_VLEK, CC_PUT_CRL } cc_put_kind_t;
+typedef struct cc_put {
+    cc_put_kind_t kind;
+    vd_product_t p;
+    int vlek;          /* chain, crl */
+    const uint8_t *id; /* vcek: hwid; vlek: SPKI SHA-256 (32 bytes) */
+    size_t id_len;
+    uint64_t tcb;        /* vcek, vlek */
+    const uint8_t *blob; /* chain: PEM; others: DER */
+    size_t len;
+    time_t this_update, next_update; /* crl */
+    const char *source;              /* vcek, vlek */
+} cc_put_t;
+/* Write every row in one transaction, all or nothing; no other statement of this connection
+ * can run inside it. 0, or -1 (rolled back; also without a database). */
+int vd_certcache__db_put_batch(vd_certcache_t *c, const cc_put_t *puts, size_t n);
 
 /* crl.c */
 time_t vd_certcache__asn1_time(const ASN1_TIME *t);
+/* Fetch the CRL for (p, vlek) if it is missing or due (not forced). Best effort. */
+void vd_certcache__crl_prefetch(vd_certcache_t *c, vd_product_t p, int vlek, int64_t deadline);
 
 #endif

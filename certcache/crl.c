@@ -94,9 +94,9 @@ static void install_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509_CRL *c
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Fetch from KDS, verify, store. */
+/* Fetch from KDS, verify, store. On success *got is a new reference to the CRL installed. */
 static vd_err_t fetch_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, int64_t deadline,
-                          vd_error_t *err)
+                          X509_CRL **got, vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     uint8_t *body = NULL;
@@ -116,7 +116,7 @@ static vd_err_t fetch_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark
     c->crls[p][vlek ? 1 : 0].attempt_at = now;
     c->st.fetches++;
     pthread_mutex_unlock(&c->mu);
-    rc = vd_kds_get(c->kds, url, deadline, &body, &len, NULL, err);
+    rc = vd_kds_get(c->kds, url, deadline, &body, &len, NULL, NULL, err);
     if (rc != VD_OK) {
         goto fail;
     }
@@ -136,6 +136,8 @@ static vd_err_t fetch_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark
     }
     OPENSSL_free(der);
     install_crl(c, p, vlek, crl);
+    *got = crl; /* our own reference: the slot may be dropped (drop_memory) at any time */
+    crl = NULL;
     goto out;
 fail:
     vd_certcache__count(c, &c->st.fetch_errors);
@@ -187,7 +189,7 @@ static void get_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, int6
     time_t now = time(NULL);
     int due = crl == NULL || next_update(crl) - c->cfg.crl_margin_s <= now;
     int go = 0;
-    if (c->kds != NULL) {
+    if (c->kds != NULL && deadline != CC_NO_WAIT) {
         /* Claim the attempt under the lock: concurrent appraisals do not all fetch. */
         pthread_mutex_lock(&c->mu);
         if (attempt < s->attempt_at) {
@@ -200,15 +202,26 @@ static void get_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, int6
         pthread_mutex_unlock(&c->mu);
     }
     if (go) {
-        if (fetch_crl(c, p, vlek, ark, deadline, ferr) == VD_OK) {
+        X509_CRL *fresh = NULL;
+        if (fetch_crl(c, p, vlek, ark, deadline, &fresh, ferr) == VD_OK) {
             X509_CRL_free(crl);
-            pthread_mutex_lock(&c->mu);
-            crl = s->crl;
-            X509_CRL_up_ref(crl);
-            pthread_mutex_unlock(&c->mu);
+            crl = fresh;
         }
     }
     *out = crl;
+}
+
+void vd_certcache__crl_prefetch(vd_certcache_t *c, vd_product_t p, int vlek, int64_t deadline)
+{
+    X509 *issuer = NULL, *ark = NULL;
+    X509_CRL *crl = NULL;
+    vd_error_t e = {0};
+    if (vd_certcache_get_chain(c, p, vlek, 0, &issuer, &ark, &e) == VD_OK) {
+        get_crl(c, p, vlek, ark, deadline, 0, &crl, &e);
+    }
+    X509_CRL_free(crl);
+    X509_free(issuer);
+    X509_free(ark);
 }
 
 vd_err_t vd_certcache_refresh_crl(vd_certcache_t *c, vd_product_t p, int vlek, time_t at,
@@ -217,8 +230,7 @@ vd_err_t vd_certcache_refresh_crl(vd_certcache_t *c, vd_product_t p, int vlek, t
     X509 *issuer = NULL, *ark = NULL;
     X509_CRL *crl = NULL;
     vd_error_t fe = {0};
-    int64_t deadline =
-        vd_certcache__now_ms(c) + (budget_ms > 0 ? budget_ms : VD_CERTCACHE_DEFAULT_BUDGET_MS);
+    int64_t deadline = vd_certcache__deadline(c, budget_ms < 0 ? 0 : budget_ms);
     (void)at;
     vd_err_t rc = vd_certcache_get_chain(c, p, vlek, budget_ms, &issuer, &ark, err);
     if (rc != VD_OK) {
@@ -280,8 +292,7 @@ vd_err_t vd_certcache_check_revocation(vd_certcache_t *c, const vd_certset_t *ce
     vd_product_t p = res->product;
     int vlek = res->signing_key == VD_SNP_SIGNING_KEY_VLEK;
     const char *iname = vlek ? "ASVK" : "ASK";
-    int64_t deadline =
-        vd_certcache__now_ms(c) + (budget_ms > 0 ? budget_ms : VD_CERTCACHE_DEFAULT_BUDGET_MS);
+    int64_t deadline = vd_certcache__deadline(c, budget_ms);
 
     /* The chain the core accepted: the leaf that verifies, its issuer, the issuer's root. */
     for (size_t i = 0; i < vd_certset_count(certs) && leaf == NULL; i++) {

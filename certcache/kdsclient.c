@@ -33,12 +33,19 @@ struct vd_kds_client {
     int64_t tat;           /* GCRA theoretical arrival time of the next request */
     int64_t blocked_until; /* from a 429 */
     unsigned fails;        /* consecutive failed attempts */
+    unsigned throttles;    /* consecutive 429 answers (backoff exponent without Retry-After) */
     int64_t open_until;    /* circuit open until; 0 = closed */
+    unsigned opened_after; /* failed attempts that opened it here; 0 = restored saved state */
     int probing;           /* a half-open probe is running */
     negative_t neg[VD_KDS_NEGATIVE_MAX];
     uint64_t rng;
     vd_kds_stats_t st;
 };
+
+static int64_t max64(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
 
 /* ---- clock -------------------------------------------------------------------------------- */
 
@@ -181,16 +188,19 @@ void vd_kds_client_set_state(vd_kds_client_t *c, int64_t open_left_ms, int64_t b
 {
     int64_t now = vd_kds_client_now_ms(c);
     pthread_mutex_lock(&c->mu);
+    /* Saved state is untrusted (a cache row like any other): bounded by our own cooldown and
+     * backoff cap, so a corrupt or hostile value cannot keep verdict away from KDS for long. */
     if (open_left_ms > 0) {
-        /* Bounded by our own cooldown: a corrupt value cannot block KDS for long. */
         int64_t left =
             open_left_ms < c->cfg.breaker_cooldown_ms ? open_left_ms : c->cfg.breaker_cooldown_ms;
         c->open_until = now + left;
         c->fails = c->cfg.breaker_threshold;
+        c->opened_after = 0; /* not this process's failures: the message says so */
     }
     if (blocked_left_ms > 0) {
-        int64_t left = blocked_left_ms < 3600000 ? blocked_left_ms : 3600000;
-        c->blocked_until = now + left;
+        int64_t left =
+            blocked_left_ms < c->cfg.backoff_max_ms ? blocked_left_ms : c->cfg.backoff_max_ms;
+        c->blocked_until = max64(c->blocked_until, now + left);
     }
     pthread_mutex_unlock(&c->mu);
 }
@@ -248,15 +258,23 @@ static long parse_retry_after(const char *v, size_t n)
     char *end = NULL;
     errno = 0;
     long secs = strtol(s, &end, 10);
-    if (end != s && *end == '\0' && errno == 0) {
-        return secs < 0 ? -1 : secs;
+    if (end != s && *end == '\0') {
+        if (secs < 0) {
+            return -1;
+        }
+        /* Untrusted: a huge value (or one past LONG_MAX, ERANGE) is capped, never multiplied
+         * into an overflow; vd_kds_get caps the wait again at backoff_max_ms. */
+        return errno == ERANGE || secs > VD_KDS_RETRY_AFTER_MAX_S ? VD_KDS_RETRY_AFTER_MAX_S : secs;
     }
     time_t when = curl_getdate(s, NULL);
     if (when == (time_t)-1) {
         return -1;
     }
     time_t now = time(NULL);
-    return when > now ? (long)(when - now) : 0;
+    if (when <= now) {
+        return 0;
+    }
+    return when - now > VD_KDS_RETRY_AFTER_MAX_S ? VD_KDS_RETRY_AFTER_MAX_S : (long)(when - now);
 }
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -340,6 +358,7 @@ static void breaker_ok(vd_kds_client_t *c)
 {
     c->fails = 0;
     c->open_until = 0;
+    c->opened_after = 0;
     c->probing = 0;
 }
 
@@ -350,15 +369,11 @@ static int breaker_fail(vd_kds_client_t *c, int64_t now, int hard)
     c->probing = 0;
     if (hard || c->fails >= c->cfg.breaker_threshold) {
         c->open_until = now + c->cfg.breaker_cooldown_ms;
+        c->opened_after = c->fails;
         c->st.breaker_trips++;
         return 1;
     }
     return 0;
-}
-
-static int64_t max64(int64_t a, int64_t b)
-{
-    return a > b ? a : b;
 }
 
 static int64_t backoff_ms(vd_kds_client_t *c, unsigned attempt, long base)
@@ -376,18 +391,60 @@ static int64_t backoff_ms(vd_kds_client_t *c, unsigned attempt, long base)
 
 /* ---- the request loop ----------------------------------------------------------------------- */
 
+/* Mutex held: the earliest time the limiter and any Retry-After let a request start. */
+static int64_t earliest_start(const vd_kds_client_t *c)
+{
+    int64_t start = c->blocked_until;
+    if (c->cfg.rate_interval_ms > 0) {
+        int64_t slack = (int64_t)(c->cfg.rate_burst - 1) * c->cfg.rate_interval_ms;
+        start = max64(start, c->tat - slack);
+    }
+    return start;
+}
+
+/* Mutex held: ms until the open circuit lets a request through (0 = closed). */
+static int64_t open_left(const vd_kds_client_t *c, int64_t now)
+{
+    if (c->open_until == 0) {
+        return 0;
+    }
+    if (now < c->open_until) {
+        return c->open_until - now;
+    }
+    /* Half-open with a probe running: its answer decides; ask again within a second. */
+    return c->probing ? 1000 : 0;
+}
+
+int64_t vd_kds_client_wait_ms(vd_kds_client_t *c)
+{
+    int64_t now = vd_kds_client_now_ms(c);
+    pthread_mutex_lock(&c->mu);
+    int64_t w = max64(open_left(c, now), earliest_start(c) - now);
+    pthread_mutex_unlock(&c->mu);
+    return w > 0 ? w : 0;
+}
+
+static void set_retry(int64_t *out, int64_t ms)
+{
+    if (out != NULL) {
+        *out = ms > 0 ? ms : 1;
+    }
+}
+
 vd_err_t vd_kds_get(vd_kds_client_t *c, const char *url, int64_t deadline_ms, uint8_t **body,
-                    size_t *len, long *http_status, vd_error_t *err)
+                    size_t *len, long *http_status, int64_t *retry_after_ms, vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     xfer_t x;
     long status = 0;
-    int64_t pause = 0; /* backoff before the next attempt (5xx, transport) */
     memset(&x, 0, sizeof(x));
     *body = NULL;
     *len = 0;
     if (http_status != NULL) {
         *http_status = 0;
+    }
+    if (retry_after_ms != NULL) {
+        *retry_after_ms = 0;
     }
 
     for (unsigned attempt = 1;; attempt++) {
@@ -396,63 +453,64 @@ vd_err_t vd_kds_get(vd_kds_client_t *c, const char *url, int64_t deadline_ms, ui
         negative_t *ng = neg_find(c, url, now);
         if (ng != NULL) {
             c->st.negative_hits++;
-            long left = (long)((ng->until - now + 999) / 1000);
+            int64_t left = ng->until - now;
             pthread_mutex_unlock(&c->mu);
             status = 404;
+            set_retry(retry_after_ms, left);
             rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
-                        "KDS answered 404 Not Found for %s (remembered for %ld s more)", url, left);
+                        "KDS answered 404 Not Found for %s (remembered for %lld s more)", url,
+                        (long long)((left + 999) / 1000));
             goto out;
         }
-        if (c->open_until != 0 && (now < c->open_until || c->probing)) {
+        int64_t closed_in = open_left(c, now);
+        if (closed_in > 0) {
             c->st.breaker_refused++;
-            long left = (long)((c->open_until - now + 999) / 1000);
+            unsigned after = c->opened_after;
             pthread_mutex_unlock(&c->mu);
+            set_retry(retry_after_ms, closed_in);
+            if (after == 0) {
+                rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
+                            "KDS at %s is unavailable (circuit opened by an earlier run; next try "
+                            "in %lld s)",
+                            c->base, (long long)((closed_in + 999) / 1000));
+            } else {
+                rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
+                            "KDS at %s is unavailable (circuit open after %u failed attempt%s; "
+                            "next try in %lld s)",
+                            c->base, after, after > 1 ? "s" : "",
+                            (long long)((closed_in + 999) / 1000));
+            }
+            goto out;
+        }
+        /* The limiter and a Retry-After are never waited for: the caller learns when to retry
+         * and does something else meanwhile (issue #7: no sleeping inside an appraisal). */
+        int64_t start = earliest_start(c);
+        if (start > now) {
+            int blocked = c->blocked_until > now;
+            c->st.rate_limit_refused++;
+            pthread_mutex_unlock(&c->mu);
+            set_retry(retry_after_ms, start - now);
             rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
-                        "KDS at %s is unavailable (circuit open after %u failed attempts; next "
-                        "try in %ld s)",
-                        c->base, c->fails, left > 0 ? left : 0);
+                        "KDS %s: the next request to %s is allowed in %lld ms",
+                        blocked ? "rate limit (Retry-After in force)" : "rate limit", c->base,
+                        (long long)(start - now));
             goto out;
         }
         if (c->open_until != 0) {
             c->probing = 1; /* half-open: this request is the probe */
         }
-        /* Earliest start: after any backoff, any Retry-After, and a free limiter slot. */
-        int64_t start = max64(now + pause, c->blocked_until);
         if (c->cfg.rate_interval_ms > 0) {
-            int64_t slack = (int64_t)(c->cfg.rate_burst - 1) * c->cfg.rate_interval_ms;
-            start = max64(start, c->tat - slack);
-        }
-        if (deadline_ms != 0 && start > deadline_ms) {
-            int limited = start > now + pause;
-            if (limited) {
-                c->st.rate_limit_refused++;
-            }
-            c->probing = 0;
-            pthread_mutex_unlock(&c->mu);
-            rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
-                        "KDS %s: the next request is allowed in %lld ms, after this request's "
-                        "deadline",
-                        limited ? "rate limit" : "backoff", (long long)(start - now));
-            goto out;
-        }
-        if (c->cfg.rate_interval_ms > 0) {
-            c->tat = max64(c->tat, start) + c->cfg.rate_interval_ms;
-        }
-        int64_t wait = start - now;
-        if (wait > pause) {
-            c->st.rate_limit_waits++;
-            c->st.rate_limit_wait_ms += (uint64_t)(wait - pause);
+            c->tat = max64(c->tat, now) + c->cfg.rate_interval_ms;
         }
         if (attempt > 1) {
             c->st.retries++;
         }
         c->st.requests++;
         pthread_mutex_unlock(&c->mu);
-        sleep_for(c, wait);
 
         long timeout = c->cfg.total_timeout_ms;
         if (deadline_ms != 0) {
-            int64_t left = deadline_ms - vd_kds_client_now_ms(c);
+            int64_t left = deadline_ms - now;
             if (left < timeout) {
                 timeout = left > 1 ? (long)left : 1;
             }
@@ -478,6 +536,7 @@ vd_err_t vd_kds_get(vd_kds_client_t *c, const char *url, int64_t deadline_ms, ui
         }
         if (cc == CURLE_OK && status == 200) {
             c->st.ok++;
+            c->throttles = 0;
             breaker_ok(c);
             pthread_mutex_unlock(&c->mu);
             *body = x.buf;
@@ -494,28 +553,34 @@ vd_err_t vd_kds_get(vd_kds_client_t *c, const char *url, int64_t deadline_ms, ui
             goto out;
         }
         if (cc == CURLE_OK && status == 429) {
+            /* Every later request waits for it; nothing here does. Retry-After is untrusted:
+             * capped at backoff_max_ms (a huge value must not lock verdict out of KDS). */
             c->st.rate_limited++;
             breaker_ok(c);
+            c->throttles++;
             int64_t ra = x.retry_after_s >= 0
-                             ? (int64_t)x.retry_after_s * 1000
-                             : backoff_ms(c, attempt,
+                             ? (int64_t)x.retry_after_s * 1000 /* parse caps it: no overflow */
+                             : backoff_ms(c, c->throttles,
                                           c->cfg.rate_interval_ms > c->cfg.backoff_base_ms
                                               ? c->cfg.rate_interval_ms
                                               : c->cfg.backoff_base_ms);
-            if (ra > c->cfg.backoff_max_ms && x.retry_after_s < 0) {
+            if (ra > c->cfg.backoff_max_ms) {
                 ra = c->cfg.backoff_max_ms;
             }
             c->blocked_until = max64(c->blocked_until, now + ra);
             pthread_mutex_unlock(&c->mu);
-            pause = 0;
-            if (attempt >= c->cfg.max_attempts || (deadline_ms != 0 && now + ra > deadline_ms)) {
+            set_retry(retry_after_ms, ra);
+            if (x.retry_after_s >= 0) {
                 rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
-                            "KDS rate limit: 429 Too Many Requests for %s (%s %lld s)", url,
-                            x.retry_after_s >= 0 ? "Retry-After" : "backing off",
-                            (long long)((ra + 999) / 1000));
-                goto out;
+                            "KDS rate limit: 429 Too Many Requests for %s (Retry-After %ld s; next "
+                            "try in %lld s)",
+                            url, x.retry_after_s, (long long)((ra + 999) / 1000));
+            } else {
+                rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
+                            "KDS rate limit: 429 Too Many Requests for %s (backing off %lld s)",
+                            url, (long long)((ra + 999) / 1000));
             }
-            continue;
+            goto out;
         }
         /* 5xx or a transport failure: retry with backoff unless the circuit opened. */
         /* A timeout already cost a full budget, and nobody listening will not start within a
@@ -536,9 +601,19 @@ vd_err_t vd_kds_get(vd_kds_client_t *c, const char *url, int64_t deadline_ms, ui
             c->st.transport_errors++;
         }
         int opened = breaker_fail(c, now, timed_out);
-        pause = backoff_ms(c, attempt, c->cfg.backoff_base_ms);
+        int64_t pause = backoff_ms(c, attempt, c->cfg.backoff_base_ms);
+        int64_t retry = opened ? c->cfg.breaker_cooldown_ms : pause;
+        /* The backoff is waited for only within the caller's deadline: it is this request's own
+         * retry, not a wait for someone else's. */
+        int give_up = opened || attempt >= c->cfg.max_attempts ||
+                      (deadline_ms != 0 && now + pause >= deadline_ms);
+        if (!give_up) {
+            c->st.backoff_waits++;
+            c->st.backoff_wait_ms += (uint64_t)pause;
+        }
         pthread_mutex_unlock(&c->mu);
-        if (opened || attempt >= c->cfg.max_attempts) {
+        if (give_up) {
+            set_retry(retry_after_ms, retry);
             if (server) {
                 rc = VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
                             "KDS unavailable: HTTP %ld for %s after %u attempt%s", status, url,
@@ -550,6 +625,7 @@ vd_err_t vd_kds_get(vd_kds_client_t *c, const char *url, int64_t deadline_ms, ui
             }
             goto out;
         }
+        sleep_for(c, pause);
     }
 out:
     free(x.buf);

@@ -13,6 +13,7 @@ packages=(
     libcurl4-openssl-dev                 # KDS client
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
+    python3-cryptography python3-jwt     # independent EAR token checks (tests/cli/ear_kbs_check.py)
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"

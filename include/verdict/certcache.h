@@ -5,7 +5,18 @@
  * Lookup order for each certificate: the evidence (report cert table, --certs), the in-memory
  * LRU of parsed, chain-verified certificates, the SQLite cache, then KDS (unless offline).
  * Concurrent misses for the same certificate make one KDS request (single flight); the others
- * wait for it, bounded by their deadline. Everything loaded from SQLite or KDS is validated
+ * wait for it, bounded by their own budget. Waiting is per certificate: a lookup waits only for
+ * the fetch of what it needs (its chip's VCEK, its product's chain), never for the KDS rate
+ * limiter, a Retry-After or another chip's fetch; a fetch that cannot be made now fails at once
+ * with VD_E_COLLATERAL_UNAVAILABLE and says when to retry.
+ *
+ * Budgets (`budget_ms` below): > 0 the lookup may wait that long for its own fetch; 0 the
+ * default (VD_CERTCACHE_DEFAULT_BUDGET_MS, what the CLI uses); VD_CERTCACHE_NO_WAIT (< 0) it
+ * never fetches nor waits: memory and SQLite only, a miss is VD_E_COLLATERAL_UNAVAILABLE at
+ * once with a retry time. A service answers requests with VD_CERTCACHE_NO_WAIT and hands each
+ * miss to a fetcher thread that calls vd_certcache_prefetch.
+ *
+ * Everything loaded from SQLite or KDS is validated
  * against the pinned roots (vd_trust_t) before use, so a poisoned cache or a lying mirror can
  * only cause rejections; an entry that fails validation is dropped and refetched.
  *
@@ -41,6 +52,8 @@
 
 #define VD_CERTCACHE_DEFAULT_LRU       1024
 #define VD_CERTCACHE_DEFAULT_BUDGET_MS 30000 /* per collect() when the caller gives none */
+#define VD_CERTCACHE_NO_WAIT           (-1)  /* budget: memory and SQLite only, never KDS */
+#define VD_CERTCACHE_RETRY_HINT_MS     1000  /* retry time of a NO_WAIT miss, at least */
 #define VD_CERTCACHE_CRL_REFETCH_S     3600  /* at most one CRL refresh attempt per hour */
 #define VD_CERTCACHE_CRL_MARGIN_S      86400 /* refresh a CRL this long before nextUpdate */
 
@@ -79,20 +92,31 @@ typedef struct vd_certcache_stats {
 typedef struct vd_certcache vd_certcache_t;
 
 /**
- * Open (creating if needed) the cache. VD_E_STORE if the database cannot be opened or has a
- * newer schema, VD_E_CONFIG for a bad KDS URL, VD_E_NOMEM. Caller frees with vd_certcache_free.
+ * Open (creating if needed) the cache. A database that cannot be used is not an error: see
+ * vd_certcache_warning. VD_E_CONFIG for a bad KDS URL, VD_E_NOMEM. Caller frees with
+ * vd_certcache_free.
  */
 vd_err_t vd_certcache_open(const vd_certcache_config_t *cfg, vd_certcache_t **out, vd_error_t *err);
 
 /** Close and free; sets *pp to NULL. NULL-safe. No call may be running. */
 void vd_certcache_free(vd_certcache_t **pp);
 
+/**
+ * Why the database is not (fully) used, for the caller to show as a warning; NULL if all is
+ * well. The cache never fails to open because of its database: a file that is not a database,
+ * has a newer schema or cannot be opened leaves the cache in memory only (lookups then need the
+ * evidence or KDS); a file that cannot be written is read and never written. Import refuses
+ * (VD_E_STORE) in both cases.
+ */
+const char *vd_certcache_warning(const vd_certcache_t *c);
+
 /** The KDS base URL in use (borrowed), also when offline. */
 const char *vd_certcache_kds_base(const vd_certcache_t *c);
 
 /**
  * The VCEK for (product, chip_id, reported TCB): memory, SQLite, KDS. `budget_ms` bounds the
- * whole lookup, including waiting for another thread's fetch (0 = default). On success *out is
+ * whole lookup, including waiting for another thread's fetch of the same VCEK (see "Budgets"
+ * above). On success *out is
  * a new reference (X509_free). VD_E_COLLATERAL_UNAVAILABLE (not cached and KDS cannot give it;
  * the message says why), VD_E_NOMEM.
  */
@@ -114,11 +138,24 @@ vd_err_t vd_certcache_get_chain(vd_certcache_t *c, vd_product_t p, int vlek, lon
  * to a trusted root is stored in the cache. `hint` names the product of a v2 report.
  * Returns VD_OK when nothing more was needed or everything was found; otherwise
  * VD_E_COLLATERAL_UNAVAILABLE with a message (what was added is kept), VD_E_NOMEM.
- * A report that does not parse is not an error: nothing is added (the core rejects it).
+ * *retry_after_ms (may be NULL) gets, with VD_E_COLLATERAL_UNAVAILABLE, the ms after which a
+ * retry may succeed (limiter, Retry-After, open circuit, fetch in progress; 0 = unknown, e.g.
+ * offline), else 0. A report that does not parse is not an error: nothing is added.
  */
 vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t report_len,
                               const vd_certset_t *evidence, vd_product_t hint, long budget_ms,
-                              vd_certset_t *out, vd_error_t *err);
+                              vd_certset_t *out, int64_t *retry_after_ms, vd_error_t *err);
+
+/**
+ * Fetch on the calling thread what an appraisal of `report` would miss (as collect, with
+ * `budget_ms` >= 0; a negative budget is the default) and the product's CRL when it is due, so
+ * that the next NO_WAIT collect finds them. Meant for a service's fetcher thread: appraisals
+ * answer "unavailable" at once and queue the report here. Results as vd_certcache_collect; a
+ * CRL that cannot be fetched is not an error (revocation reports it).
+ */
+vd_err_t vd_certcache_prefetch(vd_certcache_t *c, const uint8_t *report, size_t report_len,
+                               const vd_certset_t *evidence, vd_product_t hint, long budget_ms,
+                               int64_t *retry_after_ms, vd_error_t *err);
 
 /**
  * Revocation: append a "chain.revocation" check to `res` for the chain the core used (the
@@ -126,7 +163,8 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
  * (memory, SQLite, KDS; refreshed before nextUpdate, at most once per crl_refetch_s).
  * A listed serial fails the check (status becomes REJECTED) even if the CRL is stale: revocation
  * is permanent. Without a CRL fresh at `at`: fail-open "skip", fail-closed "skip" plus a missing
- * note (status COLLATERAL_MISSING). Only runs when res->status is GENUINE. VD_E_NOMEM only.
+ * note (status COLLATERAL_MISSING). Only runs when res->status is GENUINE. With budget_ms
+ * VD_CERTCACHE_NO_WAIT only a cached CRL is used (no KDS request). VD_E_NOMEM only.
  */
 vd_err_t vd_certcache_check_revocation(vd_certcache_t *c, const vd_certset_t *certs, time_t at,
                                        long budget_ms, vd_snp_result_t *res, vd_error_t *err);
@@ -141,13 +179,34 @@ vd_err_t vd_certcache_check_revocation(vd_certcache_t *c, const vd_certset_t *ce
 vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t len, size_t *imported,
                              vd_error_t *err);
 
-/**
- * Write every cached chain, CRL, VCEK and VLEK as a PEM bundle to `f`. VD_E_IO, VD_E_STORE.
- */
-vd_err_t vd_certcache_export(vd_certcache_t *c, FILE *f, size_t *exported, vd_error_t *err);
+/* One cached object (vd_certcache_each). Borrowed for the duration of the callback. Text comes
+ * from the database, which is untrusted: it is reduced to printable ASCII ('?' otherwise). */
+typedef struct vd_certcache_entry {
+    const char *kind;    /* "chain", "crl", "vcek" or "vlek" */
+    const char *product; /* as stored, e.g. "Genoa" */
+    const char *detail;  /* chain, crl: key type "vcek"/"vlek"; vcek: hwID; vlek: SPKI SHA-256
+                            (lower-case hex) */
+    uint64_t tcb;        /* vcek, vlek: the TCB it is stored under; else 0 */
+    int64_t next_update; /* crl: nextUpdate (Unix seconds); else 0 */
+    int64_t fetched_at;  /* Unix seconds */
+    size_t size;         /* bytes as stored */
+    const char *pem;     /* the object as PEM (chain: ASK/ASVK then ARK), NUL-terminated; NULL
+                            if the stored bytes do not parse */
+    size_t pem_len;
+} vd_certcache_entry_t;
 
-/** Print one line per cached object ("vcek Genoa <hwid> <tcb> ...") to `f`. VD_E_STORE. */
-vd_err_t vd_certcache_list(vd_certcache_t *c, FILE *f, vd_error_t *err);
+/* Return non-zero to stop. */
+typedef int (*vd_certcache_entry_fn)(void *ud, const vd_certcache_entry_t *e);
+
+/**
+ * Call `fn` for every cached chain, CRL, VCEK and VLEK (in that order, sorted by product), for
+ * listing and export; the library prints nothing (the CLI formats). Rows are read first, so `fn`
+ * runs without any lock held and may call the cache. *count (may be NULL) gets the number of
+ * entries visited; `fn` may be NULL (count only). Without a database there are none.
+ * VD_E_STORE (also when the configured database is unusable: vd_certcache_warning).
+ */
+vd_err_t vd_certcache_each(vd_certcache_t *c, vd_certcache_entry_fn fn, void *ud, size_t *count,
+                           vd_error_t *err);
 
 /**
  * Fetch the CRL for (p, vlek) now if it is missing or due, verify and store it. For prefetch.

@@ -19,8 +19,15 @@
  * Open (creating if needed) the database at `path` and bring its schema up to date. Fails with
  * VD_E_STORE naming the file if it cannot be opened, is not a verdict database, or was written
  * by a newer verdict (a higher user_version than this build knows). Close with vd_db_close.
+ * Many processes may open a new file at once (each waits for the others, bounded).
+ * A file this process cannot write is opened read-only (vd_db_readonly says so; writes then
+ * fail with SQLITE_READONLY), provided its schema is current; nothing is migrated when the
+ * schema is current, so readers never take a write lock.
  */
 vd_err_t vd_db_open(const char *path, sqlite3 **out, vd_error_t *err);
+
+/** 1 if `db` was opened read-only (the file cannot be written by this process). */
+int vd_db_readonly(sqlite3 *db);
 
 /** Close; sets *db to NULL. NULL-safe. */
 void vd_db_close(sqlite3 **db);

@@ -8,15 +8,20 @@
  *     a write-callback cap), no redirects, http/https only;
  *   - a global rate limiter (GCRA token bucket, default one request per 10 s, burst 3 so that a
  *     cold appraisal's chain + CRL + VCEK go out together);
- *   - 429: Retry-After honoured (seconds or HTTP date), else exponential backoff starting at the
- *     rate interval; every later request waits for it too;
- *   - 5xx and transport errors: bounded retries with exponential backoff and jitter;
+ *   - 429: Retry-After honoured (seconds or HTTP date, capped at backoff_max_ms: the header is
+ *     untrusted), else exponential backoff over consecutive 429s starting at the rate interval;
+ *     every later request is refused until then;
+ *   - nothing waits for the limiter, a Retry-After or an open circuit: such a request fails at
+ *     once with VD_E_COLLATERAL_UNAVAILABLE and says when to retry (*retry_after_ms), so that no
+ *     appraisal sleeps because of another one's requests (issue #7);
+ *   - 5xx and transport errors: bounded retries with exponential backoff and jitter (the only
+ *     wait: the request's own retry, and only within the caller's deadline);
  *   - 404: remembered per URL for a short time (negative cache), never retried;
  *   - a circuit breaker: after `breaker_threshold` consecutive failed attempts (or one timeout,
  *     refused connection or DNS failure: retrying those within a backoff does not help and a
  *     timeout already cost a full budget) every request fails at once for
  *     `breaker_cooldown_ms`, then one probe is let through;
- *   - every wait is bounded by the caller's deadline: a wait that would pass it fails at once
+ *   - every wait is bounded by the caller's deadline: a backoff that would pass it fails at once
  *     with VD_E_COLLATERAL_UNAVAILABLE instead of sleeping.
  *
  * Bodies are returned as bytes; callers sniff PEM vs DER (KDS sends both as octet-stream).
@@ -42,7 +47,8 @@
 #define VD_KDS_DEFAULT_BREAKER_FAILS    3
 #define VD_KDS_DEFAULT_BREAKER_COOL_MS  30000
 #define VD_KDS_DEFAULT_MAX_BODY         65536
-#define VD_KDS_NEGATIVE_MAX             64 /* URLs remembered as 404 */
+#define VD_KDS_NEGATIVE_MAX             64    /* URLs remembered as 404 */
+#define VD_KDS_RETRY_AFTER_MAX_S        86400 /* a larger Retry-After is read as this */
 
 /* Clock and sleep, replaceable so tests can observe waits without taking wall-clock time. */
 typedef struct vd_kds_hooks {
@@ -59,7 +65,7 @@ typedef struct vd_kds_config {
     size_t max_body;            /* larger bodies fail with VD_E_TOO_LARGE */
     unsigned max_attempts;      /* attempts per request, including the first */
     long backoff_base_ms;       /* first retry delay after a 5xx or transport error */
-    long backoff_max_ms;        /* cap on any single backoff or Retry-After wait */
+    long backoff_max_ms;        /* cap on any single backoff, Retry-After or saved 429 state */
     long rate_interval_ms;      /* one request per interval; < 0 disables the limiter */
     unsigned rate_burst;        /* requests allowed back to back */
     long negative_ttl_ms;       /* how long a 404 is remembered; < 0 disables */
@@ -77,9 +83,9 @@ typedef struct vd_kds_stats {
     uint64_t server_errors;    /* 5xx answers */
     uint64_t transport_errors; /* timeouts, refused connections, truncated bodies */
     uint64_t retries;
-    uint64_t rate_limit_waits; /* times a request waited for the limiter or a Retry-After */
-    uint64_t rate_limit_wait_ms;
-    uint64_t rate_limit_refused; /* the wait would have passed the caller's deadline */
+    uint64_t backoff_waits; /* times a request waited before retrying a 5xx / transport error */
+    uint64_t backoff_wait_ms;
+    uint64_t rate_limit_refused; /* refused at once: limiter empty or a Retry-After in force */
     uint64_t negative_hits;      /* answered from the 404 cache */
     uint64_t breaker_trips;
     uint64_t breaker_refused; /* refused at once because the circuit was open */
@@ -106,12 +112,21 @@ int64_t vd_kds_client_now_ms(const vd_kds_client_t *c);
  * GET `url`. `deadline_ms` is an absolute time on vd_kds_client_now_ms's clock after which
  * nothing more is attempted (0 = no deadline beyond the attempt budget). On success *body is a
  * malloc'd buffer (caller frees) of *len bytes and VD_OK is returned.
- * Errors: VD_E_COLLATERAL_UNAVAILABLE (404, 429, 5xx, transport failure, circuit open, or a
- * wait past the deadline; the message says which), VD_E_TOO_LARGE, VD_E_NOMEM. *http_status
- * (may be NULL) gets the last HTTP status, 0 if none. Thread-safe.
+ * Never sleeps for the rate limiter, a Retry-After or an open circuit: those fail at once.
+ * Errors: VD_E_COLLATERAL_UNAVAILABLE (404, 429, 5xx, transport failure, circuit open, limiter
+ * empty, or a backoff past the deadline; the message says which), VD_E_TOO_LARGE, VD_E_NOMEM.
+ * *http_status (may be NULL) gets the last HTTP status, 0 if none. *retry_after_ms (may be
+ * NULL) gets, on VD_E_COLLATERAL_UNAVAILABLE, the ms after which a retry may succeed (> 0;
+ * for a remembered 404 the time until it is forgotten), else 0. Thread-safe.
  */
 vd_err_t vd_kds_get(vd_kds_client_t *c, const char *url, int64_t deadline_ms, uint8_t **body,
-                    size_t *len, long *http_status, vd_error_t *err);
+                    size_t *len, long *http_status, int64_t *retry_after_ms, vd_error_t *err);
+
+/**
+ * How long (ms) before a request could be sent now: open circuit, Retry-After, empty limiter.
+ * 0 = at once. For callers that must not wait and want to say when to come back. Thread-safe.
+ */
+int64_t vd_kds_client_wait_ms(vd_kds_client_t *c);
 
 /**
  * The circuit breaker and 429 state as time left (ms, 0 = none), so that a caller can keep it

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,7 +253,7 @@ static vd_snp_status_t appraise(vd_certcache_t *c, const env_t *e, const chip_t 
     vd_error_t verr = {0};
     assert_int_equal(vd_certset_new(&certs, &verr), VD_OK);
     *collect_rc = vd_certcache_collect(c, chip->report, sizeof(chip->report), NULL,
-                                       VD_PRODUCT_UNKNOWN, 20000, certs, err);
+                                       VD_PRODUCT_UNKNOWN, 20000, certs, NULL, err);
     memset(&in, 0, sizeof(in));
     in.report = chip->report;
     in.report_len = sizeof(chip->report);
@@ -409,50 +410,73 @@ static void test_certcache_kds_down_cached_verifies_uncached_fails_fast(void **s
     free(res);
 }
 
-static void test_certcache_rate_limiter_spaces_requests(void **state)
+/* collect() for `chip` with no evidence; *retry gets the retry time. */
+static vd_err_t collect_chip(vd_certcache_t *c, const chip_t *chip, long budget_ms, int64_t *retry,
+                             vd_error_t *err)
+{
+    vd_certset_t *out = NULL;
+    vd_error_t e2 = {0};
+    assert_int_equal(vd_certset_new(&out, &e2), VD_OK);
+    memset(err, 0, sizeof(*err));
+    vd_err_t rc = vd_certcache_collect(c, chip->report, sizeof(chip->report), NULL,
+                                       VD_PRODUCT_UNKNOWN, budget_ms, out, retry, err);
+    if (rc == VD_OK) {
+        assert_int_equal(*retry, 0);
+    }
+    vd_certset_free(&out);
+    return rc;
+}
+
+static void clock_advance(fakeclock_t *fc, int64_t ms)
+{
+    pthread_mutex_lock(&fc->mu);
+    fc->now += ms;
+    pthread_mutex_unlock(&fc->mu);
+}
+
+static void test_certcache_rate_limiter_never_waited_for(void **state)
 {
     env_t *e = *state;
     chip_t a, b;
     vd_error_t err = {0};
+    int64_t retry = 0;
     fakeclock_t fc = {.mu = PTHREAD_MUTEX_INITIALIZER, .now = 1000000};
     chip_init(e, &a, 6);
     chip_init(e, &b, 7);
     chip_serve(e, &a);
     chip_serve(e, &b);
     vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
     cfg.kds.rate_interval_ms = 10000;
     cfg.kds.rate_burst = 1;
     cfg.kds.hooks = (vd_kds_hooks_t){fake_now, fake_sleep, &fc};
     vd_certcache_t *c = open_cache(&cfg);
-    assert_int_equal(lookup(c, e, &a, &err), VD_OK); /* chain at t0, VCEK waits 10 s */
-    assert_int_equal(lookup(c, e, &b, &err), VD_OK); /* waits 10 s */
-    assert_int_equal(fc.n, 2);
-    assert_int_equal(fc.waits[0], 10000);
-    assert_int_equal(fc.waits[1], 10000);
+    /* The chain goes out at t0; the VCEK would need the next slot: refused at once, with when. */
+    assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "rate limit"));
+    assert_int_equal(retry, 10000);
+    assert_int_equal(fc.n, 0); /* nothing slept */
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 1);
+    clock_advance(&fc, retry);
+    assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_OK);
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 2);
+    /* The next chip: the slot was just used. */
+    assert_int_equal(collect_chip(c, &b, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+    assert_int_equal(retry, 10000);
+    clock_advance(&fc, 4000);
+    assert_int_equal(collect_chip(c, &b, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+    assert_int_equal(retry, 6000);
+    clock_advance(&fc, 6000);
+    assert_int_equal(collect_chip(c, &b, 20000, &retry, &err), VD_OK);
+    assert_int_equal(fc.n, 0);
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 3);
     vd_certcache_stats_t st;
     vd_certcache_stats(c, &st);
-    assert_int_equal(st.kds.rate_limit_waits, 2);
-    assert_int_equal(st.kds.rate_limit_wait_ms, 20000);
-    assert_int_equal(vd_mockkds_count(e->kds, NULL), 3);
-
-    /* A budget shorter than the wait: refused at once, nothing sent, nothing slept. */
-    chip_t d;
-    chip_init(e, &d, 8);
-    chip_serve(e, &d);
-    X509 *x = NULL;
-    vd_tcb_t t = vd_tcb_decode(e->fx->tcb_raw, P);
-    assert_int_equal(vd_certcache_get_vcek(c, P, d.id, &t, 5000, &x, &err),
-                     VD_E_COLLATERAL_UNAVAILABLE);
-    assert_null(x);
-    assert_non_null(strstr(err.msg, "rate limit"));
-    assert_int_equal(fc.n, 2);
-    assert_int_equal(vd_mockkds_count(e->kds, NULL), 3);
-    vd_certcache_stats(c, &st);
-    assert_int_equal(st.kds.rate_limit_refused, 1);
+    assert_int_equal(st.kds.rate_limit_refused, 3);
+    assert_int_equal(st.kds.backoff_waits, 0);
     vd_certcache_free(&c);
     chip_free(&a);
     chip_free(&b);
-    chip_free(&d);
 }
 
 static void test_certcache_retry_after_honoured(void **state)
@@ -460,6 +484,7 @@ static void test_certcache_retry_after_honoured(void **state)
     env_t *e = *state;
     chip_t a;
     vd_error_t err = {0};
+    int64_t retry = 0;
     fakeclock_t fc = {.mu = PTHREAD_MUTEX_INITIALIZER, .now = 5000};
     chip_init(e, &a, 9);
     chip_serve(e, &a);
@@ -467,36 +492,113 @@ static void test_certcache_retry_after_honoured(void **state)
                                               "\"retry_after\": \"7\", \"times\": 1}]"),
                      0);
     vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
+    cfg.kds.backoff_max_ms = 60000;
     cfg.kds.hooks = (vd_kds_hooks_t){fake_now, fake_sleep, &fc};
     vd_certcache_t *c = open_cache(&cfg);
-    assert_int_equal(lookup(c, e, &a, &err), VD_OK);
-    assert_int_equal(fc.n, 1);
-    assert_int_equal(fc.waits[0], 7000);
-    assert_int_equal(vd_mockkds_count(e->kds, "cert_chain"), 1);
-    assert_int_equal(vd_mockkds_count(e->kds, NULL), 3); /* chain, 429, retry */
+    assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "Retry-After 7"));
+    assert_int_equal(retry, 7000);
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 2); /* chain, 429 */
+    /* Until then nothing is sent, and nobody sleeps. */
+    clock_advance(&fc, 3000);
+    assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+    assert_int_equal(retry, 4000);
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 2);
+    clock_advance(&fc, 4000);
+    assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_OK);
+    assert_int_equal(fc.n, 0);
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 3);
     vd_certcache_stats_t st;
     vd_certcache_stats(c, &st);
     assert_int_equal(st.kds.rate_limited, 1);
-    assert_int_equal(st.kds.rate_limit_waits, 1);
-    vd_certcache_free(&c);
-
-    /* Retry-After longer than the caller's budget: fail at once and say so. */
-    chip_t b;
-    chip_init(e, &b, 10);
-    chip_serve(e, &b);
-    assert_int_equal(vd_mockkds_rules(e->kds, "[{\"match\": \"SPL\", \"mode\": \"429\", "
-                                              "\"retry_after\": \"3600\"}]"),
-                     0);
-    fc.n = 0;
-    c = open_cache(&cfg);
-    memset(&err, 0, sizeof(err));
-    assert_int_equal(lookup(c, e, &b, &err), VD_E_COLLATERAL_UNAVAILABLE);
-    assert_non_null(strstr(err.msg, "429"));
-    assert_non_null(strstr(err.msg, "Retry-After 3600"));
-    assert_int_equal(fc.n, 0);
     vd_certcache_free(&c);
     chip_free(&a);
-    chip_free(&b);
+}
+
+/* Defect 7: a huge Retry-After is capped (no overflow, no hour-long lockout), also when saved. */
+static void test_certcache_retry_after_huge_is_capped(void **state)
+{
+    env_t *e = *state;
+    static const char *const values[] = {"3600", "99999999999999999999", "9223372036854775807",
+                                         "Wed, 01 Jan 2200 00:00:00 GMT"};
+    fakeclock_t fc = {.mu = PTHREAD_MUTEX_INITIALIZER, .now = 5000};
+    vd_error_t err = {0};
+    int64_t retry = 0;
+    char rules[256];
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        chip_t a;
+        chip_init(e, &a, (uint8_t)(40 + i));
+        chip_serve(e, &a);
+        snprintf(rules, sizeof(rules),
+                 "[{\"match\": \"SPL\", \"mode\": \"429\", \"retry_after\": \"%s\"}]", values[i]);
+        assert_int_equal(vd_mockkds_rules(e->kds, rules), 0);
+        vd_certcache_config_t cfg = base_cfg(e);
+        cfg.crl_mode = VD_CRL_OFF;
+        cfg.kds.backoff_max_ms = 30000;
+        cfg.kds.hooks = (vd_kds_hooks_t){fake_now, fake_sleep, &fc};
+        vd_certcache_t *c = open_cache(&cfg);
+        assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+        assert_non_null(strstr(err.msg, "429"));
+        assert_int_equal(retry, 30000); /* capped at backoff_max_ms, positive */
+        vd_certcache_free(&c);          /* saves the 429 state */
+
+        /* The next run: refused, but only for the cap, not for an hour or more. */
+        vd_mockkds_reset(e->kds);
+        chip_serve(e, &a);
+        c = open_cache(&cfg);
+        assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+        assert_in_range(retry, 1, 30000);
+        assert_int_equal(vd_mockkds_count(e->kds, NULL), 0);
+        clock_advance(&fc, 30000);
+        assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_OK);
+        vd_certcache_free(&c);
+        chip_free(&a);
+        clock_advance(&fc, 100000);
+    }
+    assert_int_equal(fc.n, 0);
+}
+
+/* Saved KDS state is untrusted: extreme values are clamped, and the message does not invent
+ * failed attempts this run did not make. */
+static void test_certcache_kds_state_tampered(void **state)
+{
+    env_t *e = *state;
+    static const int64_t values[] = {INT64_MAX, INT64_MIN, -1, 0};
+    chip_t a;
+    vd_error_t err = {0};
+    int64_t retry = 0;
+    chip_init(e, &a, 50);
+    chip_serve(e, &a);
+    vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
+    cfg.kds.breaker_cooldown_ms = 20000;
+    cfg.kds.backoff_max_ms = 10000;
+    vd_certcache_t *c = open_cache(&cfg); /* creates the schema */
+    vd_certcache_free(&c);
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        sqlite3 *db = NULL;
+        char sql[256];
+        assert_int_equal(sqlite3_open(e->db, &db), SQLITE_OK);
+        snprintf(sql, sizeof(sql),
+                 "INSERT OR REPLACE INTO kds_state(k, v) VALUES('kds_open_until_ms', %lld),"
+                 "('kds_blocked_until_ms', %lld)",
+                 (long long)values[i], (long long)values[i]);
+        assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close(db);
+        c = open_cache(&cfg);
+        vd_err_t rc = collect_chip(c, &a, 20000, &retry, &err);
+        if (values[i] == INT64_MAX) {
+            assert_int_equal(rc, VD_E_COLLATERAL_UNAVAILABLE);
+            assert_non_null(strstr(err.msg, "circuit opened by an earlier run"));
+            assert_null(strstr(err.msg, "failed attempt"));
+            assert_in_range(retry, 1, 20000);
+        } else {
+            assert_int_equal(rc, VD_OK); /* past or nonsense: ignored */
+        }
+        vd_certcache_free(&c);
+    }
+    chip_free(&a);
 }
 
 static void test_certcache_429_without_retry_after_backs_off(void **state)
@@ -504,22 +606,164 @@ static void test_certcache_429_without_retry_after_backs_off(void **state)
     env_t *e = *state;
     chip_t a;
     vd_error_t err = {0};
+    int64_t retry = 0;
     fakeclock_t fc = {.mu = PTHREAD_MUTEX_INITIALIZER, .now = 5000};
     chip_init(e, &a, 11);
     chip_serve(e, &a);
     assert_int_equal(
         vd_mockkds_rules(e->kds, "[{\"match\": \"SPL\", \"mode\": \"429\", \"times\": 2}]"), 0);
     vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
     cfg.kds.hooks = (vd_kds_hooks_t){fake_now, fake_sleep, &fc};
     cfg.kds.backoff_base_ms = 2000;
     cfg.kds.backoff_max_ms = 60000;
     vd_certcache_t *c = open_cache(&cfg);
-    assert_int_equal(lookup(c, e, &a, &err), VD_OK);
-    /* Exponential: 2 s then 4 s, each plus up to 25 % jitter. */
-    assert_int_equal(fc.n, 2);
-    assert_in_range(fc.waits[0], 2000, 2500);
-    assert_in_range(fc.waits[1], 4000, 5000);
+    /* Exponential over consecutive 429s: 2 s then 4 s, each plus up to 25 % jitter. */
+    assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+    assert_in_range(retry, 2000, 2500);
+    clock_advance(&fc, retry);
+    assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_E_COLLATERAL_UNAVAILABLE);
+    assert_in_range(retry, 4000, 5000);
+    clock_advance(&fc, retry);
+    assert_int_equal(collect_chip(c, &a, 20000, &retry, &err), VD_OK);
+    assert_int_equal(fc.n, 0);
     assert_int_equal(vd_mockkds_count(e->kds, NULL), 4);
+    vd_certcache_free(&c);
+    chip_free(&a);
+}
+
+/* The mock's rule pattern for `chip`'s VCEK: its URL path without the query. */
+static void chip_match(const env_t *e, const chip_t *chip, char *out, size_t n)
+{
+    snprintf(out, n, "%s", chip->url + strlen(vd_mockkds_url(e->kds)));
+    char *q = strchr(out, '?');
+    if (q != NULL) {
+        *q = '\0';
+    }
+}
+
+typedef struct collect_arg {
+    vd_certcache_t *c;
+    const chip_t *chip;
+    long budget_ms;
+    vd_err_t rc;
+    int64_t retry;
+} collect_arg_t;
+
+static void *collect_thread(void *p)
+{
+    collect_arg_t *a = p;
+    vd_error_t err = {0};
+    a->rc = collect_chip(a->c, a->chip, a->budget_ms, &a->retry, &err);
+    return NULL;
+}
+
+/* Issue #7: a lookup waits for its own chip's fetch only; NO_WAIT never waits, never fetches. */
+static void test_certcache_waits_only_for_own_chip(void **state)
+{
+    env_t *e = *state;
+    chip_t a, b;
+    vd_error_t err = {0};
+    int64_t retry = 0;
+    char rules[VD_KDS_URL_MAX + 100], ma[VD_KDS_URL_MAX];
+    chip_init(e, &a, 60);
+    chip_init(e, &b, 61);
+    chip_serve(e, &a);
+    chip_serve(e, &b);
+    vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
+    vd_certcache_t *c = open_cache(&cfg);
+    X509 *ask = NULL, *ark = NULL;
+    assert_int_equal(vd_certcache_get_chain(c, P, 0, 20000, &ask, &ark, &err), VD_OK);
+    X509_free(ask);
+    X509_free(ark);
+    /* Chip a's VCEK is slow to come. */
+    chip_match(e, &a, ma, sizeof(ma));
+    snprintf(rules, sizeof(rules), "[{\"match\": \"%s\", \"mode\": \"slow\", \"delay_ms\": 1500}]",
+             ma);
+    assert_int_equal(vd_mockkds_rules(e->kds, rules), 0);
+    pthread_t th;
+    collect_arg_t arg = {c, &a, 20000, VD_E_INTERNAL, 0};
+    assert_int_equal(pthread_create(&th, NULL, collect_thread, &arg), 0);
+    vd_certcache_stats_t st;
+    for (int i = 0; i < 2000; i++) { /* until a's fetch has started */
+        vd_certcache_stats(c, &st);
+        if (st.fetches >= 2) {
+            break;
+        }
+        usleep(1000);
+    }
+    assert_int_equal(st.fetches, 2);
+    /* NO_WAIT for the chip in flight: at once, with a retry time, no request. */
+    assert_int_equal(collect_chip(c, &a, VD_CERTCACHE_NO_WAIT, &retry, &err),
+                     VD_E_COLLATERAL_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "being fetched"));
+    assert_true(retry >= VD_CERTCACHE_RETRY_HINT_MS);
+    /* Another chip is fetched without waiting for a's flight. */
+    assert_int_equal(collect_chip(c, &b, 20000, &retry, &err), VD_OK);
+    vd_certcache_stats(c, &st);
+    assert_int_equal(st.flight_waits, 0);
+    char mb[VD_KDS_URL_MAX];
+    chip_match(e, &b, mb, sizeof(mb));
+    assert_int_equal(vd_mockkds_count(e->kds, mb), 1);
+    pthread_join(th, NULL);
+    assert_int_equal(arg.rc, VD_OK);
+    assert_int_equal(collect_chip(c, &a, VD_CERTCACHE_NO_WAIT, &retry, &err), VD_OK);
+    vd_certcache_free(&c);
+    chip_free(&a);
+    chip_free(&b);
+}
+
+static void test_certcache_no_wait_then_prefetch(void **state)
+{
+    env_t *e = *state;
+    chip_t a;
+    vd_error_t err = {0};
+    int64_t retry = 0;
+    char url[VD_KDS_URL_MAX];
+    chip_init(e, &a, 62);
+    chip_serve(e, &a);
+    X509_CRL *crl = make_crl(e->fx, -1, -60, 7 * 86400);
+    assert_int_equal(vd_kds_crl_url(vd_mockkds_url(e->kds), P, 0, url, sizeof(url)), 0);
+    assert_int_equal(vd_mockkds_serve_crl(e->kds, url, crl), 0);
+    X509_CRL_free(crl);
+    vd_certcache_config_t cfg = base_cfg(e);
+    vd_certcache_t *c = open_cache(&cfg);
+    /* Cold, NO_WAIT: unavailable at once, nothing sent. */
+    assert_int_equal(collect_chip(c, &a, VD_CERTCACHE_NO_WAIT, &retry, &err),
+                     VD_E_COLLATERAL_UNAVAILABLE);
+    assert_non_null(strstr(err.msg, "does not wait"));
+    assert_true(retry >= VD_CERTCACHE_RETRY_HINT_MS);
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 0);
+    /* The fetcher thread's call: chain, VCEK and CRL. */
+    assert_int_equal(vd_certcache_prefetch(c, a.report, sizeof(a.report), NULL, VD_PRODUCT_UNKNOWN,
+                                           0, &retry, &err),
+                     VD_OK);
+    assert_int_equal(retry, 0);
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 3);
+    assert_int_equal(vd_mockkds_count(e->kds, "crl"), 1);
+    /* Now the NO_WAIT appraisal has everything, including a fresh CRL, with no request. */
+    vd_certset_t *certs = NULL;
+    vd_snp_input_t in;
+    vd_snp_result_t *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    assert_int_equal(vd_certset_new(&certs, &err), VD_OK);
+    assert_int_equal(vd_certcache_collect(c, a.report, sizeof(a.report), NULL, VD_PRODUCT_UNKNOWN,
+                                          VD_CERTCACHE_NO_WAIT, certs, &retry, &err),
+                     VD_OK);
+    memset(&in, 0, sizeof(in));
+    in.report = a.report;
+    in.report_len = sizeof(a.report);
+    in.certs = certs;
+    in.trust = e->fx->trust;
+    in.at = time(NULL);
+    assert_int_equal(vd_snp_verify(&in, res, &err), VD_OK);
+    assert_int_equal(
+        vd_certcache_check_revocation(c, certs, in.at, VD_CERTCACHE_NO_WAIT, res, &err), VD_OK);
+    assert_int_equal(res->status, VD_SNP_GENUINE);
+    assert_int_equal(vd_mockkds_count(e->kds, NULL), 3);
+    vd_certset_free(&certs);
+    free(res);
     vd_certcache_free(&c);
     chip_free(&a);
 }
@@ -687,7 +931,7 @@ static void test_certcache_evidence_vcek_is_stored(void **state)
     assert_int_equal(vd_certset_new(&out, &err), VD_OK);
     assert_int_equal(vd_certset_add_x509(ev, a.vcek, "evidence", &err), VD_OK);
     assert_int_equal(vd_certcache_collect(c, a.report, sizeof(a.report), ev, VD_PRODUCT_UNKNOWN,
-                                          20000, out, &err),
+                                          20000, out, NULL, &err),
                      VD_OK);
     assert_int_equal(vd_certset_count(out), 2); /* the chain; the VCEK came with the evidence */
     vd_certcache_stats_t st;
@@ -819,13 +1063,25 @@ static void test_certcache_crl_stale_fail_open_and_closed(void **state)
     free(res);
 }
 
+static int bundle_entry(void *ud, const vd_certcache_entry_t *en)
+{
+    FILE *f = ud;
+    assert_non_null(en->pem);
+    assert_int_equal(strlen(en->pem), en->pem_len);
+    /* The comment names a CRL's hierarchy (certcache/README.md). */
+    fprintf(f, "# %s %s %s\n", en->kind, en->product, en->detail);
+    fwrite(en->pem, 1, en->pem_len, f);
+    return 0;
+}
+
+/* Every cached object as a bundle, from the library's entries (the CLI formats the same way). */
 static char *bundle_of(vd_certcache_t *c, size_t *len, size_t *count)
 {
     char *buf = NULL;
     vd_error_t err = {0};
     FILE *f = open_memstream(&buf, len);
     assert_non_null(f);
-    assert_int_equal(vd_certcache_export(c, f, count, &err), VD_OK);
+    assert_int_equal(vd_certcache_each(c, bundle_entry, f, count, &err), VD_OK);
     fclose(f);
     return buf;
 }
@@ -1086,9 +1342,9 @@ static void test_certcache_vlek_never_fetched_but_imported(void **state)
     vd_certcache_t *c = open_cache(&cfg);
     vd_certset_t *out = NULL;
     assert_int_equal(vd_certset_new(&out, &err), VD_OK);
-    assert_int_equal(
-        vd_certcache_collect(c, report, sizeof(report), NULL, VD_PRODUCT_UNKNOWN, 20000, out, &err),
-        VD_E_COLLATERAL_UNAVAILABLE);
+    assert_int_equal(vd_certcache_collect(c, report, sizeof(report), NULL, VD_PRODUCT_UNKNOWN,
+                                          20000, out, NULL, &err),
+                     VD_E_COLLATERAL_UNAVAILABLE);
     assert_non_null(strstr(err.msg, "VLEK was not supplied"));
     /* The ASVK chain was fetched; a VLEK never is. */
     assert_int_equal(vd_mockkds_count(e->kds, "/vlek/v1/Genoa/cert_chain"), 1);
@@ -1109,9 +1365,9 @@ static void test_certcache_vlek_never_fetched_but_imported(void **state)
     assert_int_equal(imported, 2); /* the ASVK chain and the VLEK */
     vd_certset_free(&out);
     assert_int_equal(vd_certset_new(&out, &err), VD_OK);
-    assert_int_equal(
-        vd_certcache_collect(c, report, sizeof(report), NULL, VD_PRODUCT_UNKNOWN, 20000, out, &err),
-        VD_OK);
+    assert_int_equal(vd_certcache_collect(c, report, sizeof(report), NULL, VD_PRODUCT_UNKNOWN,
+                                          20000, out, NULL, &err),
+                     VD_OK);
     vd_snp_result_t *res = calloc(1, sizeof(*res));
     assert_non_null(res);
     vd_snp_input_t in;
@@ -1196,6 +1452,259 @@ static void test_certcache_turin_uses_8_byte_hwid(void **state)
     vd_testpki_free(&pki);
 }
 
+/* ---- races (issue #7), run under ThreadSanitizer too ---------------------------------------- */
+
+#define RACE_CHIPS 24
+
+static char *pem_of(X509 *const *certs, size_t n)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL, *out = NULL;
+    assert_non_null(b);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(PEM_write_bio_X509(b, certs[i]), 1);
+    }
+    long len = BIO_get_mem_data(b, &data);
+    out = calloc(1, (size_t)len + 1);
+    assert_non_null(out);
+    memcpy(out, data, (size_t)len);
+    BIO_free(b);
+    return out;
+}
+
+typedef struct race {
+    vd_certcache_t *c;
+    const env_t *e;
+    chip_t *chips;
+    int done; /* guarded by mu */
+    pthread_mutex_t mu;
+    atomic_int failures; /* from several threads */
+    long iterations;
+} race_t;
+
+static int race_done(race_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    int d = r->done;
+    pthread_mutex_unlock(&r->mu);
+    return d;
+}
+
+static void race_finish(race_t *r)
+{
+    pthread_mutex_lock(&r->mu);
+    r->done = 1;
+    pthread_mutex_unlock(&r->mu);
+}
+
+/* Appraisals that store the VCEK their evidence carried (a write on the shared connection). */
+static void *evidence_writer(void *p)
+{
+    race_t *r = p;
+    for (int i = 0; i < RACE_CHIPS; i++) {
+        vd_certset_t *ev = NULL, *out = NULL;
+        vd_error_t err = {0};
+        if (vd_certset_new(&ev, &err) != VD_OK || vd_certset_new(&out, &err) != VD_OK ||
+            vd_certset_add_x509(ev, r->chips[i].vcek, "evidence", &err) != VD_OK ||
+            vd_certcache_collect(r->c, r->chips[i].report, sizeof(r->chips[i].report), ev,
+                                 VD_PRODUCT_UNKNOWN, 20000, out, NULL, &err) != VD_OK) {
+            r->failures++;
+        }
+        vd_certset_free(&ev);
+        vd_certset_free(&out);
+    }
+    race_finish(r);
+    return NULL;
+}
+
+/* Bundle imports that are refused half-way through storing (a leaf without AMD extensions). */
+typedef struct importer {
+    race_t *r;
+    const char *bundle;
+    long refused;
+} importer_t;
+
+static void *bad_importer(void *p)
+{
+    importer_t *im = p;
+    for (long i = 0; i < 100000 && (i < 5 || !race_done(im->r)); i++) {
+        vd_error_t err = {0};
+        size_t n = 0;
+        if (vd_certcache_import(im->r->c, (const uint8_t *)im->bundle, strlen(im->bundle), &n,
+                                &err) != VD_OK) {
+            im->refused++;
+        }
+    }
+    return NULL;
+}
+
+/* A bundle import's transaction must not swallow (and roll back) concurrent appraisals' writes. */
+static void test_certcache_race_import_keeps_concurrent_writes(void **state)
+{
+    env_t *e = *state;
+    chip_t *chips = calloc(RACE_CHIPS, sizeof(*chips));
+    vd_error_t err = {0};
+    assert_non_null(chips);
+    for (int i = 0; i < RACE_CHIPS; i++) {
+        chip_init(e, &chips[i], (uint8_t)(100 + i));
+    }
+    /* ASK + ARK + a VCEK without productName: validated, then refused while being stored. */
+    vd_testpki_leaf_opts_t o;
+    EVP_PKEY *k = NULL;
+    memset(&o, 0, sizeof(o));
+    o.tcb = vd_tcb_decode(e->fx->tcb_raw, P);
+    o.hwid = chips[0].id;
+    o.hwid_len = 64;
+    X509 *bad = vd_testpki_issue_leaf(e->fx->pki, &o, &k);
+    assert_non_null(bad);
+    X509 *objs[3] = {e->fx->ask, e->fx->ark, bad};
+    char *bundle = pem_of(objs, 3);
+
+    vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
+    vd_certcache_t *c = open_cache(&cfg);
+    X509 *ask = NULL, *ark = NULL;
+    assert_int_equal(vd_certcache_get_chain(c, P, 0, 20000, &ask, &ark, &err), VD_OK);
+    X509_free(ask);
+    X509_free(ark);
+    race_t r = {.c = c, .e = e, .chips = chips, .mu = PTHREAD_MUTEX_INITIALIZER};
+    importer_t im = {&r, bundle, 0};
+    pthread_t tw, ti;
+    assert_int_equal(pthread_create(&ti, NULL, bad_importer, &im), 0);
+    assert_int_equal(pthread_create(&tw, NULL, evidence_writer, &r), 0);
+    pthread_join(tw, NULL);
+    pthread_join(ti, NULL);
+    assert_int_equal(r.failures, 0);
+    assert_true(im.refused >= 5);
+    vd_certcache_free(&c);
+
+    /* Every VCEK the appraisals stored is in the database. */
+    cfg.offline = 1;
+    c = open_cache(&cfg);
+    for (int i = 0; i < RACE_CHIPS; i++) {
+        memset(&err, 0, sizeof(err));
+        assert_int_equal(lookup(c, e, &chips[i], &err), VD_OK);
+    }
+    vd_certcache_free(&c);
+    for (int i = 0; i < RACE_CHIPS; i++) {
+        chip_free(&chips[i]);
+    }
+    free(chips);
+    free(bundle);
+    X509_free(bad);
+    EVP_PKEY_free(k);
+}
+
+static void *crl_refresher(void *p)
+{
+    race_t *r = p;
+    for (int i = 0; i < 150; i++) {
+        vd_error_t err = {0};
+        if (vd_certcache_refresh_crl(r->c, P, 0, time(NULL), 20000, &err) != VD_OK) {
+            r->failures++;
+        }
+    }
+    race_finish(r);
+    return NULL;
+}
+
+static void *appraiser(void *p)
+{
+    race_t *r = p;
+    for (long i = 0; i < 100000 && (i < 5 || !race_done(r)); i++) {
+        vd_err_t crc;
+        vd_error_t err = {0};
+        vd_snp_result_t *res = calloc(1, sizeof(*res));
+        if (res == NULL || appraise(r->c, r->e, &r->chips[0], &crc, &err, res) != VD_SNP_GENUINE) {
+            r->failures++;
+        }
+        free(res);
+    }
+    return NULL;
+}
+
+static void *dropper(void *p)
+{
+    race_t *r = p;
+    for (long i = 0; i < 1000000 && !race_done(r); i++) {
+        vd_certcache_drop_memory(r->c);
+        r->iterations++;
+    }
+    return NULL;
+}
+
+/* The in-memory CRL may be dropped (vd_certcache_drop_memory) while revocation uses it. */
+static void test_certcache_race_crl_vs_drop_memory(void **state)
+{
+    env_t *e = *state;
+    chip_t a;
+    char url[VD_KDS_URL_MAX];
+    chip_init(e, &a, 70);
+    chip_serve(e, &a);
+    X509_CRL *crl = make_crl(e->fx, -1, -60, 7 * 86400);
+    assert_int_equal(vd_kds_crl_url(vd_mockkds_url(e->kds), P, 0, url, sizeof(url)), 0);
+    assert_int_equal(vd_mockkds_serve_crl(e->kds, url, crl), 0);
+    X509_CRL_free(crl);
+    vd_certcache_config_t cfg = base_cfg(e);
+    vd_certcache_t *c = open_cache(&cfg);
+    race_t r = {.c = c, .e = e, .chips = &a, .mu = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t t1, t2, t3;
+    assert_int_equal(pthread_create(&t1, NULL, crl_refresher, &r), 0);
+    assert_int_equal(pthread_create(&t2, NULL, dropper, &r), 0);
+    assert_int_equal(pthread_create(&t3, NULL, appraiser, &r), 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    pthread_join(t3, NULL);
+    assert_int_equal(r.failures, 0);
+    assert_true(r.iterations > 0);
+    assert_true(vd_mockkds_count(e->kds, "crl") >= 150);
+    vd_certcache_free(&c);
+    chip_free(&a);
+}
+
+typedef struct reenter {
+    vd_certcache_t *c;
+    const env_t *e;
+    const chip_t *chip;
+    int calls;
+} reenter_t;
+
+static int reenter_entry(void *ud, const vd_certcache_entry_t *en)
+{
+    reenter_t *re = ud;
+    vd_error_t err = {0};
+    (void)en;
+    /* A callback that reads the cache (SQLite included) must not deadlock. */
+    vd_certcache_drop_memory(re->c);
+    assert_int_equal(lookup(re->c, re->e, re->chip, &err), VD_OK);
+    re->calls++;
+    return 0;
+}
+
+/* vd_certcache_each calls back without the database mutex held. */
+static void test_certcache_each_callback_may_use_cache(void **state)
+{
+    env_t *e = *state;
+    chip_t a;
+    vd_error_t err = {0};
+    size_t n = 0;
+    chip_init(e, &a, 71);
+    chip_serve(e, &a);
+    vd_certcache_config_t cfg = base_cfg(e);
+    cfg.crl_mode = VD_CRL_OFF;
+    vd_certcache_t *c = open_cache(&cfg);
+    assert_int_equal(lookup(c, e, &a, &err), VD_OK);
+    vd_certcache_free(&c);
+    cfg.offline = 1;
+    c = open_cache(&cfg);
+    reenter_t re = {c, e, &a, 0};
+    assert_int_equal(vd_certcache_each(c, reenter_entry, &re, &n, &err), VD_OK);
+    assert_int_equal(n, 2); /* chain and VCEK */
+    assert_int_equal(re.calls, 2);
+    vd_certcache_free(&c);
+    chip_free(&a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1205,13 +1714,20 @@ int main(void)
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_certcache_kds_down_cached_verifies_uncached_fails_fast,
                                         env_setup, env_teardown),
-        cmocka_unit_test_setup_teardown(test_certcache_rate_limiter_spaces_requests, env_setup,
+        cmocka_unit_test_setup_teardown(test_certcache_rate_limiter_never_waited_for, env_setup,
                                         env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_retry_after_huge_is_capped, env_setup,
+                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_kds_state_tampered, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_certcache_retry_after_honoured, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_certcache_429_without_retry_after_backs_off, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_certcache_404_is_remembered, env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_waits_only_for_own_chip, env_setup,
+                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_no_wait_then_prefetch, env_setup,
+                                        env_teardown),
         cmocka_unit_test_setup_teardown(test_certcache_500_retried_with_backoff, env_setup,
                                         env_teardown),
         cmocka_unit_test_setup_teardown(test_certcache_bad_bodies_are_not_stored, env_setup,
@@ -1235,6 +1751,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_certcache_turin_uses_8_byte_hwid, env_setup,
                                         env_teardown),
         cmocka_unit_test(test_certcache_import_real_amd_chain_and_crl),
+        cmocka_unit_test_setup_teardown(test_certcache_race_import_keeps_concurrent_writes,
+                                        env_setup, env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_race_crl_vs_drop_memory, env_setup,
+                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_each_callback_may_use_cache, env_setup,
+                                        env_teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

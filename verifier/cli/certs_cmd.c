@@ -17,6 +17,7 @@
 #include "verdict/kds.h"
 #include "verdict/report.h"
 #include "verdict/tcb.h"
+#include "verdict/timefmt.h"
 #include "cli.h"
 
 /* ---- shared with verify ------------------------------------------------------------------ */
@@ -67,6 +68,10 @@ int vd_cli_cache_open(const vd_cli_cache_opts_t *o, const vd_trust_t *trust, vd_
         fprintf(stderr, "%s: certificate cache: %s\n", who, err.msg);
         return -1;
     }
+    const char *w = vd_certcache_warning(*out);
+    if (w != NULL) {
+        fprintf(stderr, "%s: warning: %s\n", who, w);
+    }
     return 0;
 }
 
@@ -93,7 +98,7 @@ int vd_cli_cache_collect(vd_certcache_t *c, const uint8_t *report, size_t report
         fprintf(stderr, "%s: %s\n", who, err.msg);
         return -1;
     }
-    vd_err_t rc = vd_certcache_collect(c, report, report_len, certs, hint, 0, found, &err);
+    vd_err_t rc = vd_certcache_collect(c, report, report_len, certs, hint, 0, found, NULL, &err);
     for (size_t i = 0; i < vd_certset_count(found); i++) {
         vd_error_t e2 = {0};
         vd_certset_add_x509(certs, vd_certset_get(found, i), vd_certset_origin(found, i), &e2);
@@ -107,6 +112,69 @@ int vd_cli_cache_collect(vd_certcache_t *c, const uint8_t *report, size_t report
         return rc == VD_E_COLLATERAL_UNAVAILABLE ? 0 : -1;
     }
     return 0;
+}
+
+/* ---- verdict certs list / export: the library hands out entries, the CLI prints ----------- */
+
+static const char *when(int64_t t, char *buf, size_t n)
+{
+    return vd_time_format_rfc3339((time_t)t, buf, n) != NULL ? buf : "?";
+}
+
+static int list_entry(void *ud, const vd_certcache_entry_t *e)
+{
+    FILE *f = ud;
+    char at[40], nu[40];
+    if (strcmp(e->kind, "chain") == 0) {
+        fprintf(f, "chain  %-6s %-4s  %zu bytes  fetched %s\n", e->product, e->detail, e->size,
+                when(e->fetched_at, at, sizeof(at)));
+    } else if (strcmp(e->kind, "crl") == 0) {
+        fprintf(f, "crl    %-6s %-4s  nextUpdate %s  fetched %s\n", e->product, e->detail,
+                when(e->next_update, nu, sizeof(nu)), when(e->fetched_at, at, sizeof(at)));
+    } else {
+        fprintf(f, "%-6s %-6s %s  tcb 0x%016llx  fetched %s\n", e->kind, e->product, e->detail,
+                (unsigned long long)e->tcb, when(e->fetched_at, at, sizeof(at)));
+    }
+    return 0;
+}
+
+typedef struct export_ctx {
+    FILE *f;
+    int failed;
+} export_ctx_t;
+
+static int export_entry(void *ud, const vd_certcache_entry_t *e)
+{
+    export_ctx_t *x = ud;
+    if (e->pem == NULL) {
+        x->failed = 1; /* a row that does not parse: the bundle would be incomplete */
+        return 1;
+    }
+    if (strcmp(e->kind, "chain") == 0 || strcmp(e->kind, "crl") == 0) {
+        fprintf(x->f, "# %s %s %s\n", e->kind, e->product, e->detail);
+    } else {
+        fprintf(x->f, "# %s %s %s %016llx\n", e->kind, e->product, e->detail,
+                (unsigned long long)e->tcb);
+    }
+    fwrite(e->pem, 1, e->pem_len, x->f);
+    return 0;
+}
+
+vd_err_t vd_cli_certs_export(vd_certcache_t *c, FILE *f, size_t *n, vd_error_t *err)
+{
+    export_ctx_t x = {f, 0};
+    fprintf(f, "# verdict certificate bundle v1 (verdict certs import FILE)\n");
+    vd_err_t rc = vd_certcache_each(c, export_entry, &x, n, err);
+    if (rc != VD_OK) {
+        return rc;
+    }
+    if (x.failed) {
+        return VD_ERR(err, VD_E_STORE, "a cached object does not parse; the bundle is incomplete");
+    }
+    if (fflush(f) != 0 || ferror(f)) {
+        return VD_ERR(err, VD_E_IO, "cannot write the bundle");
+    }
+    return VD_OK;
 }
 
 /* ---- verdict certs ------------------------------------------------------------------------ */
@@ -418,9 +486,13 @@ int vd_cli_certs(int argc, char **argv)
     if (is_fetch) {
         code = certs_fetch(&o, c);
     } else if (is_list) {
-        code = vd_certcache_list(c, stdout, &err) == VD_OK ? VD_EXIT_OK : VD_EXIT_USAGE;
+        size_t n = 0;
+        code = vd_certcache_each(c, list_entry, stdout, &n, &err) == VD_OK ? VD_EXIT_OK
+                                                                           : VD_EXIT_USAGE;
         if (code != VD_EXIT_OK) {
             fprintf(stderr, "verdict certs list: %s\n", err.msg);
+        } else if (n == 0) {
+            printf("(the certificate cache is empty)\n");
         }
     } else if (is_export) {
         size_t n = 0;
@@ -430,7 +502,7 @@ int vd_cli_certs(int argc, char **argv)
             fprintf(stderr, "verdict certs export: cannot write %s\n", o.file);
             goto out;
         }
-        vd_err_t rc = vd_certcache_export(c, f, &n, &err);
+        vd_err_t rc = vd_cli_certs_export(c, f, &n, &err);
         if (!to_stdout && fclose(f) != 0 && rc == VD_OK) {
             rc = VD_ERR(&err, VD_E_IO, "cannot write %s", o.file);
         }

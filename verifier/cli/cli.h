@@ -83,6 +83,10 @@ int vd_cli_cache_collect(vd_certcache_t *c, const uint8_t *report, size_t report
                          const uint8_t *table, size_t table_len, vd_product_t hint,
                          vd_certset_t *certs, const char *who, vd_error_t *why);
 
+/** Write every cached object to `f` as a bundle `verdict certs import` reads; *n = objects.
+ * VD_E_STORE (unreadable cache or row), VD_E_IO. */
+vd_err_t vd_cli_certs_export(vd_certcache_t *c, FILE *f, size_t *n, vd_error_t *err);
+
 /** `verdict certs ...`: returns the process exit code. */
 int vd_cli_certs(int argc, char **argv);
 
@@ -96,6 +100,9 @@ vd_tier_t vd_cli_appraisal_status(const vd_cli_appraisal_t *ap);
 const vd_appraisal_t *vd_cli_appraisal_get(const vd_cli_appraisal_t *ap);
 
 void vd_cli_appraisal_free(vd_cli_appraisal_t **pp);
+
+/** `verdict token verify|rotate|jwks ...` (token_cmd.c): returns the process exit code. */
+int vd_cli_token(int argc, char **argv);
 
 /** `verdict policy ...`: returns the process exit code. */
 int vd_cli_policy(int argc, char **argv);

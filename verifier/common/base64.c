@@ -1,5 +1,6 @@
 /*
- * Strict base64 / base64url decoding (see include/verdict/base64.h). Pure.
+ * Strict base64 / base64url decoding, and encoding in the three forms verdict emits (see
+ * include/verdict/base64.h). Pure.
  */
 #include "verdict/base64.h"
 
@@ -67,4 +68,49 @@ int vd_base64_decode(const char *text, size_t len, uint8_t *out, size_t *out_len
     }
     *out_len = n;
     return 0;
+}
+
+size_t vd_base64_encoded_len(size_t len, vd_b64_form_t form)
+{
+    if (form == VD_B64_URL_NOPAD) {
+        return len / 3 * 4 + (len % 3 == 0 ? 0 : len % 3 + 1);
+    }
+    return (len + 2) / 3 * 4;
+}
+
+size_t vd_base64_encode(const uint8_t *p, size_t len, vd_b64_form_t form, char *out,
+                        size_t out_size)
+{
+    static const char std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    const char *a = form == VD_B64_STD_PAD ? std : url;
+    size_t need = vd_base64_encoded_len(len, form);
+    size_t n = 0;
+    if (len > (SIZE_MAX - 4) / 4 * 3 || out_size <= need) {
+        return (size_t)-1;
+    }
+    for (size_t i = 0; i < len; i += 3) {
+        size_t left = len - i;
+        uint32_t v = (uint32_t)p[i] << 16;
+        if (left > 1) {
+            v |= (uint32_t)p[i + 1] << 8;
+        }
+        if (left > 2) {
+            v |= p[i + 2];
+        }
+        out[n++] = a[v >> 18 & 63];
+        out[n++] = a[v >> 12 & 63];
+        if (left > 1) {
+            out[n++] = a[v >> 6 & 63];
+        } else if (form != VD_B64_URL_NOPAD) {
+            out[n++] = '=';
+        }
+        if (left > 2) {
+            out[n++] = a[v & 63];
+        } else if (form != VD_B64_URL_NOPAD) {
+            out[n++] = '=';
+        }
+    }
+    out[n] = '\0';
+    return n;
 }
