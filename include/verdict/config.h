@@ -25,22 +25,18 @@
 
 #include "verdict/audit.h"
 #include "verdict/certcache.h"
+#include "verdict/challenge.h"
 #include "verdict/error.h"
 #include "verdict/server.h"
+#include "verdict/signkey.h"
 
 #define VD_CONFIG_MAX_LISTEN VD_SERVER_MAX_LISTEN
 #define VD_CONFIG_MAX_TOKENS 64
 
-/* Embedded defaults that other modules refer to. */
-#define VD_CONFIG_DEFAULT_LISTEN       "127.0.0.1:8080"
-#define VD_CONFIG_DEFAULT_SIGNING_KEY  "verdict-signing-key.pem"
-#define VD_CONFIG_DEFAULT_NONCE_SECRET "verdict-nonce-secret"
-
-typedef enum vd_sign_alg {
-    VD_SIGN_ES256 = 0, /* ECDSA P-256 / SHA-256: what every EAR consumer accepts (STANDARDS 2) */
-    VD_SIGN_ES384,
-    VD_SIGN_EDDSA, /* Ed25519 */
-} vd_sign_alg_t;
+/* The default listen address; the key and secret files default to VD_SIGNKEY_DEFAULT_PATH
+ * (signkey.h) and VD_CHALLENGE_DEFAULT_SECRET_PATH (challenge.h), TTLs to VD_EAR_DEFAULT_TTL and
+ * VD_CHALLENGE_DEFAULT_TTL: one definition each, shared with `verdict token`. */
+#define VD_CONFIG_DEFAULT_LISTEN "127.0.0.1:8080"
 
 /* What /v1/attest answers when collateral (a VCEK, a chain, a CRL) cannot be obtained. */
 typedef enum vd_collateral_answer {
@@ -77,11 +73,11 @@ typedef struct vd_config {
     int64_t idle_timeout_ms;
     int64_t shutdown_grace_ms;
 
-    char *signing_key; /* PEM private key, generated 0600 on first start when absent */
-    vd_sign_alg_t signing_alg;
-    char *issuer;        /* "" = derived, see vd_config_issuer */
-    int64_t token_ttl_s; /* EAR `exp` - `iat` */
-    char *nonce_secret;  /* file holding the challenge HMAC secret */
+    char *signing_key;       /* PEM private key, generated 0600 on first start when absent */
+    vd_sigalg_t signing_alg; /* ES256 (the default), ES384, EdDSA */
+    char *issuer;            /* "" = derived, see vd_config_issuer */
+    int64_t token_ttl_s;     /* EAR `exp` - `iat` */
+    char *nonce_secret;      /* file holding the challenge HMAC secret */
     int64_t challenge_ttl_s;
 
     char *default_policy; /* "" = none: genuine evidence is affirming, "no policy applied" */
@@ -182,9 +178,6 @@ vd_auth_level_t vd_config_auth_header(const vd_config_t *c, const char *authoriz
  * `size`.
  */
 const char *vd_config_issuer(const vd_config_t *c, const char *bound_addr, char *out, size_t size);
-
-/** "ES256", "ES384", "EdDSA". */
-const char *vd_sign_alg_name(vd_sign_alg_t a);
 
 /**
  * The server's settings (strings borrowed from `c`). log_fd is 1 when log.access is on (the

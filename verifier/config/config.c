@@ -22,6 +22,7 @@
 
 #include "verdict/bytes.h"
 #include "verdict/config.h"
+#include "verdict/ear.h"
 #include "verdict/kds.h"
 #include "verdict/yamltree.h"
 
@@ -61,17 +62,20 @@ static const char *const crl_names[] = {"fail-open", "fail-closed", "off", NULL}
 static const char *const sync_names[] = {"FULL", "NORMAL", NULL};
 
 /* The enum fields are written as int: make sure that is their size. */
-_Static_assert(sizeof(vd_sign_alg_t) == sizeof(int), "enum size");
+_Static_assert(sizeof(vd_sigalg_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(vd_collateral_answer_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(vd_crl_mode_t) == sizeof(int), "enum size");
 _Static_assert(sizeof(vd_audit_sync_t) == sizeof(int), "enum size");
-_Static_assert(VD_SIGN_ES256 == 0 && VD_SIGN_ES384 == 1 && VD_SIGN_EDDSA == 2, "alg_names");
+_Static_assert(VD_SIGALG_ES256 == 0 && VD_SIGALG_ES384 == 1 && VD_SIGALG_EDDSA == 2, "alg_names");
+_Static_assert(VD_SIGALG_DEFAULT == VD_SIGALG_ES256, "signing.alg default below");
 _Static_assert(VD_COLLATERAL_200 == 0 && VD_COLLATERAL_503 == 1, "collateral_names");
 _Static_assert(VD_CRL_FAIL_OPEN == 0 && VD_CRL_FAIL_CLOSED == 1 && VD_CRL_OFF == 2, "crl_names");
 _Static_assert(VD_AUDIT_SYNC_FULL == 0 && VD_AUDIT_SYNC_NORMAL == 1, "sync_names");
 
-#define OFF(f) offsetof(vd_config_t, f)
-#define DAY_MS (24LL * 3600 * 1000)
+#define OFF(f)  offsetof(vd_config_t, f)
+#define STR_(x) #x
+#define STR(x)  STR_(x) /* a numeric default shared with another module, as text */
+#define DAY_MS  (24LL * 3600 * 1000)
 
 /* Documentation order; docs/configuration.md follows it (a test checks every key is there). */
 static const setting_t settings[] = {
@@ -103,19 +107,20 @@ static const setting_t settings[] = {
     {"server.shutdown_grace_ms", "VERDICT_SHUTDOWN_GRACE_MS", T_INT, OFF(shutdown_grace_ms), 0,
      3600000, NULL, C_NONE, "10000", "on SIGTERM, in-flight requests may finish within this time"},
     {"signing.key", "VERDICT_SIGNING_KEY", T_STR, OFF(signing_key), 0, 0, NULL, C_NONEMPTY,
-     VD_CONFIG_DEFAULT_SIGNING_KEY,
+     VD_SIGNKEY_DEFAULT_PATH,
      "PEM private key that signs results; generated (0600) on first start when absent"},
     {"signing.alg", "VERDICT_SIGNING_ALG", T_ENUM, OFF(signing_alg), 0, 0, alg_names, C_NONE,
      "ES256", "result signature algorithm: ES256, ES384 or EdDSA"},
     {"signing.issuer", "VERDICT_ISSUER", T_STR, OFF(issuer), 0, 0, NULL, C_URL, "",
      "`iss` of results and the OpenID issuer; \"\" = http(s)://the first listen address"},
     {"signing.token_ttl_s", "VERDICT_TOKEN_TTL_S", T_INT, OFF(token_ttl_s), 1, 604800, NULL, C_NONE,
-     "300", "result lifetime in seconds (`exp` - `iat`)"},
+     STR(VD_EAR_DEFAULT_TTL), "result lifetime in seconds (`exp` - `iat`)"},
     {"challenge.secret", "VERDICT_NONCE_SECRET", T_STR, OFF(nonce_secret), 0, 0, NULL, C_NONEMPTY,
-     VD_CONFIG_DEFAULT_NONCE_SECRET,
+     VD_CHALLENGE_DEFAULT_SECRET_PATH,
      "file with the challenge HMAC secret; generated (0600) when absent; replicas share it"},
-    {"challenge.ttl_s", "VERDICT_CHALLENGE_TTL_S", T_INT, OFF(challenge_ttl_s), 1, 86400, NULL,
-     C_NONE, "300", "how long a challenge nonce is accepted, in seconds"},
+    {"challenge.ttl_s", "VERDICT_CHALLENGE_TTL_S", T_INT, OFF(challenge_ttl_s), 1,
+     VD_CHALLENGE_MAX_TTL, NULL, C_NONE, STR(VD_CHALLENGE_DEFAULT_TTL),
+     "how long a challenge nonce is accepted, in seconds"},
     {"appraisal.default_policy", "VERDICT_DEFAULT_POLICY", T_STR, OFF(default_policy), 0, 0, NULL,
      C_NONE, "", "policy applied when a request names none; \"\" = genuineness only"},
     {"appraisal.collateral_unavailable", "VERDICT_COLLATERAL_UNAVAILABLE", T_ENUM,
@@ -907,11 +912,6 @@ vd_auth_level_t vd_config_auth_header(const vd_config_t *c, const char *authoriz
 }
 
 /* ---- derived settings ---------------------------------------------------------------------- */
-
-const char *vd_sign_alg_name(vd_sign_alg_t a)
-{
-    return (unsigned)a < sizeof(alg_names) / sizeof(alg_names[0]) - 1 ? alg_names[a] : "?";
-}
 
 const char *vd_config_issuer(const vd_config_t *c, const char *bound_addr, char *out, size_t size)
 {
