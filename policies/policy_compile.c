@@ -1,5 +1,5 @@
 /*
- * Policy compiler: YAML tree (yamltree.c) -> struct vd_policy (policy_internal.h).
+ * Policy compiler: YAML tree (verifier/yaml/yamltree.c) -> struct vd_policy (policy_internal.h).
  *
  * Every rule of the language is checked here, once, with a message of the form
  * "file:line:col: path.to.key: expected ..., got ..."; evaluation then trusts the compiled form.
@@ -16,7 +16,7 @@
 #include "verdict/product.h"
 #include "verdict/report.h"
 #include "policy_internal.h"
-#include "yamltree.h"
+#include "verdict/yamltree.h"
 
 typedef struct cctx {
     const char *file;
@@ -605,7 +605,7 @@ vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, v
     vd_err_t rc;
     cctx_t c = {.file = filename, .err = err};
     *out = NULL;
-    if ((rc = vd_ydoc_parse(yaml, len, filename, &doc, err)) != VD_OK) {
+    if ((rc = vd_ydoc_parse(yaml, len, filename, "policies", &doc, err)) != VD_OK) {
         return rc;
     }
     c.p = calloc(1, sizeof(*c.p));

@@ -115,4 +115,7 @@ int vd_cli_policy(int argc, char **argv);
 /** Print an appraisal result for people on `f` (verify_text.c). */
 void vd_cli_print_text(FILE *f, const vd_appraise_result_t *r, time_t at);
 
+/** `verdict audit ...` (audit_cmd.c): returns the process exit code. */
+int vd_cli_audit(int argc, char **argv);
+
 #endif

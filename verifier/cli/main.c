@@ -16,6 +16,8 @@ static void usage(FILE *f)
                "  certs     fetch, list, export and import cached AMD certificates\n"
                "            (verdict certs --help)\n"
                "  token     verify result tokens, rotate the signing key (verdict token --help)\n"
+               "  audit     list, show and export the audit log of verdict serve\n"
+               "            (verdict audit --help)\n"
                "  version   print the version\n"
                "\n"
                "exit codes: 0 genuine/success, 1 evidence rejected, 2 usage or input error,\n"
@@ -40,6 +42,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "token") == 0) {
         return vd_cli_token(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "audit") == 0) {
+        return vd_cli_audit(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("verdict %s\n", VD_VERSION);

@@ -60,6 +60,27 @@ static const char *const migrations[] = {
     "  PRIMARY KEY (product, key_type)"
     ");"
     "CREATE TABLE kds_state (k TEXT PRIMARY KEY, v INTEGER NOT NULL);",
+    /* the audit log of `verdict serve` (verifier/audit/, include/verdict/audit.h): one row per
+     * appraisal, written by one group-committing writer. Rows are never updated; retention
+     * deletes the oldest. */
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  time_ms INTEGER NOT NULL,"
+    "  request_id TEXT NOT NULL,"
+    "  client TEXT NOT NULL,"
+    "  route TEXT NOT NULL,"
+    "  policy_name TEXT NOT NULL,"
+    "  policy_version INTEGER NOT NULL,"
+    "  status TEXT NOT NULL,"
+    "  failed_checks TEXT NOT NULL," /* JSON array of check names */
+    "  report_sha256 TEXT NOT NULL,"
+    "  chip_id TEXT NOT NULL,"
+    "  latency_us INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX audit_time ON audit (time_ms);"
+    "CREATE INDEX audit_request ON audit (request_id);"
+    "CREATE TRIGGER audit_append_only BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit records are never updated'); END;",
 };
 
 #define N_MIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))

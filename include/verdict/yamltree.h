@@ -1,6 +1,7 @@
 /*
  * A small, bounded YAML document tree built from libyaml events, with the line and column of
- * every node for error messages. Internal to policies/.
+ * every node for error messages. Shared by the policy compiler (policies/) and the service
+ * configuration (verifier/config/); library vd_yaml.
  *
  * Bounds (STYLE.md R7): anchors and aliases are rejected, tags other than the core schema's
  * are rejected, and the document size, node count and nesting depth are capped, so a hostile
@@ -39,12 +40,13 @@ typedef struct vd_ydoc {
 } vd_ydoc_t;
 
 /**
- * Parse one YAML document. `filename` is used in messages ("file:line:col: ..."). On error
- * returns VD_E_MALFORMED or VD_E_TOO_LARGE and leaves *doc empty. Caller frees with
- * vd_ydoc_free.
+ * Parse one YAML document. `filename` is used in messages ("file:line:col: ..."), and `what`
+ * names the kind of file in the plural ("policies", "configuration files": "YAML anchors are
+ * not allowed in policies"). On error returns VD_E_MALFORMED or VD_E_TOO_LARGE and leaves *doc
+ * empty. Caller frees with vd_ydoc_free.
  */
-vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, vd_ydoc_t *doc,
-                       vd_error_t *err);
+vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, const char *what,
+                       vd_ydoc_t *doc, vd_error_t *err);
 
 void vd_ydoc_free(vd_ydoc_t *doc);
 

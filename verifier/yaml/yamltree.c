@@ -1,8 +1,9 @@
 /*
- * YAML document tree from libyaml events (see yamltree.h).
+ * YAML document tree from libyaml events (see include/verdict/yamltree.h).
  *
  * Trust boundary: policy files come from operators, but also through the admin API and GitOps
- * syncs; they are parsed as untrusted input with every size bounded. Recursion (in the free
+ * syncs, and configuration files from whoever deploys the service; both are parsed as untrusted
+ * input with every size bounded. Recursion (in the free
  * only) is bounded by VD_YAML_MAX_DEPTH.
  */
 #include <stdio.h>
@@ -11,7 +12,7 @@
 
 #include <yaml.h>
 
-#include "yamltree.h"
+#include "verdict/yamltree.h"
 
 static void node_free(vd_ynode_t *n)
 {
@@ -70,8 +71,8 @@ static vd_err_t append(vd_ynode_t *parent, vd_ynode_t *child, vd_error_t *err)
     return VD_OK;
 }
 
-/* Only the plain core-schema tags are meaningful in a policy; anything else is a mistake
- * (including other yaml.org tags such as !!python/object or !!binary). */
+/* Only the plain core-schema tags are meaningful in a policy or configuration; anything else is a
+ * mistake (including other yaml.org tags such as !!python/object or !!binary). */
 static int tag_ok(const yaml_char_t *tag)
 {
     static const char *const core[] = {"str", "int", "float", "bool", "null", "seq", "map"};
@@ -89,8 +90,8 @@ static int tag_ok(const yaml_char_t *tag)
     return 0;
 }
 
-vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, vd_ydoc_t *doc,
-                       vd_error_t *err)
+vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, const char *what,
+                       vd_ydoc_t *doc, vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     yaml_parser_t parser;
@@ -100,8 +101,8 @@ vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, vd_yd
     int have_event = 0, documents = 0;
     memset(doc, 0, sizeof(*doc));
     if (len > VD_YAML_MAX_BYTES) {
-        return VD_ERR(err, VD_E_TOO_LARGE, "%s: %zu bytes, policies are limited to %d", filename,
-                      len, VD_YAML_MAX_BYTES);
+        return VD_ERR(err, VD_E_TOO_LARGE, "%s: %zu bytes, %s are limited to %d", filename, len,
+                      what, VD_YAML_MAX_BYTES);
     }
     if (!yaml_parser_initialize(&parser)) {
         return VD_ERR(err, VD_E_NOMEM, "%s: cannot initialise the YAML parser", filename);
@@ -125,15 +126,14 @@ vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, vd_yd
         case YAML_DOCUMENT_START_EVENT:
             if (++documents > 1) {
                 rc = VD_ERR(err, VD_E_MALFORMED,
-                            "%s:%u:%u: more than one YAML document; a policy file holds one",
-                            filename, line, col);
+                            "%s:%u:%u: more than one YAML document; %s hold one", filename, line,
+                            col, what);
                 goto out;
             }
             break;
         case YAML_ALIAS_EVENT:
-            rc = VD_ERR(err, VD_E_MALFORMED,
-                        "%s:%u:%u: YAML aliases (*%s) are not allowed in policies", filename, line,
-                        col, (const char *)ev.data.alias.anchor);
+            rc = VD_ERR(err, VD_E_MALFORMED, "%s:%u:%u: YAML aliases (*%s) are not allowed in %s",
+                        filename, line, col, (const char *)ev.data.alias.anchor, what);
             goto out;
         case YAML_SCALAR_EVENT:
         case YAML_SEQUENCE_START_EVENT:
@@ -150,8 +150,8 @@ vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, vd_yd
             }
             if (anchor != NULL) {
                 rc = VD_ERR(err, VD_E_MALFORMED,
-                            "%s:%u:%u: YAML anchors (&%s) are not allowed in policies", filename,
-                            line, col, (const char *)anchor);
+                            "%s:%u:%u: YAML anchors (&%s) are not allowed in %s", filename, line,
+                            col, (const char *)anchor, what);
                 goto out;
             }
             if (!tag_ok(tag)) {

@@ -1,0 +1,49 @@
+/*
+ * Internal to verifier/audit/: the queued form of a record, shared by the record code
+ * (audit.c) and the group-committing writer (writer.c).
+ */
+#ifndef verdict__audit_internal_h
+#define verdict__audit_internal_h
+
+#include <sqlite3.h>
+
+#include "verdict/audit.h"
+
+/*
+ * One record copied off the caller's stack, waiting for the writer. The strings point into
+ * `text` (one allocation). `done`, `abandoned`, `rc` and `msg` are guarded by the writer's mutex.
+ */
+typedef struct audit_entry audit_entry_t;
+struct audit_entry {
+    audit_entry_t *next;
+    int64_t time_ms;
+    int64_t latency_us;
+    int policy_version;
+    const char *request_id, *client, *route, *policy_name, *status, *checks_json, *report_sha256,
+        *chip_id;
+    int done;      /* the writer has finished with it (rc says how) */
+    int abandoned; /* the caller stopped waiting: the writer frees it */
+    vd_err_t rc;
+    char msg[VD_ERROR_MSG_MAX];
+    char text[];
+};
+
+/**
+ * Check the record's limits and copy it into a new entry (strings made printable UTF-8: other
+ * bytes become '?'); time_ms 0 becomes `now_ms`. VD_E_TOO_LARGE, VD_E_NOMEM.
+ */
+vd_err_t vd_audit__entry_new(const vd_audit_record_t *rec, int64_t now_ms, audit_entry_t **out,
+                             vd_error_t *err);
+
+/** The INSERT statement that vd_audit__bind fills. */
+#define VD_AUDIT__INSERT_SQL                                                                       \
+    "INSERT INTO audit (time_ms, request_id, client, route, policy_name, policy_version, status,"  \
+    " failed_checks, report_sha256, chip_id, latency_us) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+
+/** Bind `e` to a prepared VD_AUDIT__INSERT_SQL. SQLITE_OK or an SQLite error code. */
+int vd_audit__bind(sqlite3_stmt *st, const audit_entry_t *e);
+
+/** Current time, Unix milliseconds. */
+int64_t vd_audit__now_ms(void);
+
+#endif
