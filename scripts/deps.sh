@@ -13,6 +13,7 @@ packages=(
     libcurl4-openssl-dev                 # KDS client
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
+    ovmf                                 # measure tests: Debian's OVMF_CODE.fd, OVMF_CODE_4M.fd
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"

@@ -101,6 +101,9 @@ const vd_appraisal_t *vd_cli_appraisal_get(const vd_cli_appraisal_t *ap);
 
 void vd_cli_appraisal_free(vd_cli_appraisal_t **pp);
 
+/** `verdict measure ...` (measure_cmd.c): returns the process exit code. */
+int vd_cli_measure(int argc, char **argv);
+
 /** `verdict policy ...`: returns the process exit code. */
 int vd_cli_policy(int argc, char **argv);
 

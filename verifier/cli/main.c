@@ -15,6 +15,7 @@ static void usage(FILE *f)
                "  policy    validate and test appraisal policies (verdict policy --help)\n"
                "  certs     fetch, list, export and import cached AMD certificates\n"
                "            (verdict certs --help)\n"
+               "  measure   a guest's expected MEASUREMENT (verdict measure --help)\n"
                "  version   print the version\n"
                "\n"
                "exit codes: 0 genuine/success, 1 evidence rejected, 2 usage or input error,\n"
@@ -36,6 +37,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "certs") == 0) {
         return vd_cli_certs(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "measure") == 0) {
+        return vd_cli_measure(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("verdict %s\n", VD_VERSION);
