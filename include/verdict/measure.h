@@ -77,7 +77,8 @@ typedef struct vd_ovmf {
  * untrusted). Refuses (VD_E_MALFORMED, message names the problem) a size that is not a
  * non-zero multiple of 4096, no footer table, no SEV-ES reset block, no SEV metadata (such a
  * firmware cannot be launched as SNP), a metadata version other than 1, an unknown descriptor
- * type, descriptors outside 4 GiB or not page-aligned; VD_E_TOO_LARGE above
+ * type, descriptors outside 4 GiB or not page-aligned, descriptors that overlap each other or
+ * the firmware (a page cannot be validated twice); VD_E_TOO_LARGE above
  * VD_MEASURE_OVMF_MAX or VD_OVMF_SECTIONS_MAX descriptors. `out` is zeroed first.
  */
 vd_err_t vd_ovmf_parse(const uint8_t *fw, size_t len, vd_ovmf_t *out, vd_error_t *err);

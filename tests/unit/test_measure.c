@@ -871,6 +871,18 @@ static void test_errors_firmware(void **state)
     t = default_spec();
     add_section(&t, 0xFFFFF000u, 0x2000, 1);
     expect_error(&t, in, VD_E_MALFORMED, "below 4 GiB");
+    t = default_spec();
+    add_section(&t, 0xFFFFE000u, 0x1000, 1); /* the firmware starts at 0xFFFFE000 */
+    expect_error(&t, in, VD_E_MALFORMED, "overlaps the firmware at 0xffffe000");
+    t = default_spec();
+    add_section(&t, 0x808000, 0x2000, 1); /* SEC_MEM 0x800000+0x9000 ends at 0x809000 */
+    expect_error(&t, in, VD_E_MALFORMED, "SNP_SEC_MEM section at GPA 0x808000 overlaps");
+    t = default_spec();
+    add_section(&t, 0x80E000, 0, VD_OVMF_CPUID); /* the same CPUID page twice */
+    expect_error(&t, in, VD_E_MALFORMED, "overlaps CPUID at 0x80e000");
+    t = default_spec();
+    add_section(&t, 0x809000, 0x1000, 4); /* exactly in the gap: measured */
+    check_against_ref(&t, qemu_input(NULL, 0));
 }
 
 /* Footer tables whose lengths do not add up. */

@@ -118,7 +118,7 @@ static vd_err_t measure_section(vd_gctx_t *g, const vd_measure_input_t *in,
                                 vd_error_t *err)
 {
     const char *what = vd_ovmf_section_name(s->type);
-    uint64_t pages = s->size / VD_MEASURE_PAGE;
+    uint64_t pages = vd_measure__section_pages(s);
     vd_page_type_t type = VD_PAGE_ZERO;
     vd_err_t rc;
     switch ((vd_ovmf_section_type_t)s->type) {
@@ -128,11 +128,9 @@ static vd_err_t measure_section(vd_gctx_t *g, const vd_measure_input_t *in,
         break;
     case VD_OVMF_SNP_SECRETS:
         type = VD_PAGE_SECRETS;
-        pages = 1;
         break;
     case VD_OVMF_CPUID:
         type = VD_PAGE_CPUID;
-        pages = 1;
         break;
     case VD_OVMF_SVSM_CAA:
         break;

@@ -56,6 +56,9 @@ vd_err_t vd_measure__hashes_page(uint8_t page[VD_MEASURE_PAGE], uint32_t offset,
                                  const uint8_t initrd[VD_MEASURE_SHA256_LEN],
                                  const uint8_t kernel[VD_MEASURE_SHA256_LEN], vd_error_t *err);
 
+/** Pages a metadata section measures: one for SECRETS and CPUID, else size / 4096 (ovmf.c). */
+uint64_t vd_measure__section_pages(const vd_ovmf_section_t *s);
+
 /** Store a GUID given as text ("96b582de-1fb2-...") in EFI byte order into `out[16]`. */
 void vd_measure__guid(const char *text, uint8_t out[16]);
 

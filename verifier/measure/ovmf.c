@@ -137,6 +137,39 @@ static vd_err_t walk_footer(const uint8_t *fw, size_t len, footer_t *ft, vd_erro
     return VD_OK;
 }
 
+uint64_t vd_measure__section_pages(const vd_ovmf_section_t *s)
+{
+    if (s->type == VD_OVMF_SNP_SECRETS || s->type == VD_OVMF_CPUID) {
+        return 1;
+    }
+    return s->size / VD_MEASURE_PAGE;
+}
+
+/* SNP_LAUNCH_UPDATE cannot validate a page twice: sections that overlap each other or the
+ * firmware could not be launched. This also bounds the work to the 2^20 pages below 4 GiB. */
+static vd_err_t check_overlaps(const vd_ovmf_t *o, vd_error_t *err)
+{
+    for (size_t i = 0; i < o->n_sections; i++) {
+        const vd_ovmf_section_t *a = &o->sections[i];
+        uint64_t a_end = a->gpa + vd_measure__section_pages(a) * VD_MEASURE_PAGE;
+        if (a_end > o->base) {
+            return VD_ERR(err, VD_E_MALFORMED,
+                          "OVMF: %s section at GPA 0x%x overlaps the firmware at 0x%llx",
+                          vd_ovmf_section_name(a->type), a->gpa, (unsigned long long)o->base);
+        }
+        for (size_t j = 0; j < i; j++) {
+            const vd_ovmf_section_t *b = &o->sections[j];
+            uint64_t b_end = b->gpa + vd_measure__section_pages(b) * VD_MEASURE_PAGE;
+            if (a->gpa < b_end && b->gpa < a_end) {
+                return VD_ERR(
+                    err, VD_E_MALFORMED, "OVMF: %s section at GPA 0x%x overlaps %s at 0x%x",
+                    vd_ovmf_section_name(a->type), a->gpa, vd_ovmf_section_name(b->type), b->gpa);
+            }
+        }
+    }
+    return VD_OK;
+}
+
 static vd_err_t parse_metadata(const uint8_t *fw, size_t len, uint32_t offset, vd_ovmf_t *o,
                                vd_error_t *err)
 {
@@ -236,6 +269,9 @@ vd_err_t vd_ovmf_parse(const uint8_t *fw, size_t len, vd_ovmf_t *out, vd_error_t
         out->hashes_size = vd_le32(ft.hashes + 4);
     }
     rc = parse_metadata(fw, len, out->metadata_offset, out, err);
+    if (rc == VD_OK) {
+        rc = check_overlaps(out, err);
+    }
     if (rc != VD_OK) {
         vd_ovmf_t zero = {0};
         *out = zero;
