@@ -402,11 +402,12 @@ int vd_cli_measure(int argc, char **argv)
         measure_usage(p > 0 ? stdout : stderr);
         return p > 0 ? VD_EXIT_OK : VD_EXIT_USAGE;
     }
-    if (build_input(&o, &in) != 0) {
-        goto out;
-    }
+    /* The firmware first: a missing one fails before a large kernel is hashed. */
     if (vd_file_read(o.ovmf, VD_MEASURE_OVMF_MAX, &fw, &fw_len, &err) != VD_OK) {
         fprintf(stderr, "verdict measure: --ovmf %s\n", err.msg);
+        goto out;
+    }
+    if (build_input(&o, &in) != 0) {
         goto out;
     }
     in.ovmf = fw;
