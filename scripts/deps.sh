@@ -14,6 +14,7 @@ packages=(
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
     python3-cryptography python3-jwt     # independent EAR token checks (tests/cli/ear_kbs_check.py)
+    ovmf                                 # measure tests: Debian's OVMF_CODE.fd, OVMF_CODE_4M.fd
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"

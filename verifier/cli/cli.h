@@ -109,6 +109,9 @@ int vd_cli_certs(int argc, char **argv);
 /** `verdict token verify|rotate|jwks ...` (token_cmd.c): returns the process exit code. */
 int vd_cli_token(int argc, char **argv);
 
+/** `verdict measure ...` (measure_cmd.c): returns the process exit code. */
+int vd_cli_measure(int argc, char **argv);
+
 /** `verdict policy ...`: returns the process exit code. */
 int vd_cli_policy(int argc, char **argv);
 

@@ -15,6 +15,7 @@ static void usage(FILE *f)
                "  policy    validate and test appraisal policies (verdict policy --help)\n"
                "  certs     fetch, list, export and import cached AMD certificates\n"
                "            (verdict certs --help)\n"
+               "  measure   a guest's expected MEASUREMENT (verdict measure --help)\n"
                "  token     verify result tokens, rotate the signing key (verdict token --help)\n"
                "  audit     list, show and export the audit log of verdict serve\n"
                "            (verdict audit --help)\n"
@@ -45,6 +46,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "audit") == 0) {
         return vd_cli_audit(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "measure") == 0) {
+        return vd_cli_measure(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("verdict %s\n", VD_VERSION);
