@@ -13,6 +13,12 @@ packages=(
     libcurl4-openssl-dev                 # KDS client
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
+    libnghttp2-dev                       # server: HTTP/2 (h2, h2c)
+    libevent-dev                         # server: event loop, bufferevents, OpenSSL glue
+    libhttp-parser-dev                   # server: HTTP/1.1 request parser
+    nghttp2-client                       # server tests: nghttp client
+    curl                                 # server tests: HTTP/1.1, h2c and TLS client
+    python3-h2                           # server tests: raw HTTP/2 frames (h2raw.py)
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"

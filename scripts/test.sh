@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: format check, a -Werror build with every cmocka suite
-# and the CLI end-to-end test, the same under ASan+UBSan, and a short run of every fuzzer.
+# and the CLI end-to-end test, the same under ASan+UBSan (server tests included), the server
+# tests under ThreadSanitizer, and a short run of every fuzzer.
 # Needs the packages from scripts/deps.sh. Set VD_TEST_QUICK=1 to skip the sanitizer and fuzz
 # stages locally.
 set -euo pipefail
@@ -24,6 +25,15 @@ cmake -S . -B build-asan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPI
     -DVD_SANITIZE="address;undefined" >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
+
+# The server's tests (ctest label "server") run the real echo_server under ThreadSanitizer: the
+# network thread, the workers and the hand-back queue. TSan and ASan cannot share a build.
+echo "== server tests under ThreadSanitizer"
+cmake -S . -B build-tsan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+    -DVD_SANITIZE=thread >/dev/null
+cmake --build build-tsan -j"$jobs" --target echo_server
+(cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+    ctest --output-on-failure -L server)
 
 if [ -f tests/fuzz/CMakeLists.txt ]; then
     echo "== fuzz smoke (libFuzzer, bounded time per target)"

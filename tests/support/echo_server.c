@@ -83,6 +83,7 @@ static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *r
     (void)ud;
     if (strcmp(req->path, "/slow") == 0) {
         long ms = query_num(req->query, "ms", 300, 5000);
+        fprintf(stderr, "slow start\n"); /* the drain test waits for this line */
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
     }
@@ -105,10 +106,9 @@ static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *r
         json_object_set_new(h, req->headers[i].name, json_string(req->headers[i].value));
     }
     json_t *j = json_pack("{s:s, s:s, s:s?, s:s, s:b, s:s, s:s%, s:I, s:o}", "method", req->method,
-                          "path", req->path, "query", req->query, "protocol", req->protocol,
-                          "tls", req->tls, "request_id", req->request_id, "body",
-                          (const char *)req->body, req->body_len, "body_len",
-                          (json_int_t)req->body_len, "headers", h);
+                          "path", req->path, "query", req->query, "protocol", req->protocol, "tls",
+                          req->tls, "request_id", req->request_id, "body", (const char *)req->body,
+                          req->body_len, "body_len", (json_int_t)req->body_len, "headers", h);
     if (j == NULL) {
         /* Not UTF-8: echo the length only. */
         j = json_pack("{s:s, s:s, s:I}", "method", req->method, "path", req->path, "body_len",

@@ -64,8 +64,8 @@ void vd_srv__access_log(vd_server_t *s, const vd_srv_req_t *r, int status, size_
         return;
     }
     clock_gettime(CLOCK_MONOTONIC, &now);
-    double ms = (double)(now.tv_sec - r->t0.tv_sec) * 1e3 +
-                (double)(now.tv_nsec - r->t0.tv_nsec) / 1e6;
+    double ms =
+        (double)(now.tv_sec - r->t0.tv_sec) * 1e3 + (double)(now.tv_nsec - r->t0.tv_nsec) / 1e6;
     vd_time_format_rfc3339(time(NULL), ts, sizeof(ts));
     size_t pos = 0, cap = sizeof(line) - 2;
     int n = snprintf(line, cap, "{\"time\":\"%s\"", ts);

@@ -27,9 +27,8 @@ static vd_srv_req_t *stream_req(nghttp2_session *session, int32_t id)
     return nghttp2_session_get_stream_user_data(session, id);
 }
 
-static ssize_t body_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf,
-                         size_t length, uint32_t *data_flags, nghttp2_data_source *source,
-                         void *user_data)
+static ssize_t body_read(nghttp2_session *session, int32_t stream_id, uint8_t *buf, size_t length,
+                         uint32_t *data_flags, nghttp2_data_source *source, void *user_data)
 {
     vd_srv_req_t *r = source->ptr;
     (void)session;
@@ -61,8 +60,7 @@ static int on_begin_headers(nghttp2_session *session, const nghttp2_frame *frame
 }
 
 static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const uint8_t *name,
-                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags,
-                     void *ud)
+                     size_t namelen, const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
 {
     (void)flags;
     (void)ud;
@@ -161,13 +159,17 @@ static int on_stream_close(nghttp2_session *session, int32_t stream_id, uint32_t
 /* An answer sent before the request's body ended: reset the client's side (RFC 9113 8.1). */
 static int on_frame_send(nghttp2_session *session, const nghttp2_frame *frame, void *ud)
 {
-    (void)ud;
+    vd_srv_conn_t *c = ud;
     if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
         !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
         return 0;
     }
     vd_srv_req_t *r = stream_req(session, frame->hd.stream_id);
-    if (r != NULL && r->close_after &&
+    if (r == NULL) {
+        return 0;
+    }
+    c->answered++; /* an answer that reached the wire earns back one reset */
+    if (r->close_after &&
         nghttp2_session_get_stream_remote_close(session, frame->hd.stream_id) == 0) {
         nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, frame->hd.stream_id,
                                   NGHTTP2_NO_ERROR);
@@ -275,11 +277,8 @@ void vd_srv__h2_respond(vd_srv_req_t *r)
     nghttp2_nv nv[4 + VD_HTTP_MAX_RESP_HEADERS];
     size_t n = 0;
 #define NV(N, V)                                                                                   \
-    nv[n++] = (nghttp2_nv)                                                                         \
-    {                                                                                              \
-        (uint8_t *)(uintptr_t)(N), (uint8_t *)(uintptr_t)(V), strlen(N), strlen(V),               \
-            NGHTTP2_NV_FLAG_NONE                                                                   \
-    }
+    nv[n++] = (nghttp2_nv){(uint8_t *)(uintptr_t)(N), (uint8_t *)(uintptr_t)(V), strlen(N),        \
+                           strlen(V), NGHTTP2_NV_FLAG_NONE}
     snprintf(status, sizeof(status), "%d", resp->status);
     snprintf(clen, sizeof(clen), "%zu", resp->body_len);
     NV(":status", status);
@@ -298,10 +297,8 @@ void vd_srv__h2_respond(vd_srv_req_t *r)
     int with_body = !r->head && resp->body_len > 0;
     r->close_after = r->state == VD_REQ_DISCARD;
     r->state = VD_REQ_ANSWERED;
-    c->answered++;
     if (nghttp2_submit_response(c->h2, r->stream_id, nv, n, with_body ? &prd : NULL) != 0) {
-        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id,
-                                  NGHTTP2_INTERNAL_ERROR);
+        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_INTERNAL_ERROR);
     }
     vd_srv__h2_flush(c);
 }

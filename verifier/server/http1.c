@@ -191,9 +191,7 @@ void vd_srv__h1_read(vd_srv_conn_t *c)
         if (r != NULL && (r->state == VD_REQ_HEADERS || r->state == VD_REQ_BODY)) {
             r->close_after = 1;
             if (r->state == VD_REQ_HEADERS) {
-                r->view.method = "-";
-                r->view.path = "-";
-                r->view.protocol = proto_name(&c->parser);
+                vd_srv__req_minimal(r, proto_name(&c->parser));
             }
             vd_srv__answer(r, e == HPE_HEADER_OVERFLOW ? 431 : 400, http_errno_description(e));
         } else if (r == NULL) {
@@ -224,8 +222,7 @@ void vd_srv__h1_respond(vd_srv_req_t *r)
                         r->request_id);
     for (size_t i = 0; i < resp->n_headers; i++) {
         if (header_ok(resp->headers[i].name) && header_ok(resp->headers[i].value)) {
-            evbuffer_add_printf(out, "%s: %s\r\n", resp->headers[i].name,
-                                resp->headers[i].value);
+            evbuffer_add_printf(out, "%s: %s\r\n", resp->headers[i].name, resp->headers[i].value);
         }
     }
     evbuffer_add(out, keep ? "\r\n" : "connection: close\r\n\r\n", keep ? 2 : 21);
@@ -247,9 +244,7 @@ void vd_srv__h1_timeout(vd_srv_req_t *r)
 {
     r->close_after = 1;
     if (r->state == VD_REQ_HEADERS) {
-        r->view.method = "-";
-        r->view.path = "-";
-        r->view.protocol = "http/1.1";
+        vd_srv__req_minimal(r, "http/1.1");
     }
     vd_srv__answer(r, 408, "the request did not arrive in time");
 }

@@ -349,6 +349,17 @@ int vd_srv__req_headers_done(vd_srv_req_t *r, const char *protocol)
     return 0;
 }
 
+void vd_srv__req_minimal(vd_srv_req_t *r, const char *protocol)
+{
+    uint8_t rnd[16];
+    r->view.method = "-";
+    r->view.path = "-";
+    r->view.protocol = protocol;
+    if (r->request_id[0] == '\0' && RAND_bytes(rnd, sizeof(rnd)) == 1) {
+        vd_hex_encode(rnd, sizeof(rnd), r->request_id, sizeof(r->request_id));
+    }
+}
+
 const char *vd_srv__reason(int status)
 {
     const char *s = http_status_str((enum http_status)status);
@@ -401,29 +412,26 @@ int vd_srv__req_headers(vd_srv_req_t *r, const char *protocol)
     vd_server_t *s = r->srv;
     if (r->hdr_error) {
         if (vd_srv__req_headers_done(r, protocol) != 0) {
-            r->view.method = "-";
-            r->view.path = "-";
-            r->view.protocol = protocol;
+            vd_srv__req_minimal(r, protocol);
         }
         vd_srv__answer(r, 431,
                        r->hdr_error == 2 ? "too many header fields" : "header block too large");
         return 1;
     }
     if (vd_srv__req_headers_done(r, protocol) != 0) {
-        r->view.method = "-";
-        r->view.path = "-";
-        r->view.protocol = protocol;
+        vd_srv__req_minimal(r, protocol);
         vd_srv__answer(r, 400, "malformed request");
         return 1;
     }
-    if (r->has_cl && r->content_length > s->cfg.body_max) {
-        vd_srv__answer(r, 413, "request body larger than the limit");
-        return 1;
-    }
+    /* The route first: a 401 or 404 says more than a 413, and costs as little. */
     vd_route_disposition_t d = s->h.on_headers(s->h.ud, &r->view, &r->resp);
     if (d == VD_ROUTE_ANSWERED) {
         r->state = VD_REQ_DISCARD;
         vd_srv__respond(r);
+        return 1;
+    }
+    if (r->has_cl && r->content_length > s->cfg.body_max) {
+        vd_srv__answer(r, 413, "request body larger than the limit");
         return 1;
     }
     if (d == VD_ROUTE_WORKER) {

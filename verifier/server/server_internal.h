@@ -33,7 +33,7 @@
  * discard at most this much, for at most VD_SRV_LINGER_MS, so the client sees the answer
  * instead of a reset. */
 #define VD_SRV_LINGER_BYTES (1024 * 1024)
-#define VD_SRV_LINGER_MS 2000
+#define VD_SRV_LINGER_MS    2000
 /* HTTP/2 rapid reset (CVE-2023-44487): a client may reset this many streams, plus one per
  * answered request, before the connection is closed with GOAWAY(ENHANCE_YOUR_CALM). */
 #define VD_SRV_RST_ALLOWANCE 100
@@ -54,20 +54,20 @@ enum vd_srv_req_state {
 
 struct vd_srv_req {
     vd_server_t *srv;
-    vd_srv_conn_t *conn;             /* NULL once orphaned (stream or connection gone) */
-    vd_srv_req_t *cprev, *cnext;     /* the connection's requests */
-    vd_srv_req_t *qnext;             /* worker queue / done queue */
-    int32_t stream_id;               /* HTTP/2 */
+    vd_srv_conn_t *conn;         /* NULL once orphaned (stream or connection gone) */
+    vd_srv_req_t *cprev, *cnext; /* the connection's requests */
+    vd_srv_req_t *qnext;         /* worker queue / done queue */
+    int32_t stream_id;           /* HTTP/2 */
     enum vd_srv_req_state state;
-    unsigned holds_slot : 1;         /* counted in the in-flight bound */
-    unsigned timer_on : 1;           /* `timer` is armed */
-    unsigned head : 1;               /* HEAD: no body in the answer */
-    unsigned close_after : 1;        /* HTTP/1.1: Connection: close */
-    unsigned hdr_field_open : 1;     /* HTTP/1.1 parser: inside a header name (vs value) */
-    unsigned hdr_error : 2;          /* 1: header bytes over the limit, 2: too many fields */
+    unsigned holds_slot : 1;     /* counted in the in-flight bound */
+    unsigned timer_on : 1;       /* `timer` is armed */
+    unsigned head : 1;           /* HEAD: no body in the answer */
+    unsigned close_after : 1;    /* HTTP/1.1: Connection: close */
+    unsigned hdr_field_open : 1; /* HTTP/1.1 parser: inside a header name (vs value) */
+    unsigned hdr_error : 2;      /* 1: header bytes over the limit, 2: too many fields */
     unsigned has_cl : 1;
     struct timespec t0;
-    struct event timer;              /* request timeout while headers and body arrive */
+    struct event timer; /* request timeout while headers and body arrive */
 
     /* Header arena: NUL-terminated strings; offsets until the block is complete. */
     char *buf;
@@ -102,7 +102,7 @@ struct vd_srv_conn {
     int timer_on;
     vd_srv_conn_t *prev, *next;
     vd_srv_req_t *reqs;
-    int closing;   /* close once the output has been written */
+    int closing;       /* close once the output has been written */
     int linger_wanted; /* with closing: linger once written */
     int lingering;     /* HTTP/1.1: read and discard until EOF or the linger bound */
     size_t linger_bytes;
@@ -149,15 +149,15 @@ struct vd_server {
 /* listener.c */
 vd_err_t vd_srv__listen(vd_server_t *s, const char *addr, size_t i, vd_error_t *err);
 void vd_srv__listeners_close(vd_server_t *s);
-void vd_srv__conn_read(vd_srv_conn_t *c);       /* input arrived (or was left unparsed) */
-void vd_srv__conn_close(vd_srv_conn_t *c);      /* free now, or at the end of the callback */
+void vd_srv__conn_read(vd_srv_conn_t *c);  /* input arrived (or was left unparsed) */
+void vd_srv__conn_close(vd_srv_conn_t *c); /* free now, or at the end of the callback */
 /* Close once the output is written; `linger`: then read and discard a while (HTTP/1.1 answered
  * before its body was read, so the client sees the answer instead of a reset). */
 void vd_srv__conn_flushed_close(vd_srv_conn_t *c, int linger);
-void vd_srv__conn_idle(vd_srv_conn_t *c);       /* no request in progress: arm the idle timer */
-void vd_srv__conn_busy(vd_srv_conn_t *c);       /* a request started: disarm it */
-void vd_srv__conn_drain(vd_srv_conn_t *c);      /* graceful shutdown began */
-void vd_srv__conn_enter(vd_srv_conn_t *c);      /* around every callback that may close it */
+void vd_srv__conn_idle(vd_srv_conn_t *c);  /* no request in progress: arm the idle timer */
+void vd_srv__conn_busy(vd_srv_conn_t *c);  /* a request started: disarm it */
+void vd_srv__conn_drain(vd_srv_conn_t *c); /* graceful shutdown began */
+void vd_srv__conn_enter(vd_srv_conn_t *c); /* around every callback that may close it */
 void vd_srv__conn_leave(vd_srv_conn_t *c);
 
 /* tls.c */
@@ -190,13 +190,14 @@ int vd_srv__req_add_header(vd_srv_req_t *r, const char *name, size_t nlen, const
                            size_t vlen, int lower);
 /* Header bytes: 0 when stored or counted over the limit (hdr_error, a 431 later), -1 no memory */
 int vd_srv__req_append(vd_srv_req_t *r, const char *p, size_t n, uint32_t *off); /* string */
-int vd_srv__req_piece(vd_srv_req_t *r, int kind, const char *p, size_t n); /* HTTP/1.1: 0 URL,
-                                                                   1 header name, 2 value */
+int vd_srv__req_piece(vd_srv_req_t *r, int kind, const char *p, size_t n);       /* HTTP/1.1: 0 URL,
+                                                                         1 header name, 2 value */
 int vd_srv__req_end_pieces(vd_srv_req_t *r);
 int vd_srv__req_headers(vd_srv_req_t *r, const char *protocol); /* 0 read body, 1 answered */
 int vd_srv__req_body(vd_srv_req_t *r, const uint8_t *p, size_t n);
 int vd_srv__req_headers_done(vd_srv_req_t *r, const char *protocol);
 void vd_srv__req_ready(vd_srv_req_t *r);
+void vd_srv__req_minimal(vd_srv_req_t *r, const char *protocol); /* "-" view for errors */
 void vd_srv__problem(vd_http_response_t *resp, int status, const char *detail);
 void vd_srv__answer(vd_srv_req_t *r, int status, const char *detail);
 void vd_srv__respond(vd_srv_req_t *r);

@@ -1,0 +1,263 @@
+#!/usr/bin/python3
+"""Raw-frame and raw-socket cases for test_transport.sh, with Debian's python3-h2.
+
+Usage: h2raw.py CASE HOST:PORT [N]. Exit 0 when the server behaved, 1 with a reason on stderr.
+Every loop is bounded and every socket has a timeout; nothing asserts on timing.
+"""
+import socket
+import sys
+
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
+
+TIMEOUT = 15
+
+
+def fail(msg):
+    print("h2raw: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def connect(addr):
+    host, port = addr.rsplit(":", 1)
+    return socket.create_connection((host.strip("[]"), int(port)), timeout=TIMEOUT)
+
+
+def h2conn(sock):
+    cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+    conn = h2.connection.H2Connection(config=cfg)
+    conn.initiate_connection()
+    sock.sendall(conn.data_to_send())
+    return conn
+
+
+def req_headers(path, method="GET"):
+    return [(":method", method), (":path", path), (":scheme", "http"),
+            (":authority", "test")]
+
+
+def pump(sock, conn, done, rounds=2000):
+    """Read frames until done(events) is true or the connection ends; returns the events."""
+    events = []
+    for _ in range(rounds):
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            fail("no answer within %d s" % TIMEOUT)
+        except ConnectionResetError:
+            events.append("EOF")
+            return events
+        if not data:
+            events.append("EOF")
+            return events
+        for ev in conn.receive_data(data):
+            events.append(ev)
+            if isinstance(ev, h2.events.DataReceived):
+                conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+        out = conn.data_to_send()
+        if out:
+            try:
+                sock.sendall(out)
+            except OSError:
+                pass
+        if done(events):
+            return events
+    fail("too many reads")
+    return events
+
+
+def closed_at_once(addr, payload):
+    """The server closes the connection without waiting for more bytes."""
+    s = connect(addr)
+    s.sendall(payload)
+    try:
+        data = s.recv(4096)
+    except socket.timeout:
+        fail("connection left open after %r" % payload[:24])
+    except ConnectionResetError:
+        data = b""
+    if data:
+        fail("server answered %r to %r" % (data[:40], payload[:24]))
+
+
+def case_preface(addr):
+    closed_at_once(addr, b"PRI * HTTP/2.1\r\n\r\nSM\r\n\r\n")    # mangled version
+    closed_at_once(addr, b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n")    # mangled tail
+    closed_at_once(addr, b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03")  # TLS on cleartext
+    closed_at_once(addr, b"get / HTTP/1.1\r\n")                 # not a method token
+    closed_at_once(addr, b"GET / HTTP/2.0\r\n")                 # not HTTP/1.x
+
+
+def case_rapid_reset(addr):
+    s = connect(addr)
+    conn = h2conn(s)
+    sent = 0
+    try:
+        for _ in range(10):
+            for _ in range(50):
+                sid = conn.get_next_available_stream_id()
+                conn.send_headers(sid, req_headers("/slow?ms=50"), end_stream=True)
+                conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+                sent += 1
+            s.sendall(conn.data_to_send())
+    except OSError:
+        pass  # the server may already have closed the connection
+    events = pump(s, conn, lambda evs: any(
+        isinstance(e, h2.events.ConnectionTerminated) for e in evs))
+    term = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
+    if not term:
+        fail("no GOAWAY after %d resets" % sent)
+    if term[0].error_code != h2.errors.ErrorCodes.ENHANCE_YOUR_CALM:
+        fail("GOAWAY with %r, expected ENHANCE_YOUR_CALM" % term[0].error_code)
+
+
+def responses(events):
+    out = {}
+    for e in events:
+        if isinstance(e, h2.events.ResponseReceived):
+            out[e.stream_id] = dict(e.headers)
+    return out
+
+
+def case_streams(addr, n):
+    """n streams open at once are served; the one past SETTINGS_MAX_CONCURRENT_STREAMS is
+    refused. All are sent before the server's SETTINGS is read, so the client does not hold
+    itself back."""
+    s = connect(addr)
+    conn = h2conn(s)
+    ids = []
+    for _ in range(n + 1):
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, req_headers("/inline", "POST"), end_stream=False)
+        ids.append(sid)
+    s.sendall(conn.data_to_send())
+    last = ids[-1]
+    events = pump(s, conn, lambda evs: any(
+        isinstance(e, h2.events.StreamReset) and e.stream_id == last for e in evs))
+    resets = [e for e in events if isinstance(e, h2.events.StreamReset)]
+    if not resets or resets[0].stream_id != last:
+        fail("stream %d past the limit was not reset: %r" % (last, events))
+    if resets[0].error_code not in (h2.errors.ErrorCodes.REFUSED_STREAM,
+                                    h2.errors.ErrorCodes.PROTOCOL_ERROR):
+        fail("reset with %r" % resets[0].error_code)
+    for sid in ids[:-1]:
+        conn.send_data(sid, b"x", end_stream=True)
+    s.sendall(conn.data_to_send())
+    events += pump(s, conn, lambda evs: len(responses(evs)) >= n)
+    got = responses(events)
+    for sid in ids[:-1]:
+        if got.get(sid, {}).get(":status") != "200":
+            fail("stream %d within the limit: %r" % (sid, got.get(sid)))
+
+
+def case_queue_full(addr, q):
+    """q slow requests fill the in-flight bound; the next one gets 503 with Retry-After."""
+    s = connect(addr)
+    conn = h2conn(s)
+    ids = []
+    for i in range(q + 1):
+        sid = conn.get_next_available_stream_id()
+        path = "/slow?ms=1500" if i < q else "/echo"
+        conn.send_headers(sid, req_headers(path), end_stream=True)
+        ids.append(sid)
+    s.sendall(conn.data_to_send())
+    events = pump(s, conn, lambda evs: sum(
+        isinstance(e, h2.events.StreamEnded) for e in evs) >= q + 1)
+    got = responses(events)
+    last = got.get(ids[-1], {})
+    if last.get(":status") != "503" or last.get("retry-after") != "1" or \
+            last.get("content-type") != "application/problem+json":
+        fail("request past the bound: %r" % last)
+    body = b"".join(e.data for e in events
+                    if isinstance(e, h2.events.DataReceived) and e.stream_id == ids[-1])
+    if b'"status":503' not in body:
+        fail("503 body: %r" % body)
+    for sid in ids[:-1]:
+        if got.get(sid, {}).get(":status") != "200":
+            fail("slow request %d: %r" % (sid, got.get(sid)))
+
+
+def read_all(s):
+    data = b""
+    for _ in range(1000):
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            fail("connection still open after %d s: %r" % (TIMEOUT, data[:60]))
+        except ConnectionResetError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def case_slowloris(addr):
+    """A body that stops arriving gets 408 (HTTP/1.1 and HTTP/2), a silent client is closed."""
+    s = connect(addr)
+    s.sendall(b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+    data = read_all(s)
+    if not data.startswith(b"HTTP/1.1 408 "):
+        fail("HTTP/1.1 slow body: %r" % data[:60])
+    s = connect(addr)
+    s.sendall(b"GET /echo HTTP/1.1\r\nHost: x\r\n")  # headers never finish
+    data = read_all(s)
+    if data and not data.startswith(b"HTTP/1.1 408 "):
+        fail("HTTP/1.1 slow headers: %r" % data[:60])
+    s = connect(addr)
+    data = read_all(s)  # says nothing at all
+    if data:
+        fail("silent client got %r" % data[:60])
+    s = connect(addr)
+    conn = h2conn(s)
+    conn.send_headers(1, req_headers("/echo", "POST"), end_stream=False)
+    conn.send_data(1, b"ab", end_stream=False)
+    s.sendall(conn.data_to_send())
+    events = pump(s, conn, lambda evs: 1 in responses(evs))
+    if responses(events)[1].get(":status") != "408":
+        fail("HTTP/2 slow body: %r" % responses(events))
+
+
+def case_max_conns(addr, n):
+    """Past max_connections a new connection is closed at once; the others stay open."""
+    held = [connect(addr) for _ in range(n)]
+    extra = connect(addr)
+    try:
+        data = extra.recv(4096)
+    except socket.timeout:
+        fail("connection past the limit left open")
+    except ConnectionResetError:
+        data = b""
+    if data:
+        fail("connection past the limit got %r" % data[:40])
+    for h in held:
+        h.setblocking(False)
+        try:
+            if h.recv(1) == b"":
+                fail("a connection within the limit was closed")
+        except BlockingIOError:
+            pass
+
+
+def main():
+    if len(sys.argv) < 3:
+        fail("usage: h2raw.py CASE HOST:PORT [N]")
+    case, addr = sys.argv[1], sys.argv[2]
+    n = int(sys.argv[3]) if len(sys.argv) > 3 else 0
+    cases = {
+        "preface": lambda: case_preface(addr),
+        "rapid-reset": lambda: case_rapid_reset(addr),
+        "streams": lambda: case_streams(addr, n),
+        "queue-full": lambda: case_queue_full(addr, n),
+        "slowloris": lambda: case_slowloris(addr),
+        "max-conns": lambda: case_max_conns(addr, n),
+    }
+    if case not in cases:
+        fail("unknown case " + case)
+    cases[case]()
+
+
+if __name__ == "__main__":
+    main()
