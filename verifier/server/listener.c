@@ -241,7 +241,12 @@ static void write_cb(struct bufferevent *bev, void *arg)
             vd_srv__conn_close(c);
         }
     } else if (c->proto == VD_SRV_H2) {
-        vd_srv__h2_flush(c);
+        /* Input left unread while the output was full is read now, which flushes too. */
+        if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+            vd_srv__h2_read(c);
+        } else {
+            vd_srv__h2_flush(c);
+        }
     } else if (c->proto == VD_SRV_HTTP1) {
         vd_srv__h1_read(c); /* pipelined requests waited for the output to drain */
     }
