@@ -4,6 +4,7 @@
 Usage: h2raw.py CASE HOST:PORT [N]. Exit 0 when the server behaved, 1 with a reason on stderr.
 Every loop is bounded and every socket has a timeout; nothing asserts on timing.
 """
+import json
 import socket
 import sys
 
@@ -241,6 +242,93 @@ def case_max_conns(addr, n):
             pass
 
 
+def http1_responses(data):
+    """Split HTTP/1.1 responses with Content-Length bodies: [(status, headers, body)]."""
+    out = []
+    for _ in range(100):
+        if not data:
+            break
+        head, sep, rest = data.partition(b"\r\n\r\n")
+        if not sep:
+            fail("incomplete response %r" % data[:80])
+        lines = head.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        hdrs = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            hdrs[k.strip().lower()] = v.strip()
+        n = int(hdrs.get("content-length", "0")) if status != 100 else 0
+        out.append((status, hdrs, rest[:n]))
+        data = rest[n:]
+    return out
+
+
+def case_http1(addr):
+    """Pipelining, 100-continue, a malformed header line, a client gone mid-request."""
+    s = connect(addr)
+    s.sendall(b"GET /p1 HTTP/1.1\r\nHost: x\r\n\r\n"
+              b"POST /p2 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"
+              b"GET /p3 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    got = http1_responses(read_all(s))
+    paths = [json.loads(b)["path"] for _, _, b in got]
+    if paths != ["/p1", "/p2", "/p3"] or json.loads(got[1][2])["body"] != "abc":
+        fail("pipelined answers: %r" % got)
+    if got[2][1].get("connection") != "close":
+        fail("Connection: close not echoed: %r" % got[2][1])
+
+    s = connect(addr)
+    s.sendall(b"POST /e HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"
+              b"Expect: 100-continue\r\n\r\n")
+    first = s.recv(4096)
+    if first != b"HTTP/1.1 100 Continue\r\n\r\n":
+        fail("100-continue: %r" % first)
+    s.sendall(b"wxyz")
+    s.shutdown(socket.SHUT_WR)
+    got = http1_responses(read_all(s))
+    if got[0][0] != 200 or json.loads(got[0][2])["body"] != "wxyz":
+        fail("after 100-continue: %r" % got)
+
+    s = connect(addr)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n")
+    got = http1_responses(read_all(s))
+    if got[0][0] != 400 or json.loads(got[0][2])["status"] != 400 or \
+            got[0][1].get("content-type") != "application/problem+json":
+        fail("malformed header: %r" % got)
+
+    s = connect(addr)  # gone while a worker has the request: the server carries on
+    s.sendall(b"GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
+    s.close()
+    s = connect(addr)
+    conn = h2conn(s)
+    conn.send_headers(1, req_headers("/slow?ms=300"), end_stream=True)
+    s.sendall(conn.data_to_send())
+    conn.reset_stream(1, h2.errors.ErrorCodes.CANCEL)
+    conn.send_headers(3, req_headers("/after-reset"), end_stream=True)
+    s.sendall(conn.data_to_send())
+    events = pump(s, conn, lambda evs: 3 in responses(evs) and any(
+        isinstance(e, h2.events.StreamEnded) and e.stream_id == 3 for e in evs))
+    if responses(events)[3].get(":status") != "200":
+        fail("stream after a reset: %r" % responses(events))
+
+
+def case_idle(addr):
+    """An idle keep-alive connection is closed (HTTP/1.1) or sent GOAWAY (HTTP/2)."""
+    s = connect(addr)
+    s.sendall(b"GET /i HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = http1_responses(read_all(s))
+    if len(got) != 1 or got[0][0] != 200 or got[0][1].get("connection") == "close":
+        fail("idle HTTP/1.1: %r" % got)
+    s = connect(addr)
+    conn = h2conn(s)
+    conn.send_headers(1, req_headers("/i"), end_stream=True)
+    s.sendall(conn.data_to_send())
+    events = pump(s, conn, lambda evs: "EOF" in evs)
+    term = [e for e in events if isinstance(e, h2.events.ConnectionTerminated)]
+    if responses(events).get(1, {}).get(":status") != "200" or not term or \
+            term[0].error_code != h2.errors.ErrorCodes.NO_ERROR:
+        fail("idle HTTP/2: %r" % events)
+
+
 def main():
     if len(sys.argv) < 3:
         fail("usage: h2raw.py CASE HOST:PORT [N]")
@@ -253,6 +341,8 @@ def main():
         "queue-full": lambda: case_queue_full(addr, n),
         "slowloris": lambda: case_slowloris(addr),
         "max-conns": lambda: case_max_conns(addr, n),
+        "http1": lambda: case_http1(addr),
+        "idle": lambda: case_idle(addr),
     }
     if case not in cases:
         fail("unknown case " + case)

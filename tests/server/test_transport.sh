@@ -57,6 +57,7 @@ jhas() {
 start() {
     name=$1
     shift
+    : >"$tmp/$name.out"
     "$bin" --listen 127.0.0.1:0 --log "$tmp/$name.log" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     p=$!
     pids="$pids $p"
@@ -182,7 +183,42 @@ check "rapid reset gets GOAWAY(ENHANCE_YOUR_CALM)" "$py" "$here/h2raw.py" rapid-
 check "streams past SETTINGS_MAX_CONCURRENT_STREAMS refused" "$py" "$here/h2raw.py" streams "$A" 6
 check "queue full: 503 with Retry-After" "$py" "$here/h2raw.py" queue-full "$A" 4
 check "slow clients: 408 and closed" "$py" "$here/h2raw.py" slowloris "$A"
+check "HTTP/1.1 pipelining, 100-continue, 400, clients gone" "$py" "$here/h2raw.py" http1 "$A"
+req head -I "http://$A/h"
+check "HEAD: 200 with the length of the body" sh -c "[ '$code' = 200 ] && grep -qi '^content-length: [1-9]' '$tmp/head.hdr'"
+check "HEAD: no body sent" grep -q '"method":"HEAD","route":"/echo","status":200,"bytes":0' "$tmp/a.log"
+req h10 --http1.0 "http://$A/ten"
+check "HTTP/1.0" jhas "$tmp/h10.body" 'j["protocol"]=="http/1.0"'
+check "HTTP/1.0 closes" grep -qi '^connection: close' "$tmp/h10.hdr"
 check "server alive after the raw cases" sh -c "curl -sf --http2-prior-knowledge 'http://$A/alive' >/dev/null"
+
+# HTTP/1.1 queue full: 4 slow requests hold every in-flight slot (seen in /stats, an inline
+# route that takes no slot), the fifth gets 503 with Retry-After.
+for i in 1 2 3 4; do
+    curl -sS --max-time 20 -o /dev/null "http://$A/slow?ms=2500" &
+    qpids="${qpids:-} $!"
+done
+full=0
+for _ in $(seq 200); do
+    curl -sS "http://$A/stats" -o "$tmp/stats.json"
+    if jhas "$tmp/stats.json" 'j["in_flight"]==4'; then
+        full=1
+        break
+    fi
+    sleep 0.05
+done
+check "four slow requests in flight" [ "$full" = 1 ]
+req q503 "http://$A/echo" -d 'one too many'
+check "HTTP/1.1 503 when the queue is full ($code)" [ "$code" = 503 ]
+check "503 Retry-After" [ "$(hdr q503 retry-after)" = 1 ]
+check "503 problem+json" jhas "$tmp/q503.body" 'j["status"]==503'
+for p in $qpids; do
+    wait "$p"
+done
+curl -sS "http://$A/stats" -o "$tmp/stats.json"
+check "stats: counters" jhas "$tmp/stats.json" \
+    'j["workers_ready"] and j["requests"]>=40 and j["requests_h2"]>=10 and j["requests_http1"]>=20 and j["rejected_queue_full"]>=2 and j["rejected_too_large"]>=5 and j["timeouts"]>=3 and j["protocol_errors"]>=5 and j["in_flight"]==0 and j["queue_depth"]==0 and j["connections_open"]>=1'
+check "client gone mid-request logged as 499" grep -q '"status":499' "$tmp/a.log"
 
 # Access log: one JSON line per request with the fields; no secrets, no query strings.
 check "access log lines are JSON with every field" "$py" -c '
@@ -198,6 +234,11 @@ assert any(json.loads(l).get("note") == "echo" for l in lines)
 assert any(json.loads(l)["request_id"] == "client.id_42-x" for l in lines)
 ' "$tmp/a.log"
 check "no token or query string in the log" sh -c "! grep -q 'SECRET\\|token=\\|x=1' '$tmp/a.log'"
+
+# --- idle keep-alive connections ----------------------------------------------------------------
+start i --idle-timeout 300
+check "idle connections closed" "$py" "$here/h2raw.py" idle "$addr_i"
+kill -TERM "$pid_i"
 
 # --- max connections ----------------------------------------------------------------------------
 start m --max-conns 2 --request-timeout 5000
@@ -269,6 +310,8 @@ wait "$pid_t"
 check "TLS server exited 0 on SIGTERM" [ $? = 0 ]
 wait "$pid_m"
 check "server m exited 0 on SIGTERM" [ $? = 0 ]
+wait "$pid_i"
+check "server i exited 0 on SIGTERM" [ $? = 0 ]
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -4,6 +4,7 @@
  *   /inline  handled on the network thread (VD_ROUTE_INLINE)
  *   /slow    sleeps ?ms=N (default 300, at most 5000) on a worker, then echoes
  *   /big     answers ?n=BYTES (default 1 MiB, at most 8 MiB) of 'x'
+ *   /stats   vd_server_stats and vd_server_workers_ready as JSON (inline)
  *   anything else: echoes method, path, query, protocol, tls, request id, body and headers as
  *   JSON, on a worker.
  * Prints "listening ADDR" per listener on stdout, "reloaded N" on stderr after each SIGHUP.
@@ -72,7 +73,7 @@ static vd_route_disposition_t on_headers(void *ud, const vd_http_request_t *req,
         snprintf(resp->route, sizeof(resp->route), "/auth");
         return VD_ROUTE_ANSWERED;
     }
-    if (strcmp(req->path, "/inline") == 0) {
+    if (strcmp(req->path, "/inline") == 0 || strcmp(req->path, "/stats") == 0) {
         return VD_ROUTE_INLINE;
     }
     return VD_ROUTE_WORKER;
@@ -80,7 +81,24 @@ static vd_route_disposition_t on_headers(void *ud, const vd_http_request_t *req,
 
 static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *resp)
 {
-    (void)ud;
+    vd_server_t *srv = *(vd_server_t **)ud;
+    if (strcmp(req->path, "/stats") == 0) {
+        vd_server_stats_t st;
+        vd_server_stats(srv, &st);
+        set_json(resp, 200,
+                 json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b}",
+                           "connections_accepted", (json_int_t)st.connections_accepted,
+                           "connections_open", (json_int_t)st.connections_open, "requests",
+                           (json_int_t)st.requests, "requests_h2", (json_int_t)st.requests_h2,
+                           "requests_http1", (json_int_t)st.requests_http1, "rejected_queue_full",
+                           (json_int_t)st.rejected_queue_full, "rejected_too_large",
+                           (json_int_t)st.rejected_too_large, "timeouts", (json_int_t)st.timeouts,
+                           "protocol_errors", (json_int_t)st.protocol_errors, "queue_depth",
+                           (json_int_t)st.queue_depth, "in_flight", (json_int_t)st.in_flight,
+                           "workers_ready", vd_server_workers_ready(srv)));
+        snprintf(resp->route, sizeof(resp->route), "/stats");
+        return;
+    }
     if (strcmp(req->path, "/slow") == 0) {
         long ms = query_num(req->query, "ms", 300, 5000);
         fprintf(stderr, "slow start\n"); /* the drain test waits for this line */
@@ -202,9 +220,9 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    vd_server_handlers_t h = {
-        .on_headers = on_headers, .handle = handle, .on_reload = on_reload, .ud = NULL};
     vd_server_t *s = NULL;
+    vd_server_handlers_t h = {
+        .on_headers = on_headers, .handle = handle, .on_reload = on_reload, .ud = &s};
     vd_error_t err;
     vd_error_clear(&err);
     if (vd_server_new(&cfg, &h, &s, &err) != VD_OK) {

@@ -69,10 +69,9 @@ void vd_srv__conn_close(vd_srv_conn_t *c)
     conn_free(c);
 }
 
-static void timer_set(vd_srv_conn_t *c, long ms)
+static void timer_set(vd_srv_conn_t *c, const struct timeval *tv)
 {
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    evtimer_add(&c->timer, &tv);
+    evtimer_add(&c->timer, tv);
     c->timer_on = 1;
 }
 
@@ -85,7 +84,7 @@ void vd_srv__conn_idle(vd_srv_conn_t *c)
         vd_srv__conn_flushed_close(c, 0);
         return;
     }
-    timer_set(c, c->srv->cfg.idle_timeout_ms);
+    timer_set(c, c->srv->tv_idle);
 }
 
 void vd_srv__conn_busy(vd_srv_conn_t *c)
@@ -116,7 +115,7 @@ static void start_linger(vd_srv_conn_t *c)
         shutdown(c->fd, SHUT_WR);
     }
     bufferevent_enable(c->bev, EV_READ);
-    timer_set(c, VD_SRV_LINGER_MS);
+    timer_set(c, c->srv->tv_linger);
 }
 
 void vd_srv__conn_flushed_close(vd_srv_conn_t *c, int linger)
@@ -346,13 +345,11 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
         return;
     }
     /* A client that stops reading is dropped once a write has waited request_timeout. */
-    long ms = s->cfg.request_timeout_ms;
-    struct timeval wtv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    bufferevent_set_timeouts(c->bev, NULL, &wtv);
+    bufferevent_set_timeouts(c->bev, NULL, s->tv_request);
     bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     evtimer_assign(&c->timer, s->base, conn_timer_cb, c);
-    timer_set(c, ms); /* handshake and the first bytes within request_timeout */
+    timer_set(c, s->tv_request); /* handshake and the first bytes in time */
     c->next = s->conns;
     if (s->conns != NULL) {
         s->conns->prev = c;

@@ -37,9 +37,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 void vd_srv__timer_start(vd_srv_req_t *r)
 {
-    long ms = r->srv->cfg.request_timeout_ms;
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    evtimer_add(&r->timer, &tv);
+    evtimer_add(&r->timer, r->srv->tv_request);
     r->timer_on = 1;
 }
 
@@ -443,7 +441,7 @@ int vd_srv__req_headers(vd_srv_req_t *r, const char *protocol)
         r->holds_slot = 1;
         atomic_fetch_add_explicit(&s->st_in_flight, 1, memory_order_relaxed);
     }
-    r->resp.status = (int)d; /* remembered until the body is complete */
+    r->disp = d;
     r->state = VD_REQ_BODY;
     return 0;
 }
@@ -455,9 +453,7 @@ void vd_srv__req_ready(vd_srv_req_t *r)
     vd_srv__timer_stop(r);
     r->view.body = r->body ? r->body : (const uint8_t *)"";
     r->view.body_len = r->body_len;
-    int inline_route = r->resp.status == (int)VD_ROUTE_INLINE;
-    r->resp.status = 0;
-    if (inline_route) {
+    if (r->disp == VD_ROUTE_INLINE) {
         s->h.handle(s->h.ud, &r->view, &r->resp);
         vd_srv__respond(r);
         return;

@@ -148,6 +148,19 @@ vd_err_t vd_server_new(const vd_server_config_t *cfg, const vd_server_handlers_t
         rc = VD_ERR(err, VD_E_NOMEM, "event base");
         goto out;
     }
+    struct timeval tv_request = {.tv_sec = c->request_timeout_ms / 1000,
+                                 .tv_usec = (c->request_timeout_ms % 1000) * 1000};
+    struct timeval tv_idle = {.tv_sec = c->idle_timeout_ms / 1000,
+                              .tv_usec = (c->idle_timeout_ms % 1000) * 1000};
+    struct timeval tv_linger = {.tv_sec = VD_SRV_LINGER_MS / 1000,
+                                .tv_usec = (VD_SRV_LINGER_MS % 1000) * 1000};
+    s->tv_request = event_base_init_common_timeout(s->base, &tv_request);
+    s->tv_idle = event_base_init_common_timeout(s->base, &tv_idle);
+    s->tv_linger = event_base_init_common_timeout(s->base, &tv_linger);
+    if (s->tv_request == NULL || s->tv_idle == NULL || s->tv_linger == NULL) {
+        rc = VD_ERR(err, VD_E_NOMEM, "event timeouts");
+        goto out;
+    }
     rc = vd_srv__h2_setup(s, err);
     if (rc != VD_OK) {
         goto out;

@@ -59,6 +59,7 @@ struct vd_srv_req {
     vd_srv_req_t *qnext;         /* worker queue / done queue */
     int32_t stream_id;           /* HTTP/2 */
     enum vd_srv_req_state state;
+    vd_route_disposition_t disp; /* from on_headers, used when the body is complete */
     unsigned holds_slot : 1;     /* counted in the in-flight bound */
     unsigned timer_on : 1;       /* `timer` is armed */
     unsigned head : 1;           /* HEAD: no body in the answer */
@@ -141,6 +142,8 @@ struct vd_server {
     struct event *sig_term, *sig_int, *sig_hup, *stop_ev, *grace_ev;
     int stop_pipe[2];
     int draining;
+    /* libevent "common timeouts": many timers of one duration cost O(1) each. */
+    const struct timeval *tv_request, *tv_idle, *tv_linger;
 
     _Atomic uint64_t st_accepted, st_open, st_requests, st_h2, st_http1, st_queue_full,
         st_too_large, st_timeouts, st_proto_errors, st_queue_depth, st_in_flight;
