@@ -171,6 +171,13 @@ void vd_srv__h1_read(vd_srv_conn_t *c)
         }
         struct evbuffer_iovec v;
         if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0) {
+            if (c->peer_eof) {
+                /* Nothing more will come: close once the output is written (an incomplete
+                 * request is dropped; one on a worker is answered first). */
+                if (c->cur == NULL || c->cur->state != VD_REQ_WORKER) {
+                    vd_srv__conn_flushed_close(c, 0);
+                }
+            }
             return;
         }
         if (HTTP_PARSER_ERRNO(&c->parser) == HPE_PAUSED) {
@@ -236,7 +243,9 @@ void vd_srv__h1_respond(vd_srv_req_t *r)
         /* Answered before the body was read: linger so the client reads the answer. */
         vd_srv__conn_flushed_close(c, early);
     } else {
-        bufferevent_enable(c->bev, EV_READ);
+        if (!c->peer_eof) {
+            bufferevent_enable(c->bev, EV_READ);
+        }
     }
 }
 

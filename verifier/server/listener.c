@@ -276,6 +276,16 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
         } else {
             vd_srv__conn_read(c);
         }
+    } else if ((what & BEV_EVENT_EOF) && !(what & BEV_EVENT_ERROR) && !c->lingering &&
+               c->handshaken && c->proto != VD_SRV_SNIFF) {
+        /* The client closed its side: what it sent before is still answered. */
+        c->peer_eof = 1;
+        bufferevent_disable(bev, EV_READ);
+        if (c->proto == VD_SRV_HTTP1) {
+            vd_srv__h1_read(c); /* closes once the last answer is queued */
+        } else {
+            vd_srv__conn_flushed_close(c, 0);
+        }
     } else if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)) {
         if (what & BEV_EVENT_TIMEOUT) {
             atomic_fetch_add_explicit(&c->srv->st_timeouts, 1, memory_order_relaxed);

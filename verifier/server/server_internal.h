@@ -107,7 +107,8 @@ struct vd_srv_conn {
     int linger_wanted; /* with closing: linger once written */
     int lingering;     /* HTTP/1.1: read and discard until EOF or the linger bound */
     size_t linger_bytes;
-    int dead; /* freed at the end of the current callback */
+    int peer_eof; /* the client shut down its sending side */
+    int dead;     /* freed at the end of the current callback */
     int in_cb;
 
     /* HTTP/2 */
