@@ -311,6 +311,27 @@ def case_http1(addr):
         fail("stream after a reset: %r" % responses(events))
 
 
+def case_huge(addr):
+    """A request line or pseudo-header alone over the header limit: 431, server unharmed."""
+    path = "/" + "p" * 3000
+    s = connect(addr)
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n" % path).encode())
+    got = http1_responses(read_all(s))
+    if not got or got[0][0] != 431:
+        fail("HTTP/1.1 huge URL: %r" % got[:1])
+    s = connect(addr)
+    conn = h2conn(s)
+    conn.send_headers(1, [(":method", "G" * 3000), (":path", path), (":scheme", "http"),
+                          (":authority", "a" * 3000)], end_stream=True)
+    conn.send_headers(3, req_headers("/after"), end_stream=True)
+    s.sendall(conn.data_to_send())
+    events = pump(s, conn, lambda evs: sum(
+        isinstance(e, h2.events.StreamEnded) for e in evs) >= 2)
+    got = responses(events)
+    if got.get(1, {}).get(":status") != "431" or got.get(3, {}).get(":status") != "200":
+        fail("HTTP/2 huge pseudo-headers: %r" % got)
+
+
 def case_idle(addr):
     """An idle keep-alive connection is closed (HTTP/1.1) or sent GOAWAY (HTTP/2)."""
     s = connect(addr)
@@ -343,6 +364,7 @@ def main():
         "max-conns": lambda: case_max_conns(addr, n),
         "http1": lambda: case_http1(addr),
         "idle": lambda: case_idle(addr),
+        "huge": lambda: case_huge(addr),
     }
     if case not in cases:
         fail("unknown case " + case)

@@ -175,6 +175,7 @@ check "431 HTTP/1.1 ($code)" [ "$code" = 431 ]
 check "431 problem+json" jhas "$tmp/hdr1.body" 'j["status"]==431'
 req hdr2 --http2-prior-knowledge "http://$A/echo" -H "X-Big: $(cat "$tmp/bighdr")"
 check "431 h2c ($code)" [ "$code" = 431 ]
+check "request line or pseudo-headers over the limit: 431" "$py" "$here/h2raw.py" huge "$A"
 check "server alive after the limits" sh -c "curl -sf 'http://$A/alive' >/dev/null"
 
 # Raw frames and sockets.

@@ -76,13 +76,13 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
     if (namelen > 0 && n[0] == ':') {
         if (namelen == 7 && memcmp(n, ":method", 7) == 0) {
             rc = vd_srv__req_append(r, v, valuelen, &r->method_off);
-            r->has_method = 1;
+            r->has_method = !r->hdr_error;
         } else if (namelen == 5 && memcmp(n, ":path", 5) == 0) {
             rc = vd_srv__req_append(r, v, valuelen, &r->url_off);
-            r->has_url = 1;
+            r->has_url = !r->hdr_error;
         } else if (namelen == 10 && memcmp(n, ":authority", 10) == 0) {
             rc = vd_srv__req_append(r, v, valuelen, &r->authority_off);
-            r->has_authority = 1;
+            r->has_authority = !r->hdr_error;
         }
     } else {
         rc = vd_srv__req_add_header(r, n, namelen, v, valuelen, 0);

@@ -174,7 +174,10 @@ static void sniff(vd_srv_conn_t *c)
         return;
     }
     int v = vd_srv__h1_sniff(p, look);
-    if (v < 0 || (v == 0 && look >= max_line)) {
+    if (v == 0 && look >= max_line) {
+        v = 1; /* a request line too long to see whole: the parser answers 431 */
+    }
+    if (v < 0) {
         /* Neither HTTP/2 nor HTTP/1.x: close at once instead of waiting for more. */
         atomic_fetch_add_explicit(&c->srv->st_proto_errors, 1, memory_order_relaxed);
         vd_srv__conn_close(c);

@@ -300,8 +300,11 @@ int vd_srv__req_headers_done(vd_srv_req_t *r, const char *protocol)
     vd_http_request_t *v = &r->view;
     size_t n = r->n_hdr + (r->has_authority ? 1 : 0);
     int has_host = 0;
+    if (r->hdr_error || r->buf == NULL || !r->has_url || !r->has_method) {
+        return -1; /* over a limit or incomplete: only a minimal view (req_minimal) */
+    }
     r->hdrs = calloc(n ? n : 1, sizeof(*r->hdrs));
-    if (r->hdrs == NULL || !r->has_url || !r->has_method) {
+    if (r->hdrs == NULL) {
         return -1;
     }
     const char *rid = NULL;
