@@ -31,7 +31,7 @@ cmake --build build-asan -j"$jobs"
 echo "== server tests under ThreadSanitizer"
 cmake -S . -B build-tsan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
     -DVD_SANITIZE=thread >/dev/null
-cmake --build build-tsan -j"$jobs" --target echo_server
+cmake --build build-tsan -j"$jobs" --target echo_server test_server_sniff
 (cd build-tsan && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
     ctest --output-on-failure -L server)
 
