@@ -47,13 +47,13 @@ vd_err_t vd_srv__tls_ctx_new(const char *cert, const char *key, SSL_CTX **out, v
         goto out;
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-        rc = VD_ERR(err, VD_E_CONFIG, "TLS certificate %s: ", cert);
+        rc = VD_ERR(err, VD_E_CONFIG, "TLS certificate %s", cert);
         vd_error_add_openssl(err);
         goto out;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
         SSL_CTX_check_private_key(ctx) != 1) {
-        rc = VD_ERR(err, VD_E_CONFIG, "TLS key %s: ", key);
+        rc = VD_ERR(err, VD_E_CONFIG, "TLS key %s", key);
         vd_error_add_openssl(err);
         goto out;
     }
