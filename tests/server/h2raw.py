@@ -295,6 +295,13 @@ def case_http1(addr):
             got[0][1].get("content-type") != "application/problem+json":
         fail("malformed header: %r" % got)
 
+    s = connect(addr)
+    s.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n"
+              b"GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+    got = http1_responses(read_all(s))
+    if len(got) != 1 or got[0][0] != 405 or got[0][1].get("connection") != "close":
+        fail("CONNECT: %r" % got)
+
     s = connect(addr)  # gone while a worker has the request: the server carries on
     s.sendall(b"GET /slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
     s.close()

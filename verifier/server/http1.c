@@ -89,7 +89,10 @@ static int on_headers_complete(http_parser *p)
     r->close_after = !http_should_keep_alive(p) || has_body; /* only if answered early */
     int answered;
     if (p->method == HTTP_CONNECT) {
-        (void)vd_srv__req_headers_done(r, proto_name(p));
+        r->close_after = 1; /* what follows was meant for a tunnel */
+        if (vd_srv__req_headers_done(r, proto_name(p)) != 0) {
+            vd_srv__req_minimal(r, proto_name(p));
+        }
         vd_srv__answer(r, 405, "CONNECT is not supported");
         answered = 1;
     } else {
