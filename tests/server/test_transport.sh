@@ -261,6 +261,8 @@ req th2 -k --http2 "https://$T/tls" -d 'secret'
 check "TLS ALPN h2" jhas "$tmp/th2.body" 'j["protocol"]=="h2" and j["tls"] and j["body"]=="secret"'
 req th1 -k --http1.1 "https://$T/tls" -d 'secret1'
 check "TLS ALPN http/1.1" jhas "$tmp/th1.body" 'j["protocol"]=="http/1.1" and j["tls"]'
+req tno -k --no-alpn "https://$T/noalpn" -d 'plain'
+check "TLS without ALPN: HTTP/1.1 sniffed" jhas "$tmp/tno.body" 'j["protocol"]=="http/1.1" and j["tls"] and j["body"]=="plain"'
 check "nghttp over TLS" sh -c "nghttp 'https://$T/ng' >'$tmp/tng.body' 2>/dev/null"
 check "nghttp over TLS echo" jhas "$tmp/tng.body" 'j["protocol"]=="h2"'
 check "TLS 1.1 refused" sh -c "! openssl s_client -connect '$T' -tls1_1 </dev/null >/dev/null 2>&1"
