@@ -80,7 +80,9 @@ typedef struct vd_server_config {
     const char *tls_cert; /* PEM chain; with tls_key, the listeners speak TLS (ALPN h2, http/1.1) */
     const char *tls_key;
     unsigned workers;         /* [number of cores] */
-    unsigned queue_max;       /* requests in flight overall before 503 [workers * 64] */
+    unsigned queue_max;       /* requests on or queued for a worker before 503 [workers * 64];
+                                 request bodies being received share queue_max * body_max bytes
+                                 (503 past it) */
     size_t body_max;          /* [256 KiB] -> 413 */
     size_t header_max;        /* total header bytes [16 KiB] -> 431 */
     unsigned max_streams;     /* concurrent streams per HTTP/2 connection [100] */

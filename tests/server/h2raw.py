@@ -180,6 +180,62 @@ def case_queue_full(addr, q):
             fail("slow request %d: %r" % (sid, got.get(sid)))
 
 
+def case_bodiless(addr, n, q):
+    """n streams whose bodies have not come hold no in-flight slot (the server's bound is
+    q < n): a request on another connection is served meanwhile, and the first q streams
+    are served once their bodies arrive."""
+    s = connect(addr)
+    conn = h2conn(s)
+    ids = []
+    for _ in range(n):
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, req_headers("/echo", "POST"), end_stream=False)
+        ids.append(sid)
+    s.sendall(conn.data_to_send())
+    pump(s, conn, lambda evs: any(isinstance(e, h2.events.SettingsAcknowledged) for e in evs))
+    o = connect(addr)
+    o.sendall(b"POST /other HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+              b"Connection: close\r\n\r\nok")
+    got = http1_responses(read_all(o))
+    if not got or got[0][0] != 200:
+        fail("request beside %d bodiless streams: %r" % (n, got[:1]))
+    for sid in ids[:q]:
+        conn.send_data(sid, b"late", end_stream=True)
+    s.sendall(conn.data_to_send())
+    events = pump(s, conn, lambda evs: sum(
+        isinstance(e, h2.events.StreamEnded) for e in evs) >= q)
+    got = responses(events)
+    if [got.get(sid, {}).get(":status") for sid in ids[:q]] != ["200"] * q:
+        fail("late bodies: %r" % got)
+
+
+def case_budget(addr, n):
+    """Bodies in progress share a byte budget (queue_max * body_max): n - 1 partial bodies of
+    1000 bytes fit, the n-th gets 503 with Retry-After before it is complete."""
+    s = connect(addr)
+    conn = h2conn(s)
+    ids = []
+    for _ in range(n):
+        sid = conn.get_next_available_stream_id()
+        conn.send_headers(sid, req_headers("/echo", "POST"), end_stream=False)
+        conn.send_data(sid, b"b" * 1000, end_stream=False)
+        ids.append(sid)
+    s.sendall(conn.data_to_send())
+    events = pump(s, conn, lambda evs: ids[-1] in responses(evs))
+    last = responses(events)[ids[-1]]
+    body = b"".join(e.data for e in events
+                    if isinstance(e, h2.events.DataReceived) and e.stream_id == ids[-1])
+    if last.get(":status") != "503" or last.get("retry-after") != "1" or b"bodies" not in body:
+        fail("over the body budget: %r %r" % (last, body))
+    for sid in ids[:-1]:
+        conn.send_data(sid, b"", end_stream=True)
+    s.sendall(conn.data_to_send())
+    events += pump(s, conn, lambda evs: all(sid in responses(evs) for sid in ids[:-1]))
+    got = responses(events)
+    if [got[sid].get(":status") for sid in ids[:-1]] != ["200"] * (n - 1):
+        fail("within the body budget: %r" % got)
+
+
 def read_all(s):
     data = b""
     for _ in range(1000):
@@ -372,6 +428,8 @@ def main():
         "http1": lambda: case_http1(addr),
         "idle": lambda: case_idle(addr),
         "huge": lambda: case_huge(addr),
+        "budget": lambda: case_budget(addr, n),
+        "bodiless": lambda: case_bodiless(addr, n, int(sys.argv[4])),
     }
     if case not in cases:
         fail("unknown case " + case)

@@ -183,6 +183,8 @@ check "mangled preface and non-HTTP bytes close at once" "$py" "$here/h2raw.py" 
 check "rapid reset gets GOAWAY(ENHANCE_YOUR_CALM)" "$py" "$here/h2raw.py" rapid-reset "$A"
 check "streams past SETTINGS_MAX_CONCURRENT_STREAMS refused" "$py" "$here/h2raw.py" streams "$A" 6
 check "queue full: 503 with Retry-After" "$py" "$here/h2raw.py" queue-full "$A" 4
+check "bodies in progress bounded by a byte budget: 503" "$py" "$here/h2raw.py" budget "$A" 5
+check "streams without their bodies hold no slot" "$py" "$here/h2raw.py" bodiless "$A" 6 4
 check "slow clients: 408 and closed" "$py" "$here/h2raw.py" slowloris "$A"
 check "HTTP/1.1 pipelining, 100-continue, 400, clients gone" "$py" "$here/h2raw.py" http1 "$A"
 req head -I "http://$A/h"

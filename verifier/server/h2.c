@@ -137,9 +137,7 @@ static int on_data_chunk(nghttp2_session *session, uint8_t flags, int32_t stream
     if (r == NULL || r->state != VD_REQ_BODY) {
         return 0; /* answered already: ignored (flow control is still credited) */
     }
-    if (vd_srv__req_body(r, data, len) != 0) {
-        vd_srv__answer(r, 413, "request body larger than the limit");
-    }
+    (void)vd_srv__req_body(r, data, len); /* answers 413 or 503 itself */
     return 0;
 }
 

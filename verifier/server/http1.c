@@ -120,11 +120,12 @@ static int on_body(http_parser *p, const char *at, size_t len)
     if (r == NULL || r->state != VD_REQ_BODY) {
         return 0;
     }
+    r->close_after = 1; /* if answered now, before the rest of the body */
     if (vd_srv__req_body(r, (const uint8_t *)at, len) != 0) {
-        r->close_after = 1;
-        vd_srv__answer(r, 413, "request body larger than the limit");
-        http_parser_pause(p, 1);
+        http_parser_pause(p, 1); /* answered (413 or 503): the connection closes */
+        return 0;
     }
+    r->close_after = !http_should_keep_alive(p);
     return 0;
 }
 

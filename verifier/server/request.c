@@ -80,6 +80,7 @@ void vd_srv__req_free(vd_srv_req_t *r)
         r->srv->slots_used--;
         atomic_fetch_sub_explicit(&r->srv->st_in_flight, 1, memory_order_relaxed);
     }
+    r->srv->body_bytes -= r->body_cap;
     free(r->buf);
     free(r->hdrs);
     free(r->body);
@@ -249,27 +250,43 @@ int vd_srv__req_add_header(vd_srv_req_t *r, const char *name, size_t nlen, const
     return 0;
 }
 
+/* Bodies being received share one budget (body_budget, charged by the capacity actually
+ * allocated), and in-flight slots are taken only by complete requests: a client opening
+ * streams and never sending their bodies holds no slot, and no more budget than twice the
+ * bytes it really sent. */
 int vd_srv__req_body(vd_srv_req_t *r, const uint8_t *p, size_t n)
 {
-    size_t max = r->srv->cfg.body_max;
+    vd_server_t *s = r->srv;
+    size_t max = s->cfg.body_max;
     if (n > max || r->body_len > max - n) {
+        vd_srv__answer(r, 413, "request body larger than the limit");
         return -1;
     }
-    if (r->body_len + n > r->body_cap) {
-        size_t cap = r->body_cap ? r->body_cap * 2 : 16384;
-        if (r->has_cl && r->content_length <= max && cap < r->content_length) {
-            cap = (size_t)r->content_length;
+    size_t need = r->body_len + n;
+    if (need > r->body_cap) {
+        /* Never more than twice what has arrived (plus 256 bytes), so the budget is charged
+         * for bytes really sent; a declared Content-Length is used once half of it is here. */
+        size_t cap = r->body_cap ? r->body_cap * 2 : 256;
+        if (cap < need) {
+            cap = need;
         }
-        while (cap < r->body_len + n) {
-            cap *= 2;
+        if (r->has_cl && r->content_length >= need && r->content_length / 2 <= need) {
+            cap = (size_t)r->content_length;
         }
         if (cap > max) {
             cap = max;
         }
-        uint8_t *nb = realloc(r->body, cap);
-        if (nb == NULL) {
+        size_t more = cap - r->body_cap;
+        if (s->body_bytes + more > s->body_budget) {
+            vd_srv__answer(r, 503, "too many request bodies in flight; retry later");
             return -1;
         }
+        uint8_t *nb = realloc(r->body, cap);
+        if (nb == NULL) {
+            vd_srv__answer(r, 500, "out of memory");
+            return -1;
+        }
+        s->body_bytes += more;
         r->body = nb;
         r->body_cap = cap;
     }
@@ -435,14 +452,9 @@ int vd_srv__req_headers(vd_srv_req_t *r, const char *protocol)
         vd_srv__answer(r, 413, "request body larger than the limit");
         return 1;
     }
-    if (d == VD_ROUTE_WORKER) {
-        if (s->slots_used >= s->cfg.queue_max) {
-            vd_srv__answer(r, 503, "too many requests in flight; retry later");
-            return 1;
-        }
-        s->slots_used++;
-        r->holds_slot = 1;
-        atomic_fetch_add_explicit(&s->st_in_flight, 1, memory_order_relaxed);
+    if (d == VD_ROUTE_WORKER && s->slots_used >= s->cfg.queue_max) {
+        vd_srv__answer(r, 503, "too many requests in flight; retry later"); /* before the body */
+        return 1;
     }
     r->disp = d;
     r->state = VD_REQ_BODY;
@@ -461,6 +473,13 @@ void vd_srv__req_ready(vd_srv_req_t *r)
         vd_srv__respond(r);
         return;
     }
+    if (s->slots_used >= s->cfg.queue_max) {
+        vd_srv__answer(r, 503, "too many requests in flight; retry later");
+        return;
+    }
+    s->slots_used++;
+    r->holds_slot = 1;
+    atomic_fetch_add_explicit(&s->st_in_flight, 1, memory_order_relaxed);
     r->state = VD_REQ_WORKER;
     atomic_fetch_add_explicit(&s->st_queue_depth, 1, memory_order_relaxed);
     vd_srv__pool_push(s->pool, r);

@@ -139,6 +139,7 @@ vd_err_t vd_server_new(const vd_server_config_t *cfg, const vd_server_handlers_t
     if (c->shutdown_grace_ms <= 0) {
         c->shutdown_grace_ms = 10000;
     }
+    s->body_budget = (size_t)c->queue_max * c->body_max;
     if (c->log_fd == 0) {
         c->log_fd = 1;
     }

@@ -138,7 +138,9 @@ struct vd_server {
     nghttp2_option *h2_opt;
     vd_srv_conn_t *conns;
     unsigned n_conns;
-    unsigned slots_used; /* requests holding an in-flight slot (network thread only) */
+    unsigned slots_used; /* requests on or queued for a worker (network thread only) */
+    size_t body_bytes;   /* request body buffers allocated (network thread only) */
+    size_t body_budget;  /* their bound: queue_max * body_max */
     vd_srv_pool_t *pool;
     struct event *sig_term, *sig_int, *sig_hup, *stop_ev, *grace_ev;
     int stop_pipe[2];
@@ -192,13 +194,15 @@ void vd_srv__req_free(vd_srv_req_t *r);
 void vd_srv__req_detach(vd_srv_req_t *r); /* unlink from its connection; free unless on a worker */
 int vd_srv__req_add_header(vd_srv_req_t *r, const char *name, size_t nlen, const char *value,
                            size_t vlen, int lower);
+/* 0, or -1 when the request was answered instead (413 over body_max, 503 over the shared
+ * body budget, 500 without memory). */
+int vd_srv__req_body(vd_srv_req_t *r, const uint8_t *p, size_t n);
 /* Header bytes: 0 when stored or counted over the limit (hdr_error, a 431 later), -1 no memory */
 int vd_srv__req_append(vd_srv_req_t *r, const char *p, size_t n, uint32_t *off); /* string */
 int vd_srv__req_piece(vd_srv_req_t *r, int kind, const char *p, size_t n);       /* HTTP/1.1: 0 URL,
                                                                          1 header name, 2 value */
 int vd_srv__req_end_pieces(vd_srv_req_t *r);
 int vd_srv__req_headers(vd_srv_req_t *r, const char *protocol); /* 0 read body, 1 answered */
-int vd_srv__req_body(vd_srv_req_t *r, const uint8_t *p, size_t n);
 int vd_srv__req_headers_done(vd_srv_req_t *r, const char *protocol);
 void vd_srv__req_ready(vd_srv_req_t *r);
 void vd_srv__req_minimal(vd_srv_req_t *r, const char *protocol); /* "-" view for errors */
