@@ -15,6 +15,12 @@ packages=(
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
     python3-cryptography python3-jwt     # independent EAR token checks (tests/cli/ear_kbs_check.py)
     ovmf                                 # measure tests: Debian's OVMF_CODE.fd, OVMF_CODE_4M.fd
+    libnghttp2-dev                       # server: HTTP/2 (h2, h2c)
+    libevent-dev                         # server: event loop, bufferevents, OpenSSL glue
+    libhttp-parser-dev                   # server: HTTP/1.1 request parser
+    nghttp2-client                       # server tests: nghttp client
+    curl                                 # server tests: HTTP/1.1, h2c and TLS client
+    python3-h2                           # server tests: raw HTTP/2 frames (h2raw.py)
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: format check, a -Werror build with every cmocka suite
-# and the CLI end-to-end test, the same under ASan+UBSan, and a short run of every fuzzer.
+# and the CLI end-to-end test, the same under ASan+UBSan (server tests included), the server
+# tests under ThreadSanitizer, and a short run of every fuzzer.
 # Needs the packages from scripts/deps.sh. Set VD_TEST_QUICK=1 to skip the sanitizer and fuzz
 # stages locally.
 set -euo pipefail
@@ -25,11 +26,17 @@ cmake -S . -B build-asan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPI
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
 
-echo "== concurrency suites under ThreadSanitizer"
+# ThreadSanitizer: the concurrency suites (policy set, appraisal pipeline, cache, audit) and the
+# server's tests (ctest label "server": the real transport and the real `verdict serve`, their
+# network thread, workers and hand-back queue). TSan and ASan cannot share a build.
+echo "== concurrency suites and server tests under ThreadSanitizer"
 cmake -S . -B build-tsan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
     -DVD_SANITIZE=thread >/dev/null
-cmake --build build-tsan -j"$jobs" --target test_policyset test_appraise
-(cd build-tsan && ctest --output-on-failure -R '^(test_policyset|test_appraise)$')
+cmake --build build-tsan -j"$jobs" --target test_policyset test_appraise test_certcache \
+    test_audit test_metrics test_challenge echo_server test_server_sniff
+(cd build-tsan && ctest --output-on-failure \
+    -R '^(test_policyset|test_appraise|test_certcache|test_audit|test_metrics|test_challenge)$')
+(cd build-tsan && ctest --output-on-failure -L server)
 
 if [ -f tests/fuzz/CMakeLists.txt ]; then
     echo "== fuzz smoke (libFuzzer, bounded time per target)"

@@ -33,7 +33,7 @@ typedef struct vd_http_request {
     size_t body_len;
     const char *remote_addr; /* "127.0.0.1:50432" */
     const char *request_id;  /* X-Request-Id as sent (if sane), else generated; echoed */
-    const char *protocol;    /* "h2", "h2c" or "http/1.1" */
+    const char *protocol;    /* "h2", "h2c", "http/1.1" or "http/1.0" */
     int tls;
 } vd_http_request_t;
 
@@ -57,7 +57,11 @@ typedef enum vd_route_disposition {
 } vd_route_disposition_t;
 
 typedef struct vd_server_handlers {
-    /* Network thread, when the headers are complete (body not read yet). Must not block. */
+    /* Network thread, when the headers are complete (body not read yet). Must not block.
+     * Header names are lower case for both protocols; on HTTP/2, :authority is also given as
+     * "host" when the request has no host header. Runs before the Content-Length check, so a
+     * 401 wins over a 413. On HTTP/1.1, answering (VD_ROUTE_ANSWERED) a request that has a
+     * body closes the connection after the answer (the body is never read). */
     vd_route_disposition_t (*on_headers)(void *ud, const vd_http_request_t *req,
                                          vd_http_response_t *resp);
     /* The request with its body; fill `resp`. */
@@ -76,7 +80,9 @@ typedef struct vd_server_config {
     const char *tls_cert; /* PEM chain; with tls_key, the listeners speak TLS (ALPN h2, http/1.1) */
     const char *tls_key;
     unsigned workers;         /* [number of cores] */
-    unsigned queue_max;       /* requests in flight overall before 503 [workers * 64] */
+    unsigned queue_max;       /* requests on or queued for a worker before 503 [workers * 64];
+                                 request bodies being received share queue_max * body_max bytes
+                                 (503 past it) */
     size_t body_max;          /* [256 KiB] -> 413 */
     size_t header_max;        /* total header bytes [16 KiB] -> 431 */
     unsigned max_streams;     /* concurrent streams per HTTP/2 connection [100] */

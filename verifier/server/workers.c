@@ -1,0 +1,207 @@
+/*
+ * The worker pool: threads that run `handle` (appraisals: crypto never runs on the network
+ * thread), a FIFO of requests waiting for them, and the done queue that hands answered
+ * requests back to the loop. The waiting queue needs no bound of its own: a request enters it
+ * only while holding one of the queue_max in-flight slots (request.c). Hand-back: a worker
+ * appends to the done list under a mutex and writes the eventfd; the loop's read event takes
+ * the whole list and answers (or frees orphaned) requests on the network thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "server_internal.h"
+
+struct vd_srv_pool {
+    vd_server_t *srv;
+    pthread_t *threads;
+    unsigned n_threads;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    vd_srv_req_t *head, *tail;
+    int stop;
+    pthread_mutex_t done_mu;
+    vd_srv_req_t *done_head, *done_tail;
+    int efd;
+    struct event *ev;
+    atomic_uint running;
+};
+
+static void *worker_main(void *arg)
+{
+    vd_srv_pool_t *p = arg;
+    vd_server_t *s = p->srv;
+    atomic_fetch_add(&p->running, 1);
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        while (p->head == NULL && !p->stop) {
+            pthread_cond_wait(&p->cv, &p->mu);
+        }
+        if (p->stop) {
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        vd_srv_req_t *r = p->head;
+        p->head = r->qnext;
+        if (p->head == NULL) {
+            p->tail = NULL;
+        }
+        r->qnext = NULL;
+        pthread_mutex_unlock(&p->mu);
+        atomic_fetch_sub_explicit(&s->st_queue_depth, 1, memory_order_relaxed);
+
+        s->h.handle(s->h.ud, &r->view, &r->resp);
+
+        pthread_mutex_lock(&p->done_mu);
+        if (p->done_tail != NULL) {
+            p->done_tail->qnext = r;
+        } else {
+            p->done_head = r;
+        }
+        p->done_tail = r;
+        pthread_mutex_unlock(&p->done_mu);
+        uint64_t one = 1;
+        while (write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR) {
+        }
+    }
+    atomic_fetch_sub(&p->running, 1);
+    return NULL;
+}
+
+/* Network thread: answers come back. */
+static void done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    vd_srv_pool_t *p = arg;
+    uint64_t v;
+    (void)what;
+    while (read(fd, &v, sizeof(v)) < 0 && errno == EINTR) {
+    }
+    pthread_mutex_lock(&p->done_mu);
+    vd_srv_req_t *r = p->done_head;
+    p->done_head = p->done_tail = NULL;
+    pthread_mutex_unlock(&p->done_mu);
+    while (r != NULL) {
+        vd_srv_req_t *next = r->qnext;
+        r->qnext = NULL;
+        if (r->holds_slot) {
+            r->holds_slot = 0;
+            p->srv->slots_used--;
+            atomic_fetch_sub_explicit(&p->srv->st_in_flight, 1, memory_order_relaxed);
+        }
+        r->state = VD_REQ_ANSWERED;
+        if (r->conn == NULL) {
+            /* The client went away (stream reset or connection closed): log and drop. */
+            vd_srv__access_log(p->srv, r, 499, 0, "client closed request");
+            vd_srv__req_free(r);
+        } else {
+            vd_srv_conn_t *c = r->conn;
+            vd_srv__conn_enter(c);
+            vd_srv__respond(r);
+            vd_srv__conn_leave(c);
+        }
+        r = next;
+    }
+}
+
+vd_err_t vd_srv__pool_new(vd_server_t *s, unsigned n, vd_srv_pool_t **out, vd_error_t *err)
+{
+    vd_err_t rc = VD_OK;
+    vd_srv_pool_t *p = calloc(1, sizeof(*p));
+    *out = NULL;
+    if (p == NULL) {
+        return VD_ERR(err, VD_E_NOMEM, "worker pool");
+    }
+    p->srv = s;
+    p->efd = -1;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    pthread_mutex_init(&p->done_mu, NULL);
+    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->efd < 0) {
+        rc = VD_ERR(err, VD_E_IO, "eventfd: %s", strerror(errno));
+        goto out;
+    }
+    p->ev = event_new(s->base, p->efd, EV_READ | EV_PERSIST, done_cb, p);
+    if (p->ev == NULL || event_add(p->ev, NULL) != 0) {
+        rc = VD_ERR(err, VD_E_NOMEM, "worker pool event");
+        goto out;
+    }
+    p->threads = calloc(n, sizeof(*p->threads));
+    if (p->threads == NULL) {
+        rc = VD_ERR(err, VD_E_NOMEM, "worker threads");
+        goto out;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        int e = pthread_create(&p->threads[i], NULL, worker_main, p);
+        if (e != 0) {
+            rc = VD_ERR(err, VD_E_INTERNAL, "pthread_create: %s", strerror(e));
+            goto out;
+        }
+        p->n_threads++;
+    }
+    *out = p;
+    p = NULL;
+out:
+    vd_srv__pool_free(&p);
+    return rc;
+}
+
+void vd_srv__pool_push(vd_srv_pool_t *p, vd_srv_req_t *r)
+{
+    pthread_mutex_lock(&p->mu);
+    r->qnext = NULL;
+    if (p->tail != NULL) {
+        p->tail->qnext = r;
+    } else {
+        p->head = r;
+    }
+    p->tail = r;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+int vd_srv__pool_ready(vd_srv_pool_t *p)
+{
+    return p != NULL && p->n_threads > 0 && atomic_load(&p->running) == p->n_threads;
+}
+
+/* Stops the threads (each finishes the request it runs), then frees what was never answered:
+ * the caller has already closed every connection, so every request left here is orphaned. */
+void vd_srv__pool_free(vd_srv_pool_t **pp)
+{
+    vd_srv_pool_t *p = *pp;
+    if (p == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < p->n_threads; i++) {
+        pthread_join(p->threads[i], NULL);
+    }
+    for (int list = 0; list < 2; list++) {
+        vd_srv_req_t *r = list == 0 ? p->head : p->done_head;
+        while (r != NULL) {
+            vd_srv_req_t *next = r->qnext;
+            r->state = VD_REQ_ANSWERED;
+            vd_srv__req_free(r);
+            r = next;
+        }
+    }
+    if (p->ev != NULL) {
+        event_free(p->ev);
+    }
+    if (p->efd >= 0) {
+        close(p->efd);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->done_mu);
+    free(p->threads);
+    free(p);
+    *pp = NULL;
+}
