@@ -10,8 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "verdict/certcache.h"
 #include "verdict/certset.h"
+#include "verdict/crl.h"
 #include "verdict/evidence.h"
 #include "verdict/kds.h"
 #include "verdict/product.h"
@@ -45,6 +48,8 @@ static void verify_usage(FILE *f)
             "                      and then KDS\n"
             "  --crl MODE          no fresh CRL: fail-open (default), fail-closed or off\n"
             "                      (also VERDICT_CRL; certcache/README.md)\n"
+            "  --crl-file FILE     a CRL (PEM or DER) to check the chain against; repeatable.\n"
+            "                      With --certs, CRLs already in the cache (--db) are used too\n"
             "  --json              print one JSON object instead of text\n"
             "  --policy FILE|NAME  also appraise against this policy file, or the active\n"
             "                      policy of that name in the store (policies/README.md)\n"
@@ -70,6 +75,8 @@ typedef struct verify_opts {
     const char *db;
     int offline;
     const char *crl;
+    const char *crl_files[VD_CRLS_MAX];
+    size_t n_crl_files;
 } verify_opts_t;
 
 /* Parse flags into `o`. Returns -1 after printing the problem, 1 for --help, 0 otherwise. */
@@ -90,7 +97,8 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         OPT_NONCE,
         OPT_RUNTIME,
         OPT_DB,
-        OPT_CRL
+        OPT_CRL,
+        OPT_CRL_FILE
     };
     static const struct option longopts[] = {
         {"report", required_argument, NULL, OPT_REPORT},
@@ -108,6 +116,7 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
         {"runtime-data", required_argument, NULL, OPT_RUNTIME},
         {"db", required_argument, NULL, OPT_DB},
         {"crl", required_argument, NULL, OPT_CRL},
+        {"crl-file", required_argument, NULL, OPT_CRL_FILE},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -150,6 +159,13 @@ static int parse_args(int argc, char **argv, verify_opts_t *o)
             break;
         case OPT_CRL:
             o->crl = optarg;
+            break;
+        case OPT_CRL_FILE:
+            if (o->n_crl_files >= VD_CRLS_MAX / 2) {
+                fprintf(stderr, "verdict verify: at most %d --crl-file files\n", VD_CRLS_MAX / 2);
+                return -1;
+            }
+            o->crl_files[o->n_crl_files++] = optarg;
             break;
         case OPT_JSON:
             o->json = 1;
@@ -210,6 +226,45 @@ static int load_certs(const verify_opts_t *o, vd_certset_t *certs, vd_trust_t *t
     return vd_cli_load_extra_roots(o->extra_roots, trust, "verdict verify");
 }
 
+/*
+ * The CRLs for the core: every --crl-file, then what the cache has (with --certs: only what is
+ * already cached, nothing fetched). Returns 0, or -1 after printing the error.
+ */
+static int load_crls(const verify_opts_t *o, vd_certcache_t *cache, const uint8_t *report,
+                     size_t report_len, vd_product_t hint, vd_crl_list_t *out)
+{
+    vd_error_t err = {0};
+    vd_crl_list_t cached;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < o->n_crl_files; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (vd_file_read(o->crl_files[i], VD_FILE_MAX, &buf, &len, &err) != VD_OK) {
+            fprintf(stderr, "verdict verify: --crl-file: %s\n", err.msg);
+            return -1;
+        }
+        X509_CRL *crl = vd_crl_parse(buf, len);
+        free(buf);
+        if (crl == NULL) {
+            fprintf(stderr, "verdict verify: --crl-file %s is not a CRL (PEM or DER)\n",
+                    o->crl_files[i]);
+            return -1;
+        }
+        out->crls[out->n++] = crl;
+    }
+    if (cache == NULL || vd_certcache_get_crls_for_report(cache, report, report_len, hint, 0,
+                                                          o->n_certs > 0, &cached, &err) != VD_OK) {
+        return 0; /* no cache: the core says no CRL is known */
+    }
+    for (size_t i = 0; i < cached.n && out->n < VD_CRLS_MAX; i++) {
+        X509_CRL_up_ref(cached.crls[i]);
+        out->crls[out->n++] = cached.crls[i];
+    }
+    snprintf(out->note, sizeof(out->note), "%s", cached.note);
+    vd_crl_list_free(&cached);
+    return 0;
+}
+
 int vd_cli_verify(int argc, char **argv)
 {
     int code = VD_EXIT_USAGE;
@@ -227,7 +282,9 @@ int vd_cli_verify(int argc, char **argv)
     vd_snp_result_t *res = NULL;
     vd_cli_appraisal_t *ap = NULL;
     vd_snp_input_t in;
+    vd_crl_list_t crls;
     memset(&in, 0, sizeof(in));
+    memset(&crls, 0, sizeof(crls));
 
     int p = parse_args(argc, argv, &o);
     if (p != 0) {
@@ -235,6 +292,12 @@ int vd_cli_verify(int argc, char **argv)
         return p > 0 ? VD_EXIT_OK : VD_EXIT_USAGE;
     }
     in.at = time(NULL);
+    const char *crl_mode = o.crl != NULL ? o.crl : getenv("VERDICT_CRL");
+    if (vd_crl_mode_parse(crl_mode, &in.crl_mode) != 0) {
+        fprintf(stderr, "verdict verify: --crl '%s' is not fail-open, fail-closed or off\n",
+                crl_mode);
+        goto out;
+    }
     if (o.at != NULL && vd_time_parse_rfc3339(o.at, &in.at) != 0) {
         fprintf(stderr,
                 "verdict verify: --at '%s' is not an RFC 3339 time "
@@ -297,7 +360,19 @@ int vd_cli_verify(int argc, char **argv)
                                  certs, "verdict verify", &cache_err) != 0) {
             goto out;
         }
+    } else if (in.crl_mode != VD_CRL_OFF && access(vd_cli_db_path(o.db), R_OK) == 0) {
+        /* --certs: no network and no certificate from the cache, but a cached CRL counts. */
+        vd_cli_cache_opts_t co = {o.db, NULL, 1, o.crl};
+        if (vd_cli_cache_open(&co, trust, &cache, "verdict verify") != 0) {
+            cache = NULL; /* said on stderr; the appraisal goes on without cached CRLs */
+        }
     }
+    if (in.crl_mode != VD_CRL_OFF &&
+        load_crls(&o, cache, in.report, report_len, in.product_hint, &crls) != 0) {
+        goto out;
+    }
+    in.crls = crls.crls;
+    in.n_crls = crls.n;
     if (o.policy != NULL &&
         vd_cli_appraisal_load(&ap, o.policy, o.db, o.nonce, o.runtime_data) != 0) {
         goto out;
@@ -318,16 +393,16 @@ int vd_cli_verify(int argc, char **argv)
         code = VD_EXIT_USAGE;
         goto out;
     }
-    if (cache != NULL &&
-        vd_certcache_check_revocation(cache, certs, in.at, 0, res, &err) != VD_OK) {
-        fprintf(stderr, "verdict verify: %s\n", err.msg);
-        goto out;
-    }
     if (cache_err.code != VD_OK && res->status == VD_SNP_COLLATERAL_MISSING) {
         /* Why the cache could not help, for --json's "missing" too. */
         size_t used = strlen(res->missing);
         snprintf(res->missing + used, sizeof(res->missing) - used, "%scertificate cache: %s",
                  used ? "; " : "", cache_err.msg);
+    }
+    if (crls.note[0] != '\0' && res->status == VD_SNP_COLLATERAL_MISSING) {
+        size_t used = strlen(res->missing);
+        snprintf(res->missing + used, sizeof(res->missing) - used, "%s%s", used ? "; " : "",
+                 crls.note);
     }
     vd_cli_appraisal_run(ap, res);
     if (o.json) {
@@ -353,6 +428,7 @@ int vd_cli_verify(int argc, char **argv)
         code = VD_EXIT_REJECTED; /* genuine, but the policy is not met */
     }
 out:
+    vd_crl_list_free(&crls);
     vd_evidence_free(&ev);
     vd_cli_appraisal_free(&ap);
     vd_certcache_free(&cache);
