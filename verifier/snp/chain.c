@@ -21,15 +21,34 @@
 
 /* ---- the memo ------------------------------------------------------------------------------ */
 
+/* A key: the kind ('x' certificate, 'c' CRL), the SHA-256 of the signed object's DER and the
+ * SHA-256 of the signer's certificate's DER. */
+#define MEMO_KEY MEMO_KEY_SIZE
+
 struct vd_chain_memo {
     pthread_mutex_t mu;
     size_t cap;  /* entries before the table starts over */
     size_t mask; /* table size - 1 (a power of two, at least 2 * cap) */
     size_t count;
-    unsigned char (*keys)[32];
+    unsigned char (*keys)[MEMO_KEY];
     unsigned char *used;
     uint64_t hits, misses;
 };
+
+/* SHA-256, fetched once: an implicit fetch per digest costs about as much as the digest. */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, sha256_fetch);
+    return sha256_md != NULL ? sha256_md : EVP_sha256();
+}
 
 vd_err_t vd_chain_memo_new(size_t capacity, vd_chain_memo_t **out, vd_error_t *err)
 {
@@ -87,17 +106,47 @@ void vd_chain_memo_stats(vd_chain_memo_t *m, uint64_t *hits, uint64_t *misses)
 }
 
 /* Slot of `key`, or of the empty slot where it would go (mu held). */
-static size_t memo_slot(const vd_chain_memo_t *m, const unsigned char key[32])
+static size_t memo_slot(const vd_chain_memo_t *m, const unsigned char key[MEMO_KEY])
 {
-    size_t i = (size_t)vd_le64(key) & m->mask;
-    while (m->used[i] && memcmp(m->keys[i], key, 32) != 0) {
+    size_t i = (size_t)(vd_le64(key + 1) ^ vd_le64(key + 33)) & m->mask;
+    while (m->used[i] && memcmp(m->keys[i], key, MEMO_KEY) != 0) {
         i = (i + 1) & m->mask;
     }
     return i;
 }
 
-static int memo_has(vd_chain_memo_t *m, const unsigned char key[32])
+int vd_snp__x509_sha256(X509 *x, unsigned char out[32])
 {
+    unsigned int len = 0;
+    int ok = X509_digest(x, sha256(), out, &len) == 1 && len == 32;
+    ERR_clear_error();
+    return ok;
+}
+
+int vd_snp__crl_sha256(X509_CRL *crl, unsigned char out[32])
+{
+    unsigned int len = 0;
+    int ok = X509_CRL_digest(crl, sha256(), out, &len) == 1 && len == 32;
+    ERR_clear_error();
+    return ok;
+}
+
+int vd_snp__memo_lookup(vd_chain_memo_t *m, char tag, const unsigned char what[32], X509 *signer,
+                        const unsigned char *signer_md, unsigned char key[MEMO_KEY_SIZE])
+{
+    unsigned char smd[32];
+    if (m == NULL) {
+        return -1;
+    }
+    if (signer_md == NULL) {
+        if (!vd_snp__x509_sha256(signer, smd)) {
+            return -1;
+        }
+        signer_md = smd;
+    }
+    key[0] = (unsigned char)tag;
+    memcpy(key + 1, what, 32);
+    memcpy(key + 33, signer_md, 32);
     pthread_mutex_lock(&m->mu);
     int hit = m->used[memo_slot(m, key)];
     if (hit) {
@@ -109,7 +158,7 @@ static int memo_has(vd_chain_memo_t *m, const unsigned char key[32])
     return hit;
 }
 
-static void memo_put(vd_chain_memo_t *m, const unsigned char key[32])
+void vd_snp__memo_remember(vd_chain_memo_t *m, const unsigned char key[MEMO_KEY_SIZE])
 {
     pthread_mutex_lock(&m->mu);
     if (m->count >= m->cap) {
@@ -118,55 +167,11 @@ static void memo_put(vd_chain_memo_t *m, const unsigned char key[32])
     }
     size_t i = memo_slot(m, key);
     if (!m->used[i]) {
-        memcpy(m->keys[i], key, 32);
+        memcpy(m->keys[i], key, MEMO_KEY);
         m->used[i] = 1;
         m->count++;
     }
     pthread_mutex_unlock(&m->mu);
-}
-
-/* The memo key of "`what` (DER digest) verifies under the key of `signer` (DER digest)". */
-static int memo_key(const char *tag, const unsigned char what[32], const unsigned char signer[32],
-                    unsigned char key[32])
-{
-    unsigned char buf[16 + 64];
-    unsigned int len = 0;
-    memset(buf, 0, 16);
-    snprintf((char *)buf, 16, "%s", tag);
-    memcpy(buf + 16, what, 32);
-    memcpy(buf + 48, signer, 32);
-    return EVP_Digest(buf, sizeof(buf), key, &len, EVP_sha256(), NULL) == 1 && len == 32;
-}
-
-int vd_snp__x509_sha256(X509 *x, unsigned char out[32])
-{
-    unsigned int len = 0;
-    int ok = X509_digest(x, EVP_sha256(), out, &len) == 1 && len == 32;
-    ERR_clear_error();
-    return ok;
-}
-
-int vd_snp__signature_memo(vd_chain_memo_t *m, const char *tag, const unsigned char what[32],
-                           X509 *signer, const unsigned char *signer_md, int (*verify)(void *),
-                           void *arg)
-{
-    unsigned char smd[32], key[32];
-    int have_key = 0;
-    if (m != NULL) {
-        if (signer_md == NULL && vd_snp__x509_sha256(signer, smd)) {
-            signer_md = smd;
-        }
-        have_key = signer_md != NULL && memo_key(tag, what, signer_md, key);
-        if (have_key && memo_has(m, key)) {
-            return 1;
-        }
-    }
-    int ok = verify(arg) == 1;
-    ERR_clear_error();
-    if (ok && have_key) {
-        memo_put(m, key); /* only what verified: a failure is always verified again */
-    }
-    return ok;
 }
 
 /* ---- single links -------------------------------------------------------------------------- */
@@ -224,25 +229,18 @@ out:
     return ok;
 }
 
-typedef struct x509_verify_arg {
-    X509 *subject;
-    EVP_PKEY *key;
-} x509_verify_arg_t;
-
-static int x509_verify_cb(void *p)
-{
-    x509_verify_arg_t *a = p;
-    return a->key != NULL && X509_verify(a->subject, a->key) == 1;
-}
-
-/* vd_chain_signed_by_memo with the DER digests when the caller has them (NULL: computed). */
+/*
+ * vd_chain_signed_by_memo with the DER digests when the caller has them (NULL: computed). A memo
+ * entry is made only when every check below passed for exactly these two DER encodings, so a hit
+ * answers what the checks would.
+ */
 static int signed_by(X509 *subject, X509 *issuer, vd_chain_memo_t *memo,
                      const unsigned char *subject_md, const unsigned char *issuer_md, char *detail,
                      size_t n)
 {
     char scn[64], icn[64];
-    unsigned char smd[32];
-    int mdnid = NID_undef, pknid = NID_undef;
+    unsigned char smd[32], key[MEMO_KEY];
+    int mdnid = NID_undef, pknid = NID_undef, memo_state = -1;
     const X509_ALGOR *alg = NULL;
     vd_x509_common_name(subject, scn, sizeof(scn));
     vd_x509_common_name(issuer, icn, sizeof(icn));
@@ -250,27 +248,33 @@ static int signed_by(X509 *subject, X509 *issuer, vd_chain_memo_t *memo,
         snprintf(detail, n, "%s was not issued by %s (issuer name differs)", scn, icn);
         return 0;
     }
-    X509_get0_signature(NULL, &alg, subject);
-    if (X509_get_signature_nid(subject) != NID_rsassaPss ||
-        X509_get_signature_info(subject, &mdnid, &pknid, NULL, NULL) != 1 || mdnid != NID_sha384 ||
-        !vd_chain_pss_params_are_amd(alg)) {
-        snprintf(detail, n, "%s is not signed with RSASSA-PSS SHA-384/MGF1-SHA-384/salt 48 (%s)",
-                 scn, OBJ_nid2sn(X509_get_signature_nid(subject)));
-        ERR_clear_error();
-        return 0;
-    }
-    x509_verify_arg_t a = {subject, X509_get0_pubkey(issuer)};
     if (memo != NULL && subject_md == NULL && vd_snp__x509_sha256(subject, smd)) {
         subject_md = smd;
     }
-    int v = memo != NULL && subject_md != NULL
-                ? vd_snp__signature_memo(memo, "x509", subject_md, issuer, issuer_md,
-                                         x509_verify_cb, &a)
-                : x509_verify_cb(&a);
-    ERR_clear_error();
-    if (!v) {
-        snprintf(detail, n, "signature on %s does not verify with %s's public key", scn, icn);
-        return 0;
+    if (memo != NULL && subject_md != NULL) {
+        memo_state = vd_snp__memo_lookup(memo, 'x', subject_md, issuer, issuer_md, key);
+    }
+    if (memo_state != 1) {
+        X509_get0_signature(NULL, &alg, subject);
+        if (X509_get_signature_nid(subject) != NID_rsassaPss ||
+            X509_get_signature_info(subject, &mdnid, &pknid, NULL, NULL) != 1 ||
+            mdnid != NID_sha384 || !vd_chain_pss_params_are_amd(alg)) {
+            snprintf(detail, n,
+                     "%s is not signed with RSASSA-PSS SHA-384/MGF1-SHA-384/salt 48 (%s)", scn,
+                     OBJ_nid2sn(X509_get_signature_nid(subject)));
+            ERR_clear_error();
+            return 0;
+        }
+        EVP_PKEY *ipub = X509_get0_pubkey(issuer);
+        int v = ipub != NULL && X509_verify(subject, ipub) == 1;
+        ERR_clear_error();
+        if (!v) {
+            snprintf(detail, n, "signature on %s does not verify with %s's public key", scn, icn);
+            return 0;
+        }
+        if (memo_state == 0) {
+            vd_snp__memo_remember(memo, key); /* only what passed: a failure is checked again */
+        }
     }
     snprintf(detail, n, "%s is signed by %s (RSASSA-PSS/SHA-384)", scn, icn);
     return 1;

@@ -101,49 +101,41 @@ int vd_crl_newer(const X509_CRL *a, const X509_CRL *b)
     return vd_crl_this_update(a) > vd_crl_this_update(b);
 }
 
-typedef struct crl_verify_arg {
-    X509_CRL *crl;
-    EVP_PKEY *key;
-} crl_verify_arg_t;
-
-static int crl_verify_cb(void *p)
-{
-    crl_verify_arg_t *a = p;
-    return a->key != NULL && X509_CRL_verify(a->crl, a->key) == 1;
-}
-
 int vd_crl_signed_by(X509_CRL *crl, X509 *ark, vd_chain_memo_t *memo, char *why, size_t n)
 {
     char cn[64];
     const ASN1_BIT_STRING *sig = NULL;
     const X509_ALGOR *alg = NULL;
-    unsigned char md[32];
-    unsigned int mdlen = 0;
+    unsigned char md[32], key[MEMO_KEY_SIZE];
+    int memo_state = -1;
     vd_x509_common_name(ark, cn, sizeof(cn));
     if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(ark)) != 0) {
         snprintf(why, n, "the CRL is not issued by %s", cn);
         return 0;
     }
-    X509_CRL_get0_signature(crl, &sig, &alg);
-    if (!vd_chain_pss_params_are_amd(alg)) {
-        snprintf(why, n, "the CRL is not signed with RSASSA-PSS SHA-384/MGF1-SHA-384/salt 48");
-        return 0;
+    if (memo != NULL && vd_snp__crl_sha256(crl, md)) {
+        memo_state = vd_snp__memo_lookup(memo, 'c', md, ark, NULL, key);
     }
-    crl_verify_arg_t a = {crl, X509_get0_pubkey(ark)};
-    int ok;
-    if (memo != NULL && X509_CRL_digest(crl, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32) {
-        ok = vd_snp__signature_memo(memo, "crl", md, ark, NULL, crl_verify_cb, &a);
-    } else {
-        ok = crl_verify_cb(&a);
-    }
-    ERR_clear_error();
-    if (!ok) {
-        snprintf(why, n, "the CRL's signature does not verify with %s's key", cn);
-        return 0;
-    }
-    if (X509_CRL_get0_nextUpdate(crl) == NULL || vd_crl_this_update(crl) == 0) {
-        snprintf(why, n, "the CRL has no readable thisUpdate or nextUpdate");
-        return 0;
+    if (memo_state != 1) {
+        X509_CRL_get0_signature(crl, &sig, &alg);
+        if (!vd_chain_pss_params_are_amd(alg)) {
+            snprintf(why, n, "the CRL is not signed with RSASSA-PSS SHA-384/MGF1-SHA-384/salt 48");
+            return 0;
+        }
+        EVP_PKEY *pub = X509_get0_pubkey(ark);
+        int ok = pub != NULL && X509_CRL_verify(crl, pub) == 1;
+        ERR_clear_error();
+        if (!ok) {
+            snprintf(why, n, "the CRL's signature does not verify with %s's key", cn);
+            return 0;
+        }
+        if (X509_CRL_get0_nextUpdate(crl) == NULL || vd_crl_this_update(crl) == 0) {
+            snprintf(why, n, "the CRL has no readable thisUpdate or nextUpdate");
+            return 0;
+        }
+        if (memo_state == 0) {
+            vd_snp__memo_remember(memo, key); /* only what passed every check above */
+        }
     }
     snprintf(why, n, "the CRL is signed by %s", cn);
     return 1;

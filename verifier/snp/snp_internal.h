@@ -20,13 +20,18 @@ int vd_snp__signature_format(const vd_snp_report_t *r, char *detail, size_t n);
 /* chain.c: SHA-256 of `x`'s DER encoding. 1, or 0 if it cannot be encoded. */
 int vd_snp__x509_sha256(X509 *x, unsigned char out[32]);
 
+/* chain.c: SHA-256 of `crl`'s DER encoding. 1, or 0. */
+int vd_snp__crl_sha256(X509_CRL *crl, unsigned char out[32]);
+
 /*
- * chain.c: run `verify(arg)` (1 = the signature verifies) unless `memo` remembers that the
- * object with DER digest `what` verified under `signer` (DER digest `signer_md`, NULL = computed
- * here); remember it when it does. `tag` separates kinds of signed objects ("x509", "crl").
+ * chain.c, the memo: has the object of kind `tag` ('x' certificate, 'c' CRL) with DER digest
+ * `what` passed its signature check under `signer` (DER digest `signer_md`, NULL = computed)?
+ * 1 yes, 0 no (then `key` is what to vd_snp__memo_remember once it passes), -1 no memo or no
+ * digest. Callers remember only what passed every check of that kind.
  */
-int vd_snp__signature_memo(vd_chain_memo_t *m, const char *tag, const unsigned char what[32],
-                           X509 *signer, const unsigned char *signer_md, int (*verify)(void *),
-                           void *arg);
+#define MEMO_KEY_SIZE 65
+int vd_snp__memo_lookup(vd_chain_memo_t *m, char tag, const unsigned char what[32], X509 *signer,
+                        const unsigned char *signer_md, unsigned char key[MEMO_KEY_SIZE]);
+void vd_snp__memo_remember(vd_chain_memo_t *m, const unsigned char key[MEMO_KEY_SIZE]);
 
 #endif
