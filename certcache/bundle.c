@@ -47,7 +47,14 @@ static int cn_prefix(X509 *x, const char *prefix, char *rest, size_t n)
     if (strncmp(cn, prefix, l) != 0) {
         return 0;
     }
-    snprintf(rest, n, "%s", cn + l);
+    /* Whatever follows the prefix, cut to fit (a name longer than `rest` matches no product). */
+    size_t rl = strlen(cn + l);
+    if (n == 0) {
+        return 1;
+    }
+    rl = rl < n - 1 ? rl : n - 1;
+    memcpy(rest, cn + l, rl);
+    rest[rl] = '\0';
     return 1;
 }
 

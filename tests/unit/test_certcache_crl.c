@@ -8,6 +8,7 @@
  * trusted only as an explicit extra root.
  */
 #include <stdarg.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -393,6 +394,66 @@ static void test_crl_poisoned_row_ignored(void **state)
     X509_CRL_free(foreign);
 }
 
+typedef struct race_arg {
+    vd_certcache_t *c;
+    const env_t *e;
+    int rejected;
+    int stop_dropping;
+} race_arg_t;
+
+static void *appraise_thread(void *p)
+{
+    race_arg_t *a = p;
+    vd_snp_result_t *res = calloc(1, sizeof(*res));
+    if (res == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < 30; i++) {
+        if (appraise(a->c, a->e, VD_CRL_FAIL_OPEN, res) == VD_SNP_REJECTED) {
+            __atomic_add_fetch(&a->rejected, 1, __ATOMIC_RELAXED);
+        }
+    }
+    free(res);
+    return NULL;
+}
+
+static void *drop_thread(void *p)
+{
+    race_arg_t *a = p;
+    for (int i = 0; i < 2000 && !__atomic_load_n(&a->stop_dropping, __ATOMIC_RELAXED); i++) {
+        vd_certcache_drop_memory(a->c); /* as a failed bundle import does */
+    }
+    return NULL;
+}
+
+/* Appraisals read the in-memory CRLs while the memory layer is dropped under them (run under
+ * ThreadSanitizer in CI): every one still sees the revoking CRL, from memory or SQLite. */
+static void test_crl_concurrent_with_drop_memory(void **state)
+{
+    env_t *e = *state;
+    vd_error_t err = {0};
+    size_t len = 0, n = 0;
+    fresh_db(e);
+    vd_certcache_t *c = open_cache(e, 1);
+    char *b =
+        bundle(vd_testpki_ask(e->pki), vd_testpki_ark(e->pki), "# crl Milan vcek", e->newer, &len);
+    assert_int_equal(vd_certcache_import(c, (const uint8_t *)b, len, &n, &err), VD_OK);
+    free(b);
+    race_arg_t a = {c, e, 0, 0};
+    pthread_t t[4], d;
+    assert_int_equal(pthread_create(&d, NULL, drop_thread, &a), 0);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_create(&t[i], NULL, appraise_thread, &a), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+    }
+    __atomic_store_n(&a.stop_dropping, 1, __ATOMIC_RELAXED);
+    pthread_join(d, NULL);
+    assert_int_equal(a.rejected, 4 * 30);
+    vd_certcache_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_crl_import_rollback_refused),
         cmocka_unit_test(test_crl_import_signature_decides),
         cmocka_unit_test(test_crl_poisoned_row_ignored),
+        cmocka_unit_test(test_crl_concurrent_with_drop_memory),
     };
     return cmocka_run_group_tests_name("certcache_crl", tests, setup, teardown);
 }
