@@ -71,7 +71,10 @@ int vd_chain_signed_by_memo(X509 *subject, X509 *issuer, vd_chain_memo_t *memo, 
 /** vd_chain_signed_by_memo without a memo. */
 int vd_chain_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n);
 
-/** `x` is valid at `at` (notBefore <= at < notAfter); `label` names it in the detail. */
+/**
+ * `x` is valid at `at` (notBefore <= at < notAfter); `label` names it in the
+ * detail. With `detail` NULL the answer only.
+ */
 int vd_chain_valid_at(X509 *x, time_t at, const char *label, char *detail, size_t n);
 
 /** `key` is an EC P-384 public key. */

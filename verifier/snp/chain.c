@@ -294,10 +294,13 @@ int vd_chain_signed_by(X509 *subject, X509 *issuer, char *detail, size_t n)
 int vd_chain_valid_at(X509 *x, time_t at, const char *label, char *detail, size_t n)
 {
     char when[32], bound[32];
-    vd_time_format_rfc3339(at, when, sizeof(when));
     const ASN1_TIME *nb = X509_get0_notBefore(x);
     const ASN1_TIME *na = X509_get0_notAfter(x);
     struct tm tm;
+    if (detail == NULL || n == 0) { /* the answer only, without formatting a reason */
+        return X509_cmp_time(nb, &at) < 0 && X509_cmp_time(na, &at) > 0;
+    }
+    vd_time_format_rfc3339(at, when, sizeof(when));
     if (X509_cmp_time(nb, &at) >= 0) {
         if (ASN1_TIME_to_tm(nb, &tm) == 1) {
             strftime(bound, sizeof(bound), "%Y-%m-%dT%H:%M:%SZ", &tm);
