@@ -40,6 +40,7 @@ typedef struct cc_crl_slot {
     int used;
     unsigned char ark_spki[32];
     X509_CRL *crl[2];
+    int db_loaded[2]; /* SQLite's row for that distribution point was read */
 } cc_crl_slot_t;
 
 typedef struct cc_flight {

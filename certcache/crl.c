@@ -126,7 +126,7 @@ int vd_certcache__keep_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ar
     return 1;
 }
 
-/* Load the CRLs SQLite holds for `p` into memory when memory has none for `ark`. */
+/* Read SQLite's CRL rows for `p` into `ark`'s memory slot, once per distribution point. */
 static void load_from_db(vd_certcache_t *c, vd_product_t p, X509 *ark)
 {
     unsigned char spki[32];
@@ -134,34 +134,34 @@ static void load_from_db(vd_certcache_t *c, vd_product_t p, X509 *ark)
     if (c->db == NULL || vd_x509_spki_sha256(ark, spki) != 0) {
         return;
     }
-    pthread_mutex_lock(&c->mu);
-    cc_crl_slot_t *s = slot_for(c, spki, 0);
-    int have = s != NULL && (s->crl[0] != NULL || s->crl[1] != NULL);
-    pthread_mutex_unlock(&c->mu);
-    if (have) {
-        return;
-    }
     for (int v = 0; v < 2; v++) {
+        pthread_mutex_lock(&c->mu);
+        cc_crl_slot_t *s = slot_for(c, spki, 0);
+        int done = s != NULL && s->db_loaded[v];
+        pthread_mutex_unlock(&c->mu);
         uint8_t *der = NULL;
         size_t len = 0;
-        if (vd_certcache__db_get_crl(c, p, v, &der, &len) == 1) {
-            X509_CRL *crl = vd_crl_parse(der, len);
-            if (crl != NULL && vd_crl_signed_by(crl, ark, NULL, why, sizeof(why))) {
-                pthread_mutex_lock(&c->mu);
-                cc_crl_slot_t *t = slot_for(c, spki, 1);
-                if (t->crl[v] == NULL || vd_crl_newer(crl, t->crl[v])) {
-                    X509_CRL_free(t->crl[v]);
-                    X509_CRL_up_ref(crl);
-                    t->crl[v] = crl;
-                }
-                c->st.db_hits++;
-                pthread_mutex_unlock(&c->mu);
-            } else {
-                /* Another ARK's (a different trust set) or a poisoned row: not used. */
-                vd_certcache__count(c, &c->st.invalid);
+        /* Marked only once read: a concurrent appraisal reads it too rather than go without. */
+        int got = done ? 0 : vd_certcache__db_get_crl(c, p, v, &der, &len);
+        X509_CRL *crl = got == 1 ? vd_crl_parse(der, len) : NULL;
+        int ok = crl != NULL && vd_crl_signed_by(crl, ark, NULL, why, sizeof(why));
+        if (!done) {
+            pthread_mutex_lock(&c->mu);
+            cc_crl_slot_t *t = slot_for(c, spki, 1);
+            if (ok && (t->crl[v] == NULL || vd_crl_newer(crl, t->crl[v]))) {
+                X509_CRL_free(t->crl[v]);
+                X509_CRL_up_ref(crl);
+                t->crl[v] = crl;
             }
-            X509_CRL_free(crl);
+            t->db_loaded[v] = got >= 0; /* a read error is retried next time */
+            if (ok) {
+                c->st.db_hits++;
+            } else if (got == 1) {
+                c->st.invalid++; /* another ARK's (a different trust set) or a poisoned row */
+            }
+            pthread_mutex_unlock(&c->mu);
         }
+        X509_CRL_free(crl);
         free(der);
     }
 }
