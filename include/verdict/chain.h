@@ -18,7 +18,10 @@
  * A memo (vd_chain_memo_t) remembers signatures that verified, keyed by the SHA-256 of the DER
  * bytes of what was signed and of the signer's certificate, so that a chain already verified
  * costs no RSA verify. It is an optimisation only: it answers exactly what the verification
- * would, it never remembers a failure, and it is safe to share between threads.
+ * would, it never remembers a failure, and it is safe to share between threads. It also
+ * remembers the DER digest of the last parsed certificates and CRLs it saw, by object (holding
+ * a reference on each): certificates and CRLs handed to vd_snp_verify with a memo must not be
+ * modified afterwards, which parsed OpenSSL objects never are.
  */
 #ifndef verdict__chain_h
 #define verdict__chain_h

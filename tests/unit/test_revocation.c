@@ -530,6 +530,57 @@ static void test_memo_shared_by_threads(void **state)
     vd_chain_memo_free(&memo);
 }
 
+/* The memo remembers digests by object, holding a reference: objects freed by the caller
+ * right after an appraisal, and more of them than it keeps, change nothing. */
+static void test_memo_objects_come_and_go(void **state)
+{
+    const fixture_t *fx = *state;
+    vd_error_t err = {0};
+    vd_chain_memo_t *memo = NULL;
+    assert_int_equal(vd_chain_memo_new(0, &memo, &err), VD_OK);
+    X509_CRL *crl = crl_listing(fx, fx->ask_serial, 0, 0);
+    unsigned char *der = NULL;
+    int len = i2d_X509_CRL(crl, &der);
+    assert_true(len > 0);
+    vd_snp_result_t *res = calloc(1, sizeof(*res));
+    assert_non_null(res);
+    for (int i = 0; i < 150; i++) {
+        X509_CRL *copy = vd_crl_parse(der, (size_t)len);
+        vd_certset_t *set = NULL;
+        assert_non_null(copy);
+        assert_int_equal(vd_certset_new(&set, &err), VD_OK);
+        /* Fresh objects for the chain too, from their DER. */
+        for (size_t k = 0; k < vd_certset_count(fx->certs); k++) {
+            unsigned char *cder = NULL;
+            int clen = i2d_X509(vd_certset_get(fx->certs, k), &cder);
+            assert_true(clen > 0);
+            assert_int_equal(vd_certset_add_blob(set, cder, (size_t)clen, "copy", &err), VD_OK);
+            OPENSSL_free(cder);
+        }
+        vd_snp_input_t in;
+        memset(&in, 0, sizeof(in));
+        in.report = fx->report;
+        in.report_len = sizeof(fx->report);
+        in.certs = set;
+        in.trust = fx->trust;
+        in.at = time(NULL);
+        in.crls = &copy;
+        in.n_crls = i % 2; /* every other one without the revoking CRL */
+        in.memo = memo;
+        assert_int_equal(vd_snp_verify(&in, res, &err), VD_OK);
+        assert_int_equal(res->status, i % 2 ? VD_SNP_REJECTED : VD_SNP_GENUINE);
+        vd_certset_free(&set);
+        X509_CRL_free(copy);
+    }
+    uint64_t hits = 0, misses = 0;
+    vd_chain_memo_stats(memo, &hits, &misses);
+    assert_int_equal(misses, 4); /* the same bytes every time */
+    free(res);
+    OPENSSL_free(der);
+    X509_CRL_free(crl);
+    vd_chain_memo_free(&memo);
+}
+
 /* crl.h's helpers: ordering by CRL number, then thisUpdate; parsing refuses trailing bytes. */
 static void test_crl_helpers(void **state)
 {
@@ -591,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_revocation_crl_in_cert_table),
         cmocka_unit_test(test_memo_never_changes_a_result),
         cmocka_unit_test(test_memo_shared_by_threads),
+        cmocka_unit_test(test_memo_objects_come_and_go),
         cmocka_unit_test(test_crl_helpers),
     };
     return cmocka_run_group_tests_name("revocation", tests, group_setup, group_teardown);

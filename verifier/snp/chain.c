@@ -25,6 +25,20 @@
  * SHA-256 of the signer's certificate's DER. */
 #define MEMO_KEY MEMO_KEY_SIZE
 
+/*
+ * The DER digests of the last certificates and CRLs seen, by object: the same parsed object
+ * comes back with every appraisal of a cached chain, and digesting its DER again would cost
+ * as much as the rest of a warm appraisal. The memo holds a reference on each, so an address
+ * is never reused for another object while it is remembered.
+ */
+#define MEMO_OBJS 64
+
+typedef struct memo_obj {
+    X509 *x; /* one of x, crl */
+    X509_CRL *crl;
+    unsigned char md[32];
+} memo_obj_t;
+
 struct vd_chain_memo {
     pthread_mutex_t mu;
     size_t cap;  /* entries before the table starts over */
@@ -33,6 +47,8 @@ struct vd_chain_memo {
     unsigned char (*keys)[MEMO_KEY];
     unsigned char *used;
     uint64_t hits, misses;
+    memo_obj_t objs[MEMO_OBJS];
+    size_t obj_next; /* ring: the next slot to reuse */
 };
 
 /* SHA-256, fetched once: an implicit fetch per digest costs about as much as the digest. */
@@ -85,10 +101,20 @@ vd_err_t vd_chain_memo_new(size_t capacity, vd_chain_memo_t **out, vd_error_t *e
     return VD_OK;
 }
 
+static void obj_clear(memo_obj_t *o)
+{
+    X509_free(o->x);
+    X509_CRL_free(o->crl);
+    memset(o, 0, sizeof(*o));
+}
+
 void vd_chain_memo_free(vd_chain_memo_t **pp)
 {
     if (pp == NULL || *pp == NULL) {
         return;
+    }
+    for (size_t i = 0; i < MEMO_OBJS; i++) {
+        obj_clear(&(*pp)->objs[i]);
     }
     pthread_mutex_destroy(&(*pp)->mu);
     free((*pp)->used);
@@ -115,20 +141,59 @@ static size_t memo_slot(const vd_chain_memo_t *m, const unsigned char key[MEMO_K
     return i;
 }
 
-int vd_snp__x509_sha256(X509 *x, unsigned char out[32])
+/* The remembered digest of `x` or `crl` (mu held): 1 and *out, else 0. */
+static int obj_find(vd_chain_memo_t *m, X509 *x, X509_CRL *crl, unsigned char out[32])
+{
+    for (size_t i = 0; i < MEMO_OBJS; i++) {
+        const memo_obj_t *o = &m->objs[i];
+        if ((x != NULL && o->x == x) || (crl != NULL && o->crl == crl)) {
+            memcpy(out, o->md, 32);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* SHA-256 of the DER of `x` or `crl`, from the memo's object table when it has it. */
+static int object_sha256(vd_chain_memo_t *m, X509 *x, X509_CRL *crl, unsigned char out[32])
 {
     unsigned int len = 0;
-    int ok = X509_digest(x, sha256(), out, &len) == 1 && len == 32;
+    if (m != NULL) {
+        pthread_mutex_lock(&m->mu);
+        int found = obj_find(m, x, crl, out);
+        pthread_mutex_unlock(&m->mu);
+        if (found) {
+            return 1;
+        }
+    }
+    int ok = (x != NULL ? X509_digest(x, sha256(), out, &len)
+                        : X509_CRL_digest(crl, sha256(), out, &len)) == 1 &&
+             len == 32;
     ERR_clear_error();
+    if (ok && m != NULL) {
+        unsigned char again[32];
+        pthread_mutex_lock(&m->mu);
+        if (!obj_find(m, x, crl, again) &&
+            (x != NULL ? X509_up_ref(x) : X509_CRL_up_ref(crl)) == 1) {
+            memo_obj_t *o = &m->objs[m->obj_next++ % MEMO_OBJS];
+            obj_clear(o); /* drops the oldest's reference */
+            o->x = x;
+            o->crl = crl;
+            memcpy(o->md, out, 32);
+        }
+        pthread_mutex_unlock(&m->mu);
+    }
     return ok;
 }
 
-int vd_snp__crl_sha256(X509_CRL *crl, unsigned char out[32])
+int vd_snp__x509_sha256(vd_chain_memo_t *m, X509 *x, unsigned char out[32])
 {
-    unsigned int len = 0;
-    int ok = X509_CRL_digest(crl, sha256(), out, &len) == 1 && len == 32;
-    ERR_clear_error();
-    return ok;
+    return object_sha256(m, x, NULL, out);
+}
+
+int vd_snp__crl_sha256(vd_chain_memo_t *m, X509_CRL *crl, unsigned char out[32])
+{
+    return object_sha256(m, NULL, crl, out);
 }
 
 int vd_snp__memo_lookup(vd_chain_memo_t *m, char tag, const unsigned char what[32], X509 *signer,
@@ -139,7 +204,7 @@ int vd_snp__memo_lookup(vd_chain_memo_t *m, char tag, const unsigned char what[3
         return -1;
     }
     if (signer_md == NULL) {
-        if (!vd_snp__x509_sha256(signer, smd)) {
+        if (!vd_snp__x509_sha256(m, signer, smd)) {
             return -1;
         }
         signer_md = smd;
@@ -248,7 +313,7 @@ static int signed_by(X509 *subject, X509 *issuer, vd_chain_memo_t *memo,
         snprintf(detail, n, "%s was not issued by %s (issuer name differs)", scn, icn);
         return 0;
     }
-    if (memo != NULL && subject_md == NULL && vd_snp__x509_sha256(subject, smd)) {
+    if (memo != NULL && subject_md == NULL && vd_snp__x509_sha256(memo, subject, smd)) {
         subject_md = smd;
     }
     if (memo != NULL && subject_md != NULL) {
@@ -348,7 +413,7 @@ static const unsigned char *digest_of(build_t *b, X509 *x)
         }
     }
     if (b->ndig >= sizeof(b->dig) / sizeof(b->dig[0]) ||
-        !vd_snp__x509_sha256(x, b->dig[b->ndig].md)) {
+        !vd_snp__x509_sha256(b->q->memo, x, b->dig[b->ndig].md)) {
         return NULL;
     }
     b->dig[b->ndig].x = x;

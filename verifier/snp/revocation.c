@@ -113,7 +113,7 @@ int vd_crl_signed_by(X509_CRL *crl, X509 *ark, vd_chain_memo_t *memo, char *why,
         snprintf(why, n, "the CRL is not issued by %s", cn);
         return 0;
     }
-    if (memo != NULL && vd_snp__crl_sha256(crl, md)) {
+    if (memo != NULL && vd_snp__crl_sha256(memo, crl, md)) {
         memo_state = vd_snp__memo_lookup(memo, 'c', md, ark, NULL, key);
     }
     if (memo_state != 1) {

@@ -17,11 +17,16 @@
 /* signature.c: SNP-FORMAT.md section 6 (the verification itself is public: chain.h). */
 int vd_snp__signature_format(const vd_snp_report_t *r, char *detail, size_t n);
 
-/* chain.c: SHA-256 of `x`'s DER encoding. 1, or 0 if it cannot be encoded. */
-int vd_snp__x509_sha256(X509 *x, unsigned char out[32]);
+/*
+ * chain.c: SHA-256 of `x`'s DER encoding, remembered by object in `m` (may be NULL; it keeps a
+ * reference, so a remembered address is never another object's). 1, or 0 if it cannot be
+ * encoded. Objects handed to the core are not modified afterwards (OpenSSL's own caches of a
+ * parsed certificate assume the same).
+ */
+int vd_snp__x509_sha256(vd_chain_memo_t *m, X509 *x, unsigned char out[32]);
 
-/* chain.c: SHA-256 of `crl`'s DER encoding. 1, or 0. */
-int vd_snp__crl_sha256(X509_CRL *crl, unsigned char out[32]);
+/* chain.c: the same for a CRL. */
+int vd_snp__crl_sha256(vd_chain_memo_t *m, X509_CRL *crl, unsigned char out[32]);
 
 /*
  * chain.c, the memo: has the object of kind `tag` ('x' certificate, 'c' CRL) with DER digest
