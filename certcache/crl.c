@@ -55,7 +55,11 @@ static void list_add(vd_crl_list_t *l, X509_CRL *crl)
             return;
         }
     }
-    if (l->n < VD_CRLS_MAX && X509_CRL_up_ref(crl) == 1) {
+    if (l->n >= VD_CRLS_MAX) {
+        l->overflow = 1; /* never silently: the caller is told (vd_crl_list_t.overflow) */
+        return;
+    }
+    if (X509_CRL_up_ref(crl) == 1) {
         l->crls[l->n++] = crl;
     }
 }
@@ -126,41 +130,52 @@ int vd_certcache__keep_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ar
     return 1;
 }
 
-/* Read SQLite's CRL rows for `p` into `ark`'s memory slot, once per distribution point. */
-static void load_from_db(vd_certcache_t *c, vd_product_t p, X509 *ark)
+/*
+ * The CRLs of `ark` into `out`: memory, else SQLite's row for that distribution point (then kept
+ * in memory; a row is read once per slot). References are taken under the lock or from the
+ * parse itself, so a concurrent drop of the memory layer never leaves this appraisal without a
+ * CRL the cache holds.
+ */
+static void take_crls(vd_certcache_t *c, vd_product_t p, X509 *ark, vd_crl_list_t *out)
 {
     unsigned char spki[32];
     char why[160];
-    if (c->db == NULL || vd_x509_spki_sha256(ark, spki) != 0) {
+    if (vd_x509_spki_sha256(ark, spki) != 0) {
         return;
     }
     for (int v = 0; v < 2; v++) {
         pthread_mutex_lock(&c->mu);
         cc_crl_slot_t *s = slot_for(c, spki, 0);
-        int done = s != NULL && s->db_loaded[v];
+        int done = s != NULL && (s->db_loaded[v] || s->crl[v] != NULL);
+        if (s != NULL && s->crl[v] != NULL) {
+            list_add(out, s->crl[v]);
+        }
         pthread_mutex_unlock(&c->mu);
+        if (done || c->db == NULL) {
+            continue;
+        }
         uint8_t *der = NULL;
         size_t len = 0;
-        /* Marked only once read: a concurrent appraisal reads it too rather than go without. */
-        int got = done ? 0 : vd_certcache__db_get_crl(c, p, v, &der, &len);
+        int got = vd_certcache__db_get_crl(c, p, v, &der, &len);
         X509_CRL *crl = got == 1 ? vd_crl_parse(der, len) : NULL;
         int ok = crl != NULL && vd_crl_signed_by(crl, ark, NULL, why, sizeof(why));
-        if (!done) {
-            pthread_mutex_lock(&c->mu);
-            cc_crl_slot_t *t = slot_for(c, spki, 1);
-            if (ok && (t->crl[v] == NULL || vd_crl_newer(crl, t->crl[v]))) {
-                X509_CRL_free(t->crl[v]);
-                X509_CRL_up_ref(crl);
-                t->crl[v] = crl;
-            }
-            t->db_loaded[v] = got >= 0; /* a read error is retried next time */
-            if (ok) {
-                c->st.db_hits++;
-            } else if (got == 1) {
-                c->st.invalid++; /* another ARK's (a different trust set) or a poisoned row */
-            }
-            pthread_mutex_unlock(&c->mu);
+        if (ok) {
+            list_add(out, crl);
         }
+        pthread_mutex_lock(&c->mu);
+        cc_crl_slot_t *t = slot_for(c, spki, 1);
+        if (ok && (t->crl[v] == NULL || vd_crl_newer(crl, t->crl[v]))) {
+            X509_CRL_free(t->crl[v]);
+            X509_CRL_up_ref(crl);
+            t->crl[v] = crl;
+        }
+        t->db_loaded[v] = got >= 0; /* a read error is retried next time */
+        if (ok) {
+            c->st.db_hits++;
+        } else if (got == 1) {
+            c->st.invalid++; /* another ARK's (a different trust set) or a poisoned row */
+        }
+        pthread_mutex_unlock(&c->mu);
         X509_CRL_free(crl);
         free(der);
     }
@@ -168,7 +183,7 @@ static void load_from_db(vd_certcache_t *c, vd_product_t p, X509 *ark)
 
 /* Fetch (p, vlek)'s CRL from KDS and keep it if `ark` signed it. */
 static vd_err_t fetch_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, int64_t deadline,
-                          vd_error_t *err)
+                          vd_crl_list_t *out, vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     uint8_t *body = NULL;
@@ -199,6 +214,7 @@ static vd_err_t fetch_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark
         goto fail;
     }
     vd_certcache__keep_crl(c, p, vlek, ark, crl); /* an older one than known is not kept */
+    list_add(out, crl);
     goto out;
 fail:
     vd_certcache__count(c, &c->st.fetch_errors);
@@ -241,23 +257,6 @@ static int claim_fetch(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, i
         vd_certcache__db_put_state(c, k, (int64_t)now);
     }
     return go;
-}
-
-/* Every CRL memory holds for `ark`, into `out`. */
-static void collect_slot(vd_certcache_t *c, X509 *ark, vd_crl_list_t *out)
-{
-    unsigned char spki[32];
-    if (vd_x509_spki_sha256(ark, spki) != 0) {
-        return;
-    }
-    pthread_mutex_lock(&c->mu);
-    cc_crl_slot_t *s = slot_for(c, spki, 0);
-    for (int v = 0; s != NULL && v < 2; v++) {
-        if (s->crl[v] != NULL) {
-            list_add(out, s->crl[v]);
-        }
-    }
-    pthread_mutex_unlock(&c->mu);
 }
 
 /* The ARK for (p, vlek): the cached chain's (fetched when allowed), else an extra root. */
@@ -311,17 +310,16 @@ static void crls_for(vd_certcache_t *c, vd_product_t p, int vlek, int fetch, int
         }
         return;
     }
-    load_from_db(c, p, ark);
+    take_crls(c, p, ark, out);
     if (fetch && claim_fetch(c, p, vlek, ark, force)) {
         vd_error_t e = {0};
-        if (fetch_crl(c, p, vlek, ark, deadline, &e) != VD_OK) {
+        if (fetch_crl(c, p, vlek, ark, deadline, out, &e) != VD_OK) {
             note(out, "CRL refresh: ", e.msg);
             if (ferr != NULL) {
                 VD_ERR(ferr, e.code, "%s", e.msg);
             }
         }
     }
-    collect_slot(c, ark, out);
     X509_free(ark);
 }
 

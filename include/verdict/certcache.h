@@ -117,6 +117,7 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
 typedef struct vd_crl_list {
     X509_CRL *crls[VD_CRLS_MAX]; /* new references */
     size_t n;
+    int overflow;   /* more CRLs than VD_CRLS_MAX were found (some left out) */
     char note[256]; /* a refresh that failed or a chain that could not be had; "" */
 } vd_crl_list_t;
 

@@ -29,7 +29,7 @@ typedef enum vd_crl_mode {
     VD_CRL_OFF,           /* revocation not checked: chain.revocation "skip" saying so */
 } vd_crl_mode_t;
 
-#define VD_CRLS_MAX 8 /* CRLs one appraisal considers: two distribution points per ARK */
+#define VD_CRLS_MAX 16 /* CRLs one appraisal is given: two distribution points per ARK, files */
 
 /** "fail-open", "fail-closed" or "off"; -1 for anything else (NULL or "" = fail-open). */
 int vd_crl_mode_parse(const char *s, vd_crl_mode_t *out);

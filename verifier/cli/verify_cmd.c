@@ -256,7 +256,13 @@ static int load_crls(const verify_opts_t *o, vd_certcache_t *cache, const uint8_
                                                           o->n_certs > 0, &cached, &err) != VD_OK) {
         return 0; /* no cache: the core says no CRL is known */
     }
-    for (size_t i = 0; i < cached.n && out->n < VD_CRLS_MAX; i++) {
+    if (cached.overflow || out->n + cached.n > VD_CRLS_MAX) {
+        fprintf(stderr, "verdict verify: more than %d CRLs (--crl-file and the cache)\n",
+                VD_CRLS_MAX);
+        vd_crl_list_free(&cached);
+        return -1; /* never appraise with some left out: one of them may revoke */
+    }
+    for (size_t i = 0; i < cached.n; i++) {
         X509_CRL_up_ref(cached.crls[i]);
         out->crls[out->n++] = cached.crls[i];
     }
