@@ -230,25 +230,32 @@ static int claim_fetch(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, i
     unsigned char spki[32];
     char k[64];
     int64_t saved = 0;
-    time_t now = time(NULL), nu = 0;
+    time_t now = time(NULL);
     if (c->kds == NULL || vd_x509_spki_sha256(ark, spki) != 0) {
         return 0;
     }
-    snprintf(k, sizeof(k), "crl_attempt:%s:%s", vd_product_name(p), vd_certcache__key_type(vlek));
-    if (vd_certcache__db_get_state(c, k, &saved) != 1) {
-        saved = 0;
-    }
-    int go;
+    /* Due? From memory alone, so that the hot path asks SQLite nothing. */
     pthread_mutex_lock(&c->mu);
     cc_crl_slot_t *s = slot_for(c, spki, 0);
     X509_CRL *have = s != NULL ? s->crl[vlek ? 1 : 0] : NULL;
-    if (have != NULL) {
-        nu = vd_crl_next_update(have);
+    int due = have == NULL || vd_crl_next_update(have) - c->cfg.crl_margin_s <= now;
+    time_t last = c->crl_attempt[p][vlek ? 1 : 0];
+    pthread_mutex_unlock(&c->mu);
+    if (!force && !due) {
+        return 0;
     }
+    snprintf(k, sizeof(k), "crl_attempt:%s:%s", vd_product_name(p), vd_certcache__key_type(vlek));
+    if (!force && last == 0 && vd_certcache__db_get_state(c, k, &saved) == 1 && saved > 0 &&
+        saved <= (int64_t)now) {
+        last = (time_t)saved; /* another process's attempt; one in the future is not believed */
+    }
+    int go;
+    pthread_mutex_lock(&c->mu);
     time_t *attempt = &c->crl_attempt[p][vlek ? 1 : 0];
-    time_t last = *attempt > (time_t)saved ? *attempt : (time_t)saved;
-    int due = have == NULL || nu - c->cfg.crl_margin_s <= now;
-    go = force || (due && now - last >= c->cfg.crl_refetch_s);
+    if (*attempt > last) {
+        last = *attempt;
+    }
+    go = force || now - last >= c->cfg.crl_refetch_s;
     if (go) {
         *attempt = now; /* concurrent appraisals do not all fetch */
     }
