@@ -3,8 +3,11 @@
  *
  * Prints, for a real Turin report and its certificates:
  *   - the floor: ECDSA P-384/SHA-384 verifies per second with OpenSSL EVP (one core);
- *   - vd_snp_verify per second (parse, chain of three RSA-4096 PSS links, report signature,
- *     bindings) and its ratio to the floor;
+ *   - vd_snp_verify per second, cold (parse, chain of three RSA-4096 PSS links, the CRL's
+ *     RSA-PSS signature, report signature, bindings) and its ratio to the floor;
+ *   - the same warm: with a verified-chain memo (chain.h) that has seen this chain and CRL, so
+ *     that one appraisal costs one ECDSA verify and no RSA verify; issue #7 asks for a ratio
+ *     of at least 0.95;
  *   - vd_policy_evaluate per second with a representative policy, and microseconds per call.
  * Usage: bench_verify [VECTORS_DIR] [SECONDS_PER_STAGE]. Figures depend on the machine; run it
  * twice and compare ratios, not absolute numbers, across machines.
@@ -18,14 +21,16 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "verdict/crl.h"
 #include "verdict/policy.h"
 #include "verdict/timefmt.h"
 #include "verdict/verify.h"
 
+/* CPU time of this thread: on a shared machine, time spent descheduled is not counted. */
 static double now_s(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -64,6 +69,24 @@ static double rate(bench_fn fn, void *ctx, double secs)
         t = now_s() - start;
     } while (t < secs);
     return (double)n / t;
+}
+
+/*
+ * The machine is shared: measure `a` and `b` in alternation, `rounds` times for `secs` in all,
+ * and keep each one's best round, so that a burst of other load does not land on one side of
+ * a ratio only.
+ */
+static void rate_pair(bench_fn a, void *actx, bench_fn b, void *bctx, double secs, double *ra,
+                      double *rb)
+{
+    const int rounds = 10;
+    *ra = *rb = 0;
+    for (int i = 0; i < rounds; i++) {
+        double x = rate(a, actx, secs / (2 * rounds));
+        double y = rate(b, bctx, secs / (2 * rounds));
+        *ra = x > *ra ? x : *ra;
+        *rb = y > *rb ? y : *rb;
+    }
 }
 
 typedef struct floor_ctx {
@@ -153,14 +176,67 @@ int main(int argc, char **argv)
     int siglen = i2d_ECDSA_SIG(sig, &fc.sig);
     fc.siglen = (size_t)siglen;
 
+    /* AMD's real Milan CRL stands in for Turin's (no Turin CRL in the vectors): it is not
+     * signed by the Turin ARK, so the cold path pays its signature check once per ARK
+     * mismatch by name only; the Milan stage below measures a real CRL verification. */
+    size_t clen;
+    unsigned char *crl_der = slurp(dir, "amd-crls/milan_crl.der", &clen);
+    X509_CRL *crl = vd_crl_parse(crl_der, clen);
+    if (crl == NULL) {
+        fprintf(stderr, "bench: the Milan CRL does not parse\n");
+        return 2;
+    }
     verify_ctx_t vc = {.res = calloc(1, sizeof(vd_snp_result_t))};
     vc.in.report = report;
     vc.in.report_len = rlen;
     vc.in.certs = certs;
     vc.in.trust = trust;
+    vc.in.crls = &crl;
+    vc.in.n_crls = 1;
     if (vd_time_parse_rfc3339("2026-06-01T00:00:00Z", &vc.in.at) != 0) {
         return 2;
     }
+    verify_ctx_t wc = vc;
+    wc.res = calloc(1, sizeof(vd_snp_result_t));
+    vd_chain_memo_t *memo = NULL;
+    if (vd_chain_memo_new(0, &memo, &err) != VD_OK) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 2;
+    }
+    wc.in.memo = memo;
+
+    /* Milan (mstav), with AMD's Milan CRL: fresh on 2026-03-01, so the CRL's signature is
+     * verified (cold) or remembered (warm) on every appraisal. */
+    size_t mrlen, mvlen, malen, mklen;
+    unsigned char *mreport = slurp(dir, "mstav-tests/milan_attestation_report.bin", &mrlen);
+    unsigned char *mvcek = slurp(dir, "mstav-tests/milan_vcek.pem", &mvlen);
+    unsigned char *mask = slurp(dir, "mstav-tests/milan_ask.pem", &malen);
+    unsigned char *mark = slurp(dir, "amd-roots-mstav/milan_ark.pem", &mklen);
+    vd_certset_t *mcerts = NULL;
+    if (vd_certset_new(&mcerts, &err) != VD_OK ||
+        vd_certset_add_blob(mcerts, mvcek, mvlen, "vcek", &err) != VD_OK ||
+        vd_certset_add_blob(mcerts, mask, malen, "ask", &err) != VD_OK ||
+        vd_certset_add_blob(mcerts, mark, mklen, "ark", &err) != VD_OK) {
+        fprintf(stderr, "bench: %s\n", err.msg);
+        return 2;
+    }
+    verify_ctx_t mc = {.res = calloc(1, sizeof(vd_snp_result_t))};
+    mc.in = vc.in;
+    mc.in.report = mreport;
+    mc.in.report_len = mrlen;
+    mc.in.certs = mcerts;
+    mc.in.crl_mode = VD_CRL_FAIL_CLOSED; /* the CRL must be verified and fresh */
+    if (vd_time_parse_rfc3339("2026-03-01T00:00:00Z", &mc.in.at) != 0) {
+        return 2;
+    }
+    verify_ctx_t mw = mc;
+    mw.res = calloc(1, sizeof(vd_snp_result_t));
+    mw.in.memo = memo;
+    floor_ctx_t mf = {.key = X509_get0_pubkey(vd_certset_get(mcerts, 0)), .msg = mreport};
+    ECDSA_SIG *msig = ECDSA_SIG_new();
+    ECDSA_SIG_set0(msig, BN_lebin2bn(mreport + 0x2A0, 48, NULL),
+                   BN_lebin2bn(mreport + 0x2E8, 48, NULL));
+    mf.siglen = (size_t)i2d_ECDSA_SIG(msig, &mf.sig);
 
     eval_ctx_t ec = {0};
     vd_policy_t *policy = NULL;
@@ -168,23 +244,60 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench: %s\n", err.msg);
         return 2;
     }
-    if (verify_once(&vc) != 0) {
+    if (verify_once(&vc) != 0 || verify_once(&wc) != 0) {
         fprintf(stderr, "bench: the Turin vector does not verify\n");
+        return 1;
+    }
+    if (verify_once(&mc) != 0 || verify_once(&mw) != 0 ||
+        vd_checks_find(&mw.res->checks, "chain.revocation")->result != VD_CHECK_PASS) {
+        fprintf(stderr, "bench: the Milan vector does not verify with its CRL\n");
         return 1;
     }
     ec.policy = policy;
     ec.res = vc.res;
 
-    double f = rate(floor_once, &fc, secs);
-    double v = rate(verify_once, &vc, secs);
+    double f, v, w, mf_rate, mv, mwr, f2, mf2;
+    rate_pair(floor_once, &fc, verify_once, &vc, 2 * secs, &f, &v);
+    rate_pair(floor_once, &fc, verify_once, &wc, 2 * secs, &f2, &w);
+    f = f2 > f ? f2 : f;
+    rate_pair(floor_once, &mf, verify_once, &mc, 2 * secs, &mf_rate, &mv);
+    rate_pair(floor_once, &mf, verify_once, &mw, 2 * secs, &mf2, &mwr);
+    mf_rate = mf2 > mf_rate ? mf2 : mf_rate;
     double e = rate(eval_once, &ec, secs);
+    uint64_t hits = 0, misses = 0;
+    vd_chain_memo_stats(memo, &hits, &misses);
+    printf("Turin (mstav), no CRL of its ARK:\n");
     printf("ECDSA P-384 verify (floor, EVP)   %10.0f /s  %8.1f us\n", f, 1e6 / f);
-    printf("vd_snp_verify (full genuineness)  %10.0f /s  %8.1f us  ratio to floor %.2f\n", v,
+    printf("vd_snp_verify cold (full chain)   %10.0f /s  %8.1f us  ratio to floor %.2f\n", v,
            1e6 / v, v / f);
+    printf("vd_snp_verify warm (memo)         %10.0f /s  %8.1f us  ratio to floor %.2f\n", w,
+           1e6 / w, w / f);
+    printf("Milan (mstav), with AMD's Milan CRL, fail-closed:\n");
+    printf("ECDSA P-384 verify (floor, EVP)   %10.0f /s  %8.1f us\n", mf_rate, 1e6 / mf_rate);
+    printf("vd_snp_verify cold (chain + CRL)  %10.0f /s  %8.1f us  ratio to floor %.2f\n", mv,
+           1e6 / mv, mv / mf_rate);
+    printf("vd_snp_verify warm (memo)         %10.0f /s  %8.1f us  ratio to floor %.2f\n", mwr,
+           1e6 / mwr, mwr / mf_rate);
+    printf("memo: %llu hits, %llu misses (signatures verified)\n", (unsigned long long)hits,
+           (unsigned long long)misses);
     printf("vd_policy_evaluate (%zu checks)    %10.0f /s  %8.2f us\n", ec.out.checks.count, e,
            1e6 / e);
-    printf("one core; %s; %.1f s per stage\n", OpenSSL_version(OPENSSL_VERSION), secs);
+    printf("one core, thread CPU time; %s; %.1f s per stage, best of 10 alternating rounds\n",
+           OpenSSL_version(OPENSSL_VERSION), secs);
 
+    vd_chain_memo_free(&memo);
+    X509_CRL_free(crl);
+    free(crl_der);
+    ECDSA_SIG_free(msig);
+    OPENSSL_free(mf.sig);
+    free(mc.res);
+    free(mw.res);
+    free(wc.res);
+    vd_certset_free(&mcerts);
+    free(mreport);
+    free(mvcek);
+    free(mask);
+    free(mark);
     vd_policy_free(&policy);
     ECDSA_SIG_free(sig);
     OPENSSL_free(fc.sig);

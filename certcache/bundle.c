@@ -3,14 +3,14 @@
  * (certcache/README.md describes the bundle format).
  *
  * Format: UTF-8 text; each object is a PEM block ("CERTIFICATE" or "X509 CRL") preceded by one
- * comment line "# <kind> <product> <detail>" that people can read. The comment is advisory
- * except for CRLs, whose hierarchy (vcek or vlek) it names because the two CRLs of one ARK
- * cannot be told apart by content; without it a CRL is filed under vcek.
+ * comment line "# <kind> <product> <detail>" that people can read. The comment is advisory: a
+ * CRL belongs to the ARK whose signature it carries; its comment only names the distribution
+ * point (vcek or vlek) it is filed under, which changes nothing about how it is applied.
  *
  * Trust boundary: a bundle is untrusted. Import is all or nothing and stores an object only if
  * it chains to a root in the trust set: ARKs must match a pin or a configured extra anchor,
  * ASKs/ASVKs must be signed by such an ARK, VCEKs/VLEKs by an accepted ASK/ASVK (from the
- * bundle or the cache), CRLs by an accepted ARK.
+ * bundle or the cache), CRLs by an accepted ARK (chain.h's and crl.h's rules, as the core).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +25,7 @@
 #include "verdict/bytes.h"
 #include "verdict/chain.h"
 #include "verdict/db.h"
+#include "verdict/crl.h"
 #include "certcache_internal.h"
 
 #define BUNDLE_MAX_OBJECTS 256
@@ -34,7 +35,9 @@ typedef struct obj {
     X509_CRL *crl;
     char comment[160];
     int accepted;
-    int cached; /* from the cache, not the bundle: a signer only */
+    int cached;    /* from the cache, not the bundle: a signer only */
+    X509 *crl_ark; /* for a CRL: the accepted ARK that signed it */
+    vd_product_t crl_product;
 } obj_t;
 
 static int cn_prefix(X509 *x, const char *prefix, char *rest, size_t n)
@@ -45,7 +48,14 @@ static int cn_prefix(X509 *x, const char *prefix, char *rest, size_t n)
     if (strncmp(cn, prefix, l) != 0) {
         return 0;
     }
-    snprintf(rest, n, "%s", cn + l);
+    /* Whatever follows the prefix, cut to fit (a name longer than `rest` matches no product). */
+    size_t rl = strlen(cn + l);
+    if (n == 0) {
+        return 1;
+    }
+    rl = rl < n - 1 ? rl : n - 1;
+    memcpy(rest, cn + l, rl);
+    rest[rl] = '\0';
     return 1;
 }
 
@@ -188,8 +198,8 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
     obj_t *objs = NULL;
     cc_put_t *puts = NULL;
     pending_t *mem = NULL;
-    size_t n = 0, npending = 0;
-    char name[64], rest[48], spki[65], why[192];
+    size_t n = 0, npending = 0, crls_kept = 0;
+    char name[64], rest[48], why[192];
     if (imported != NULL) {
         *imported = 0;
     }
@@ -222,19 +232,8 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
         if (x == NULL || X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) != 0) {
             continue;
         }
-        vd_product_t rp = VD_PRODUCT_UNKNOWN;
-        if (vd_trust_match(c->trust, x, &rp, spki) == VD_ROOT_UNTRUSTED) {
-            rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
-                        "import refused: root \"%s\" (SPKI SHA-256 %s) is not a pinned AMD ARK "
-                        "nor a configured extra root",
-                        name_of(x, name, sizeof(name)), spki);
-            goto out;
-        }
-        if (!vd_chain_signed_by(x, x, NULL, 0)) {
-            rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
-                        "import refused: root \"%s\" is not validly "
-                        "self-signed",
-                        name_of(x, name, sizeof(name)));
+        if (!vd_chain_ark_ok(c->trust, x, VD_PRODUCT_UNKNOWN, NULL, NULL, why, sizeof(why))) {
+            rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED, "import refused: %s", why);
             goto out;
         }
         objs[i].accepted = 1;
@@ -277,24 +276,29 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
             goto out;
         }
     }
-    /* CRLs: verified against an accepted ARK. */
+    /* CRLs: issued and signed by an accepted ARK that anchors a named product. */
     for (size_t i = 0; i < n; i++) {
-        X509_CRL *crl = objs[i].crl;
-        if (crl == NULL) {
+        if (objs[i].crl == NULL) {
             continue;
         }
-        int ok = 0;
-        for (size_t j = 0; j < n && !ok; j++) {
+        objs[i].crl_ark = NULL;
+        for (size_t j = 0; j < n && objs[i].crl_ark == NULL; j++) {
             X509 *y = objs[j].x;
-            ok = y != NULL && objs[j].accepted &&
-                 X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(y)) == 0 &&
-                 X509_NAME_cmp(X509_get_subject_name(y), X509_get_issuer_name(y)) == 0 &&
-                 X509_CRL_verify(crl, X509_get0_pubkey(y)) == 1;
+            vd_product_t anchors = VD_PRODUCT_UNKNOWN;
+            if (y != NULL && objs[j].accepted && vd_chain_self_signed(y) &&
+                vd_crl_signed_by(objs[i].crl, y, NULL, why, sizeof(why)) &&
+                vd_chain_ark_ok(c->trust, y, VD_PRODUCT_UNKNOWN, NULL, &anchors, why,
+                                sizeof(why)) &&
+                anchors != VD_PRODUCT_UNKNOWN) {
+                objs[i].crl_ark = y;
+                objs[i].crl_product = anchors;
+            }
         }
-        ERR_clear_error();
-        if (!ok) {
+        if (objs[i].crl_ark == NULL) {
             rc = VD_ERR(err, VD_E_CHAIN_UNTRUSTED,
-                        "import refused: CRL %zu is not signed by an ARK in the bundle", i + 1);
+                        "import refused: CRL %zu is not signed by a trusted ARK in the bundle or "
+                        "the cache",
+                        i + 1);
             goto out;
         }
     }
@@ -389,41 +393,6 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
                                       .len = (size_t)dlen,
                                       .source = "import"};
     }
-    for (size_t i = 0; i < n; i++) {
-        X509_CRL *crl = objs[i].crl;
-        if (crl == NULL) {
-            continue;
-        }
-        char prod[32] = "", kind[16] = "", ktype[16] = "vcek";
-        if (sscanf(objs[i].comment, " %15s %31s %15s", kind, prod, ktype) < 2) {
-            prod[0] = '\0';
-        }
-        /* The product is the CRL issuer's: ARK-<product>. */
-        X509_NAME *iname = X509_CRL_get_issuer(crl);
-        char icn[64] = "";
-        X509_NAME_get_text_by_NID(iname, NID_commonName, icn, sizeof(icn));
-        vd_product_t p = strncmp(icn, "ARK-", 4) == 0 ? vd_product_from_name(icn + 4)
-                                                      : vd_product_from_name(prod);
-        if (p == VD_PRODUCT_UNKNOWN) {
-            rc = VD_ERR(err, VD_E_MALFORMED, "import refused: CRL %zu names no product", i + 1);
-            goto out;
-        }
-        unsigned char *der = NULL;
-        int dlen = i2d_X509_CRL(crl, &der);
-        if (dlen <= 0) {
-            rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
-            goto out;
-        }
-        mem[npending] = (pending_t){CC_PUT_CRL, p, 0, NULL, NULL, {0}, 0, 0, der};
-        puts[npending++] =
-            (cc_put_t){.kind = CC_PUT_CRL,
-                       .p = p,
-                       .vlek = strcmp(ktype, "vlek") == 0,
-                       .blob = der,
-                       .len = (size_t)dlen,
-                       .this_update = vd_certcache__asn1_time(X509_CRL_get0_lastUpdate(crl)),
-                       .next_update = vd_certcache__asn1_time(X509_CRL_get0_nextUpdate(crl))};
-    }
     if (vd_certcache__db_put_batch(c, puts, npending) != 0) {
         rc = VD_ERR(err, VD_E_STORE, "cannot store the import in the certificate cache");
         goto out;
@@ -439,8 +408,25 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
     pthread_mutex_lock(&c->mu);
     c->st.stored += npending;
     pthread_mutex_unlock(&c->mu);
+    /* CRLs, once the certificates are in (each CRL row is kept on its own, newest first). The
+     * ARK that signed it decides whose CRL it is; the comment only says from which distribution
+     * point (vcek or vlek) it was taken, and the core applies every CRL of the ARK to both. An
+     * older CRL than the one kept is ignored, not an error. */
+    for (size_t i = 0; i < n; i++) {
+        if (objs[i].crl == NULL) {
+            continue;
+        }
+        char kind[16] = "", prod[32] = "", ktype[16] = "vcek";
+        if (sscanf(objs[i].comment, " %15s %31s %15s", kind, prod, ktype) < 3) {
+            snprintf(ktype, sizeof(ktype), "vcek");
+        }
+        if (vd_certcache__keep_crl(c, objs[i].crl_product, strcmp(ktype, "vlek") == 0,
+                                   objs[i].crl_ark, objs[i].crl)) {
+            crls_kept++;
+        }
+    }
     if (imported != NULL) {
-        *imported = npending;
+        *imported = npending + crls_kept;
     }
 out:
     for (size_t i = 0; mem != NULL && i < npending; i++) {

@@ -170,10 +170,13 @@ static void slots_clear(vd_certcache_t *c)
         for (int v = 0; v < 2; v++) {
             X509_free(c->chains[p][v].issuer);
             X509_free(c->chains[p][v].ark);
-            X509_CRL_free(c->crls[p][v].crl);
             memset(&c->chains[p][v], 0, sizeof(c->chains[p][v]));
-            memset(&c->crls[p][v], 0, sizeof(c->crls[p][v]));
         }
+    }
+    for (size_t i = 0; i < CC_CRL_ARKS; i++) {
+        X509_CRL_free(c->crls[i].crl[0]);
+        X509_CRL_free(c->crls[i].crl[1]);
+        memset(&c->crls[i], 0, sizeof(c->crls[i]));
     }
 }
 
@@ -535,35 +538,16 @@ vd_err_t vd_certcache__parse_blob(const uint8_t *p, size_t len, const char *orig
 int vd_certcache__chain_ok(const vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
                            X509 *ark, char *why, size_t n)
 {
-    char spki[65], want[48];
-    vd_product_t rp = VD_PRODUCT_UNKNOWN;
+    vd_chain_query_t q;
     if (issuer == NULL || ark == NULL) {
         snprintf(why, n, "the chain lacks the %s or the ARK", vlek ? "ASVK" : "ASK");
         return 0;
     }
-    if (vd_trust_match(c->trust, ark, &rp, spki) == VD_ROOT_UNTRUSTED) {
-        snprintf(why, n, "root (SPKI SHA-256 %s) is not a pinned AMD ARK nor a configured root",
-                 spki);
-        return 0;
-    }
-    if (rp != VD_PRODUCT_UNKNOWN && rp != p) {
-        snprintf(why, n, "root anchors %s, not %s", vd_product_name(rp), vd_product_name(p));
-        return 0;
-    }
-    if (!vd_chain_signed_by(ark, ark, NULL, 0)) {
-        snprintf(why, n, "the ARK is not validly self-signed");
-        return 0;
-    }
-    snprintf(want, sizeof(want), "SEV-%s%s", vlek ? "VLEK-" : "", vd_product_name(p));
-    if (!vd_x509_cn_is(issuer, want)) {
-        snprintf(why, n, "the %s is not named %s", vlek ? "ASVK" : "ASK", want);
-        return 0;
-    }
-    if (!vd_chain_signed_by(issuer, ark, NULL, 0) || X509_check_ca(issuer) < 1) {
-        snprintf(why, n, "%s is not a CA signed by the ARK", want);
-        return 0;
-    }
-    return 1;
+    memset(&q, 0, sizeof(q));
+    q.trust = c->trust;
+    q.product = p;
+    q.vlek = vlek;
+    return vd_chain_pair_ok(&q, issuer, ark, why, n);
 }
 
 int vd_certcache__vcek_ok(X509 *vcek, X509 *ask, vd_product_t p, const uint8_t *hwid,
@@ -721,29 +705,71 @@ typedef struct chain_arg {
     int vlek;
 } chain_arg_t;
 
-/* Pick the issuer and the ARK out of a parsed cert_chain body and validate them. */
-static int chain_from_set(const vd_certcache_t *c, vd_product_t p, int vlek, vd_certset_t *s,
+/* The issuer and the ARK for (p, vlek) among `s` (and the extra anchors), judged by chain.h.
+ * New references on success. */
+static int chain_from_set(const vd_certcache_t *c, vd_product_t p, int vlek, const vd_certset_t *s,
                           X509 **issuer, X509 **ark, char *why, size_t n)
 {
-    X509 *is = NULL, *root = NULL;
-    char cn[48];
-    snprintf(cn, sizeof(cn), "SEV-%s%s", vlek ? "VLEK-" : "", vd_product_name(p));
-    for (size_t i = 0; i < vd_certset_count(s); i++) {
-        X509 *x = vd_certset_get(s, i);
-        if (vd_x509_cn_is(x, cn)) {
-            is = x;
-        } else if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_issuer_name(x)) == 0) {
-            root = x;
+    vd_chain_query_t q;
+    vd_chain_t ch;
+    memset(&q, 0, sizeof(q));
+    memset(&ch, 0, sizeof(ch));
+    q.certs = s;
+    q.trust = c->trust;
+    q.product = p;
+    q.vlek = vlek;
+    vd_chain_locate_and_judge(&q, &ch);
+    if (ch.ark_state != VD_LINK_PASS || ch.issuer_state != VD_LINK_PASS) {
+        const char *d = ch.ark_state != VD_LINK_PASS ? ch.ark_detail : ch.issuer_detail;
+        size_t dl = strlen(d);
+        if (n > 0) {
+            dl = dl < n - 1 ? dl : n - 1;
+            memcpy(why, d, dl);
+            why[dl] = '\0';
         }
-    }
-    if (!vd_certcache__chain_ok(c, p, vlek, is, root, why, n)) {
         return 0;
     }
-    X509_up_ref(is);
-    X509_up_ref(root);
-    *issuer = is;
-    *ark = root;
+    X509_up_ref(ch.issuer);
+    X509_up_ref(ch.ark);
+    *issuer = ch.issuer;
+    *ark = ch.ark;
     return 1;
+}
+
+int vd_certcache__cached_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509 **issuer,
+                               X509 **ark)
+{
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    vd_certset_t *set = NULL;
+    vd_error_t pe = {0};
+    char why[192];
+    int ok = 0;
+    *issuer = *ark = NULL;
+    if (p == VD_PRODUCT_UNKNOWN) {
+        return 0;
+    }
+    pthread_mutex_lock(&c->mu);
+    cc_chain_slot_t *s = &c->chains[p][vlek ? 1 : 0];
+    if (s->issuer != NULL && s->ark != NULL) {
+        X509_up_ref(s->issuer);
+        X509_up_ref(s->ark);
+        *issuer = s->issuer;
+        *ark = s->ark;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (ok) {
+        return 1;
+    }
+    if (vd_certcache__db_get_chain(c, p, vlek, &blob, &len) == 1 &&
+        vd_certcache__parse_blob(blob, len, "cache", &set, &pe) == VD_OK &&
+        chain_from_set(c, p, vlek, set, issuer, ark, why, sizeof(why))) {
+        ok = 1;
+    }
+    vd_certset_free(&set);
+    free(blob);
+    return ok;
 }
 
 static vd_err_t chain_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 **issuer,
@@ -1050,16 +1076,16 @@ static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t r
         goto out;
     }
     int vlek = key == VD_SNP_SIGNING_KEY_VLEK;
-    const char *leaf_cn = vlek ? "SEV-VLEK" : "SEV-VCEK";
 
     /* The endorsement key from the evidence: the candidate whose key verifies the report. */
-    size_t nev = evidence != NULL ? vd_certset_count(evidence) : 0;
-    for (size_t i = 0; i < nev && leaf == NULL; i++) {
-        X509 *x = vd_certset_get(evidence, i);
-        if (vd_x509_cn_is(x, leaf_cn) && vd_snp_report_signed_by(r, X509_get0_pubkey(x), NULL, 0)) {
-            leaf = x;
-        }
-    }
+    vd_chain_query_t lq;
+    vd_chain_t lc;
+    memset(&lq, 0, sizeof(lq));
+    lq.certs = evidence;
+    lq.vlek = vlek;
+    lq.report = r;
+    vd_chain_find_leaf(&lq, &lc);
+    leaf = lc.leaf_signs_report ? lc.leaf : NULL;
     vd_product_t p = VD_PRODUCT_UNKNOWN;
     if (r->version >= 3) {
         p = vd_product_from_cpuid(r->cpuid_fam_id, r->cpuid_mod_id, NULL);
@@ -1080,27 +1106,11 @@ static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t r
     vd_tcb_t tcb = vd_tcb_decode(r->reported_tcb, p);
 
     /* The chain: from the evidence when it has a valid one, else the cache / KDS. */
-    char icn[48], acn[48];
-    snprintf(icn, sizeof(icn), "SEV-%s%s", vlek ? "VLEK-" : "", vd_product_name(p));
-    snprintf(acn, sizeof(acn), "ARK-%s", vd_product_name(p));
-    for (size_t i = 0; i < nev; i++) {
-        X509 *x = vd_certset_get(evidence, i);
-        if (issuer == NULL && vd_x509_cn_is(x, icn)) {
-            issuer = x;
-        }
-    }
-    for (size_t i = 0; i < nev && issuer != NULL && ark == NULL; i++) {
-        X509 *x = vd_certset_get(evidence, i);
-        if (x != issuer && vd_chain_signed_by(issuer, x, NULL, 0) &&
-            vd_certcache__chain_ok(c, p, vlek, issuer, x, why, sizeof(why))) {
-            ark = x;
-        }
-    }
-    if (issuer != NULL && ark != NULL) {
-        X509_up_ref(issuer);
-        X509_up_ref(ark);
-    } else {
+    if (evidence == NULL ||
+        !chain_from_set(c, p, vlek, evidence, &issuer, &ark, why, sizeof(why))) {
         issuer = ark = NULL;
+    }
+    if (issuer == NULL || ark == NULL) {
         rc = get_chain_until(c, p, vlek, deadline, &issuer, &ark, retry, err);
         if (rc != VD_OK) {
             goto out;

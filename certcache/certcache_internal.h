@@ -33,10 +33,15 @@ typedef struct cc_chain_slot {
     X509 *issuer, *ark; /* validated; NULL when not loaded */
 } cc_chain_slot_t;
 
+#define CC_CRL_ARKS 8 /* ARKs whose CRLs are kept in memory: three AMD ones, extra roots */
+
+/* The newest verified CRL of one ARK (keyed by its SPKI SHA-256) from each distribution point
+ * (/vcek/ and /vlek/). Never replaced by an older one. */
 typedef struct cc_crl_slot {
-    X509_CRL *crl; /* verified against the ARK */
-    time_t next_update;
-    time_t attempt_at; /* last KDS attempt (wall clock) */
+    int used;
+    unsigned char ark_spki[32];
+    X509_CRL *crl[2];
+    int db_loaded[2]; /* SQLite's row for that distribution point was read */
 } cc_crl_slot_t;
 
 typedef struct cc_flight {
@@ -66,7 +71,9 @@ struct vd_certcache {
     size_t nbuckets, lru_count;
     cc_lru_ent_t *head, *tail;
     cc_chain_slot_t chains[CC_PRODUCTS][2];
-    cc_crl_slot_t crls[CC_PRODUCTS][2];
+    cc_crl_slot_t crls[CC_CRL_ARKS];
+    size_t crl_next;                    /* slot reused when all are taken */
+    time_t crl_attempt[CC_PRODUCTS][2]; /* last KDS attempt per CRL URL (wall clock) */
     cc_flight_t *flights;
     vd_certcache_stats_t st;
 };
@@ -84,12 +91,15 @@ uint64_t vd_certcache__tcb_raw(const vd_tcb_t *t, vd_product_t p);
 /* Parse a PEM-or-DER blob into a new certificate set. */
 vd_err_t vd_certcache__parse_blob(const uint8_t *p, size_t len, const char *origin,
                                   vd_certset_t **out, vd_error_t *err);
-/* Validate an ASK/ASVK + ARK for `p`. 1 ok, 0 with `why`. */
+/* Validate an ASK/ASVK + ARK for `p` (chain.h's rules). 1 ok, 0 with `why`. */
 int vd_certcache__chain_ok(const vd_certcache_t *c, vd_product_t p, int vlek, X509 *issuer,
                            X509 *ark, char *why, size_t n);
 /* Validate a VCEK against its ASK and the expected chip and TCB. 1 ok, 0 with `why`. */
 int vd_certcache__vcek_ok(X509 *vcek, X509 *ask, vd_product_t p, const uint8_t *hwid,
                           size_t hwid_len, uint64_t tcb_raw, char *why, size_t n);
+/* The validated chain for (p, vlek) from memory or SQLite, never KDS: new references, or 0. */
+int vd_certcache__cached_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509 **issuer,
+                               X509 **ark);
 /* Store a validated VCEK in memory and SQLite. */
 void vd_certcache__remember_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t *hwid,
                                  size_t hwid_len, uint64_t tcb_raw, X509 *vcek, const char *source);
@@ -162,5 +172,10 @@ int vd_certcache__db_put_batch(vd_certcache_t *c, const cc_put_t *puts, size_t n
 time_t vd_certcache__asn1_time(const ASN1_TIME *t);
 /* Fetch the CRL for (p, vlek) if it is missing or due (not forced). Best effort. */
 void vd_certcache__crl_prefetch(vd_certcache_t *c, vd_product_t p, int vlek, int64_t deadline);
+
+/* Keep `crl` (verified against a trusted ARK `ark` anchoring `p`) as the newest CRL of that
+ * ARK from distribution point `vlek`, in memory and SQLite, unless a newer one is known.
+ * 1 if it was newer (kept), 0 if not. */
+int vd_certcache__keep_crl(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, X509_CRL *crl);
 
 #endif

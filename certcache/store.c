@@ -284,8 +284,12 @@ static int put_crl(vd_certcache_t *c, vd_product_t p, int vlek, const uint8_t *d
 {
     int rc = -1;
     sqlite3_stmt *st =
-        prep(c, "INSERT OR REPLACE INTO crl(product, key_type, der, this_update, next_update,"
-                " fetched_at) VALUES(?1, ?2, ?3, ?4, ?5, strftime('%s','now'))");
+        prep(c, "INSERT INTO crl(product, key_type, der, this_update, next_update, fetched_at)"
+                " VALUES(?1, ?2, ?3, ?4, ?5, strftime('%s','now'))"
+                " ON CONFLICT(product, key_type) DO UPDATE SET der = excluded.der,"
+                " this_update = excluded.this_update, next_update = excluded.next_update,"
+                " fetched_at = excluded.fetched_at"
+                " WHERE crl.this_update IS NULL OR excluded.this_update > crl.this_update");
     if (st != NULL) {
         sqlite3_bind_text(st, 1, vd_product_name(p), -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, vd_certcache__key_type(vlek), -1, SQLITE_STATIC);

@@ -21,6 +21,7 @@
 #include "verdict/ar4si.h"
 #include "verdict/certcache.h"
 #include "verdict/certset.h"
+#include "verdict/crl.h"
 #include "verdict/error.h"
 #include "verdict/policy.h"
 #include "verdict/policyset.h"
@@ -37,6 +38,7 @@ typedef struct vd_appraiser_config {
     vd_policyset_t *policies;   /* NULL: policies can only be given compiled, per request */
     const char *default_policy; /* applied when a request names none; NULL or "" = none */
     const char *kds_base;       /* for "would come from" messages; NULL = the cache's or AMD's */
+    vd_crl_mode_t crl_mode;     /* no fresh CRL: fail-open (default), fail-closed, off */
 } vd_appraiser_config_t;
 
 typedef struct vd_appraiser vd_appraiser_t;
@@ -61,9 +63,9 @@ typedef struct vd_appraise_request {
     size_t cert_table_len;
     const vd_certset_t *certs; /* may be NULL */
     int certs_only;
-    /* CRLs given by the caller (--crl-file); may be NULL. Not used yet: revocation is the
-     * certificate cache's (vd_certcache_check_revocation) until the core takes CRLs. */
-    const X509_CRL *const *crls;
+    /* CRLs given by the caller (--crl-file); may be NULL. Untrusted: the core counts only a CRL
+     * the chain's ARK signed. The cache's CRLs for the report are added to them. */
+    X509_CRL *const *crls;
     size_t n_crls;
 
     const uint8_t *nonce; /* expected in REPORT_DATA; always checked when given */

@@ -20,15 +20,15 @@
  * against the pinned roots (vd_trust_t) before use, so a poisoned cache or a lying mirror can
  * only cause rejections; an entry that fails validation is dropped and refetched.
  *
- * The verification core stays pure: the cache only produces certificates (and CRL verdicts)
- * that the caller hands to vd_snp_verify. VLEKs are never fetched (only KDS's CSP interface
- * serves them); they come with the evidence or a bundle import.
+ * The verification core stays pure: the cache only produces certificates and CRLs that the
+ * caller hands to vd_snp_verify, which judges them. VLEKs are never fetched (only KDS's CSP
+ * interface serves them); they come with the evidence or a bundle import.
  *
  * SQLite (the shared --db file, verifier/db/db.c migration 2, PRAGMA user_version, WAL):
  *   vcek(product, hwid, tcb, der, fetched_at, source)   key (product, hwid, tcb)
  *   vlek(product, tcb, spki, der, fetched_at, source)   key (product, tcb, spki)
  *   chain(product, key_type, pem, fetched_at)            key (product, key_type)
- *   crl(product, key_type, der, this_update, next_update, fetched_at)
+ *   crl(product, key_type, der, this_update, next_update, fetched_at)  newest per key only
  *   kds_state(k, v)                                       429 / breaker state across processes
  *
  * Thread-safety: every function may be called from any thread on one shared cache.
@@ -57,22 +57,15 @@
 #define VD_CERTCACHE_CRL_REFETCH_S     3600  /* at most one CRL refresh attempt per hour */
 #define VD_CERTCACHE_CRL_MARGIN_S      86400 /* refresh a CRL this long before nextUpdate */
 
-/* What to do when no CRL fresh at the appraisal time is available. */
-typedef enum vd_crl_mode {
-    VD_CRL_FAIL_OPEN = 0, /* default: check "skip" with a warning; listed serials still reject */
-    VD_CRL_FAIL_CLOSED,   /* collateral unavailable (exit 3) */
-    VD_CRL_OFF,           /* do not check revocation at all */
-} vd_crl_mode_t;
-
 typedef struct vd_certcache_config {
     const char *db_path;     /* SQLite file; NULL or "" = memory only. Copied. */
     const vd_trust_t *trust; /* pinned roots + extra anchors; borrowed, must outlive the cache */
     int offline;             /* never contact KDS */
     vd_kds_config_t kds;     /* ignored when offline */
     size_t lru_capacity;     /* 0 = VD_CERTCACHE_DEFAULT_LRU */
-    vd_crl_mode_t crl_mode;
-    long crl_refetch_s; /* 0 = VD_CERTCACHE_CRL_REFETCH_S */
-    long crl_margin_s;  /* 0 = VD_CERTCACHE_CRL_MARGIN_S */
+    vd_crl_mode_t crl_mode;  /* VD_CRL_OFF: get_crls returns none */
+    long crl_refetch_s;      /* 0 = VD_CERTCACHE_CRL_REFETCH_S */
+    long crl_margin_s;       /* 0 = VD_CERTCACHE_CRL_MARGIN_S */
 } vd_certcache_config_t;
 
 /* Counters for /metrics. */
@@ -157,17 +150,38 @@ vd_err_t vd_certcache_prefetch(vd_certcache_t *c, const uint8_t *report, size_t 
                                const vd_certset_t *evidence, vd_product_t hint, long budget_ms,
                                int64_t *retry_after_ms, vd_error_t *err);
 
+/* The CRLs an appraisal hands to the core (vd_snp_input_t.crls, n_crls). */
+typedef struct vd_crl_list {
+    X509_CRL *crls[VD_CRLS_MAX]; /* new references */
+    size_t n;
+    int overflow;   /* more CRLs than VD_CRLS_MAX were found (some left out) */
+    char note[256]; /* a refresh that failed or a chain that could not be had; "" */
+} vd_crl_list_t;
+
+/** Drop the list's references; n becomes 0. */
+void vd_crl_list_free(vd_crl_list_t *l);
+
 /**
- * Revocation: append a "chain.revocation" check to `res` for the chain the core used (the
- * endorsement key that verified and its issuer among `certs`), against the CRL of its ARK
- * (memory, SQLite, KDS; refreshed before nextUpdate, at most once per crl_refetch_s).
- * A listed serial fails the check (status becomes REJECTED) even if the CRL is stale: revocation
- * is permanent. Without a CRL fresh at `at`: fail-open "skip", fail-closed "skip" plus a missing
- * note (status COLLATERAL_MISSING). Only runs when res->status is GENUINE. With budget_ms
- * VD_CERTCACHE_NO_WAIT only a cached CRL is used (no KDS request). VD_E_NOMEM only.
+ * The newest CRLs the cache has of the ARK that anchors (p, vlek) (both distribution points):
+ * memory (keyed by the ARK's SPKI), SQLite, and, unless `no_fetch`, KDS when missing or within
+ * crl_margin_s of nextUpdate (at most once per crl_refetch_s). `p` VD_PRODUCT_UNKNOWN: what is
+ * cached for every product, nothing fetched. Only CRLs a trusted ARK signed are kept; the core
+ * judges them again (chain.revocation). None found is not an error (out->n == 0, out->note may
+ * say why). Nothing is returned when crl_mode is VD_CRL_OFF. Free with vd_crl_list_free.
  */
-vd_err_t vd_certcache_check_revocation(vd_certcache_t *c, const vd_certset_t *certs, time_t at,
-                                       long budget_ms, vd_snp_result_t *res, vd_error_t *err);
+vd_err_t vd_certcache_get_crls(vd_certcache_t *c, vd_product_t p, int vlek, long budget_ms,
+                               int no_fetch, vd_crl_list_t *out, vd_error_t *err)
+    __attribute__((warn_unused_result));
+
+/**
+ * vd_certcache_get_crls for the product and key of `report` (CPUID for v3+, else `hint`; a v2
+ * report without a hint gets every cached CRL and nothing is fetched). A report that does not
+ * parse gets none.
+ */
+vd_err_t vd_certcache_get_crls_for_report(vd_certcache_t *c, const uint8_t *report,
+                                          size_t report_len, vd_product_t hint, long budget_ms,
+                                          int no_fetch, vd_crl_list_t *out, vd_error_t *err)
+    __attribute__((warn_unused_result));
 
 /**
  * Import every certificate and CRL in `bundle` (PEM; see certcache/README.md), all or nothing.

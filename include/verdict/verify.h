@@ -22,6 +22,13 @@
  *   chain.ask                ASK/ASVK signed by the ARK with RSA-PSS SHA-384, a CA
  *   chain.endorsement_key    VCEK/VLEK signed by the ASK/ASVK with RSA-PSS SHA-384
  *   chain.validity           every certificate valid at the given time
+ *   chain.revocation         always present. The CRLs given that are issued and signed (pinned
+ *                            RSA-PSS) by the chain's trusted ARK: fail if any lists the
+ *                            ASK/ASVK (or, by an indirect entry, the VCEK/VLEK), whatever its
+ *                            age; pass if one is fresh (thisUpdate <= at < nextUpdate); else
+ *                            skip with the reason (none given, none signed by the ARK, stale),
+ *                            and with crl_mode fail-closed the status is COLLATERAL_MISSING.
+ *                            skip when the chain is not trusted or crl_mode is off.
  *   report.signature         ECDSA P-384 over bytes 0x000-0x29F with the endorsement key
  *   binding.tcb              each SPL extension equals REPORTED_TCB's component (FMC on Turin)
  *   binding.chip_id          hwID equals CHIP_ID (8 bytes on Turin); skip if masked or VLEK
@@ -34,7 +41,9 @@
 #include <time.h>
 
 #include "verdict/certset.h"
+#include "verdict/chain.h"
 #include "verdict/check.h"
+#include "verdict/crl.h"
 #include "verdict/error.h"
 #include "verdict/product.h"
 #include "verdict/report.h"
@@ -44,7 +53,8 @@
 typedef enum vd_snp_status {
     VD_SNP_GENUINE = 0,        /* every check passed or was skipped for a stated reason */
     VD_SNP_REJECTED,           /* at least one check failed */
-    VD_SNP_COLLATERAL_MISSING, /* no check failed, but a needed certificate was not supplied */
+    VD_SNP_COLLATERAL_MISSING, /* no check failed, but a needed certificate was not supplied
+                                  (or, under fail-closed, no fresh CRL) */
 } vd_snp_status_t;
 
 typedef struct vd_snp_input {
@@ -57,6 +67,10 @@ typedef struct vd_snp_input {
     time_t at;                 /* the time certificate validity is judged at */
     vd_product_t product_hint; /* for v2 reports: the product an operator says it is */
     const char *kds_base;      /* for "would come from" messages; NULL = AMD's */
+    X509_CRL *const *crls;     /* candidate CRLs, untrusted (the ARK's signature decides) */
+    size_t n_crls;
+    vd_crl_mode_t crl_mode; /* no fresh CRL: fail-open (default), fail-closed, off */
+    vd_chain_memo_t *memo;  /* optional, shared: verified signatures (speed only, chain.h) */
 } vd_snp_input_t;
 
 typedef struct vd_snp_result {

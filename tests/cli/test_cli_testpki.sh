@@ -27,6 +27,27 @@ for product in Milan Genoa Turin; do
     output_has "$product: expiry reason" out "VCEK expired"
     expect_cmd 1 "$product: report signed by another key" -- "$bin" verify --report "$d/report_expired.bin" $certs --extra-roots "$d/ark.pem"
     output_has "$product: signature reason" out "report.signature"
+    # Revocation with --certs (issue #7, defect 1): no network, but a CRL given with --crl-file
+    # or already in the cache is used, and chain.revocation is in every result.
+    roots="--extra-roots $d/ark.pem"
+    expect_cmd 0 "$product: no CRL known" -- "$bin" verify --report "$d/report.bin" $certs $roots
+    output_has "$product: revocation skipped" out "chain.revocation"
+    expect_cmd 3 "$product: no CRL known, fail-closed" -- "$bin" verify --report "$d/report.bin" $certs $roots --crl fail-closed
+    expect_cmd 1 "$product: revoked ASK (--crl-file PEM)" -- "$bin" verify --report "$d/report.bin" $certs $roots --crl-file "$d/crl_revoked.pem"
+    output_has "$product: revocation reason" out "is revoked by ARK-$product's CRL"
+    expect_cmd 1 "$product: revoked ASK (--crl-file DER, fail-closed)" -- "$bin" verify --report "$d/report.bin" $certs $roots --crl-file "$d/crl_revoked.der" --crl fail-closed
+    expect_cmd 0 "$product: clean CRL" -- "$bin" verify --report "$d/report.bin" $certs $roots --crl-file "$d/crl_clean.pem" --crl fail-closed
+    output_has "$product: revocation passed" out "is not in ARK-$product's CRL"
+    expect_cmd 2 "$product: --crl-file that is no CRL" -- "$bin" verify --report "$d/report.bin" $certs $roots --crl-file "$d/vcek.pem"
+    db="$d/cache.db"
+    { cat "$d/chain.pem"; echo "# crl $product vcek"; cat "$d/crl_revoked.pem"; } > "$d/bundle.pem"
+    expect_cmd 0 "$product: import chain and CRL" -- "$bin" certs import "$d/bundle.pem" --db "$db" $roots
+    expect_cmd 1 "$product: revoked ASK from the cache with --certs" -- "$bin" verify --report "$d/report.bin" $certs $roots --db "$db" --crl fail-closed
+    output_has "$product: cached revocation reason" out "is revoked by ARK-$product's CRL"
+    # An older CRL imported later does not un-revoke it (defect 2).
+    { echo "# crl $product vlek"; cat "$d/crl_clean.pem"; } > "$d/older.pem"
+    expect_cmd 0 "$product: import an older CRL" -- "$bin" certs import "$d/older.pem" --db "$db" $roots
+    expect_cmd 1 "$product: still revoked after the older import" -- "$bin" verify --report "$d/report.bin" $certs $roots --db "$db"
 done
 # A test root does not anchor another test PKI's chain.
 expect_cmd 1 "foreign extra root" -- "$bin" verify --report "$tmp/Milan/report.bin" --certs "$tmp/Milan/vcek.pem" --certs "$tmp/Milan/chain.pem" --extra-roots "$tmp/Genoa/ark.pem"

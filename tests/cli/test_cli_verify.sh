@@ -26,6 +26,17 @@ json_has "genoa table json" "j['product']=='Genoa' and any(c['name']=='evidence.
 # The configfs-tsm JSON envelope: outblob is the report, auxblob the cert table.
 expect 0 "genoa configfs-tsm envelope" -- verify --report $vec/veraison-tsm/sevsnp-tsm-report.json --at $at --json
 json_has "envelope json" "j['product']=='Genoa' and any(c['name']=='evidence.cert_table' and c['result']=='pass' for c in j['checks'])"
+# Revocation (issue #7): chain.revocation is in every result; AMD's real Genoa CRL (it lists the
+# retired ASK 0x020001, not today's 0x020002) passes inside its window, is stale after it.
+json_has "revocation in every result" "any(c['name']=='chain.revocation' and c['result']=='skip' and 'none available' in c['detail'] for c in j['checks'])"
+genoa_table="--report $vec/veraison-tsm/derived/outblob_report.bin --cert-table $vec/veraison-tsm/derived/auxblob_certtable.bin"
+expect 0 "genoa real CRL in its window" -- verify $genoa_table --crl-file $vec/amd-crls/genoa_crl.der --at 2025-06-01 --crl fail-closed
+output_has "genoa real CRL pass" out "ASK serial 0x020002 is not in ARK-Genoa's CRL"
+expect 0 "genoa real CRL stale, fail-open" -- verify $genoa_table --crl-file $vec/amd-crls/genoa_crl.der --at $at
+output_has "genoa real CRL stale" out "stale since 2025-11-03"
+expect 3 "genoa real CRL stale, fail-closed" -- verify $genoa_table --crl-file $vec/amd-crls/genoa_crl.der --at $at --crl fail-closed
+expect 0 "milan CRL does not speak for Genoa" -- verify $genoa_table --crl-file $vec/amd-crls/milan_crl.der --at 2025-06-01
+output_has "milan CRL unusable for Genoa" out "none of the 1 given is usable"
 printf '{"outblob": 5}' >"$tmp/bad.json"
 expect 2 "malformed envelope" -- verify --report "$tmp/bad.json"
 output_has "malformed envelope reason" err '"outblob" must be a base64 string'

@@ -39,6 +39,18 @@ static int write_pem(const char *dir, const char *name, X509 *a, X509 *b)
     return ok ? 0 : -1;
 }
 
+static int write_crl(const char *dir, const char *name, X509_CRL *crl, int pem)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && (pem ? PEM_write_X509_CRL(f, crl) == 1 : i2d_X509_CRL_fp(f, crl) == 1);
+    if (f != NULL && fclose(f) != 0) {
+        ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -88,6 +100,24 @@ int main(int argc, char **argv)
     vd_testreport_init(report, turin ? 5 : 3, product, tcb_raw, chip);
     rc = rc || vd_testreport_sign(report, key2) != 0 ||
          write_file(argv[1], "report_expired.bin", report, sizeof(report)) != 0;
+    /* CRLs from the ARK (issue #7): one listing the ASK, one listing nothing (PEM and DER). */
+    long ask_serial = ASN1_INTEGER_get(X509_get0_serialNumber(vd_testpki_ask(pki)));
+    vd_testpki_crl_opts_t co;
+    memset(&co, 0, sizeof(co));
+    co.serials = &ask_serial;
+    co.n_serials = 1;
+    co.number = 2;
+    X509_CRL *revoked = vd_testpki_crl(pki, &co);
+    co.n_serials = 0;
+    co.number = 1;
+    co.this_update = time(NULL) - 7 * 24 * 3600L;
+    X509_CRL *clean = vd_testpki_crl(pki, &co);
+    rc = rc || revoked == NULL || clean == NULL ||
+         write_crl(argv[1], "crl_revoked.pem", revoked, 1) != 0 ||
+         write_crl(argv[1], "crl_revoked.der", revoked, 0) != 0 ||
+         write_crl(argv[1], "crl_clean.pem", clean, 1) != 0;
+    X509_CRL_free(revoked);
+    X509_CRL_free(clean);
     X509_free(vcek);
     X509_free(expired);
     EVP_PKEY_free(key);

@@ -536,3 +536,84 @@ int vd_testpki_write_pem(X509 *x, const char *path)
     }
     return ok ? 0 : -1;
 }
+
+/* certificateIssuer (an indirect entry) naming `issuer`'s subject. */
+static int add_entry_issuer(X509_REVOKED *r, X509 *issuer)
+{
+    GENERAL_NAMES *gens = GENERAL_NAMES_new();
+    GENERAL_NAME *gen = GENERAL_NAME_new();
+    X509_NAME *nm = X509_NAME_dup(X509_get_subject_name(issuer));
+    int ok = gens != NULL && gen != NULL && nm != NULL;
+    if (ok) {
+        GENERAL_NAME_set0_value(gen, GEN_DIRNAME, nm);
+        nm = NULL;
+        ok = sk_GENERAL_NAME_push(gens, gen) > 0;
+        if (ok) {
+            gen = NULL;
+        }
+    }
+    ok = ok && X509_REVOKED_add1_ext_i2d(r, NID_certificate_issuer, gens, 1, 0) == 1;
+    X509_NAME_free(nm);
+    GENERAL_NAME_free(gen);
+    GENERAL_NAMES_free(gens);
+    return ok ? 0 : -1;
+}
+
+X509_CRL *vd_testpki_crl(const vd_testpki_t *pki, const vd_testpki_crl_opts_t *o)
+{
+    X509_CRL *crl = X509_CRL_new(), *out = NULL;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    EVP_PKEY_CTX *pctx = NULL;
+    time_t tu = o->this_update != 0 ? o->this_update : time(NULL) - 3600;
+    time_t nu = o->next_update != 0 ? o->next_update : tu + 30 * DAY_SECONDS;
+    ASN1_TIME *t1 = ASN1_TIME_set(NULL, tu), *t2 = ASN1_TIME_set(NULL, nu);
+    unsigned char *der = NULL;
+    int ok = crl != NULL && md != NULL && t1 != NULL && t2 != NULL &&
+             X509_CRL_set_version(crl, X509_CRL_VERSION_2) == 1 &&
+             X509_CRL_set_issuer_name(crl, X509_get_subject_name(pki->ark)) == 1 &&
+             X509_CRL_set1_lastUpdate(crl, t1) == 1 && X509_CRL_set1_nextUpdate(crl, t2) == 1;
+    for (size_t i = 0; ok && i < o->n_serials; i++) {
+        X509_REVOKED *r = X509_REVOKED_new();
+        ASN1_INTEGER *sn = ASN1_INTEGER_new();
+        ok = r != NULL && sn != NULL && ASN1_INTEGER_set(sn, o->serials[i]) == 1 &&
+             X509_REVOKED_set_serialNumber(r, sn) == 1 &&
+             X509_REVOKED_set_revocationDate(r, t1) == 1 &&
+             (o->entry_issuer == NULL || add_entry_issuer(r, o->entry_issuer) == 0) &&
+             X509_CRL_add0_revoked(crl, r) == 1;
+        if (!ok) {
+            X509_REVOKED_free(r);
+        }
+        ASN1_INTEGER_free(sn);
+    }
+    if (ok && o->number > 0) {
+        ASN1_INTEGER *num = ASN1_INTEGER_new();
+        ok = num != NULL && ASN1_INTEGER_set(num, o->number) == 1 &&
+             X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) == 1;
+        ASN1_INTEGER_free(num);
+    }
+    if (ok && o->entry_issuer != NULL) {
+        ISSUING_DIST_POINT *idp = ISSUING_DIST_POINT_new();
+        ok = idp != NULL && (idp->indirectCRL = 0xFF, 1) &&
+             X509_CRL_add1_ext_i2d(crl, NID_issuing_distribution_point, idp, 1, 0) == 1;
+        ISSUING_DIST_POINT_free(idp);
+    }
+    const EVP_MD *h = o->sha256 ? EVP_sha256() : EVP_sha384();
+    ok = ok && X509_CRL_sort(crl) == 1 &&
+         EVP_DigestSignInit(md, &pctx, h, NULL, o->sign_key != NULL ? o->sign_key : pki->ark_key) ==
+             1 &&
+         EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+         EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, o->sha256 ? 32 : 48) > 0 &&
+         EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, h) > 0 && X509_CRL_sign_ctx(crl, md) > 0;
+    /* Round trip through DER: OpenSSL indexes the entries (and indirect issuers) on parsing. */
+    int len = ok ? i2d_X509_CRL(crl, &der) : -1;
+    if (len > 0) {
+        const unsigned char *q = der;
+        out = d2i_X509_CRL(NULL, &q, len);
+    }
+    OPENSSL_free(der);
+    EVP_MD_CTX_free(md);
+    ASN1_TIME_free(t1);
+    ASN1_TIME_free(t2);
+    X509_CRL_free(crl);
+    return out;
+}

@@ -96,6 +96,26 @@ void vd_testreport_set_signing_key(uint8_t raw[VD_SNP_REPORT_SIZE], unsigned key
  */
 int vd_testreport_sign(uint8_t raw[VD_SNP_REPORT_SIZE], EVP_PKEY *ec_key);
 
+/** What to put in a CRL. Zero-initialise, then set what matters. */
+typedef struct vd_testpki_crl_opts {
+    const long *serials; /* revoked serial numbers (ASK 0x10001 etc.) */
+    size_t n_serials;
+    time_t this_update; /* 0 = now - 1 hour */
+    time_t next_update; /* 0 = this_update + 30 days */
+    long number;        /* CRL number extension; 0 = none */
+    EVP_PKEY *sign_key; /* NULL = the ARK's key; another key for a forgery */
+    int sha256;         /* sign with PSS SHA-256/salt 32 instead of AMD's parameters */
+    X509 *entry_issuer; /* entries are indirect: certificateIssuer = its subject, and the CRL
+                           carries an indirectCRL issuingDistributionPoint */
+} vd_testpki_crl_opts_t;
+
+/**
+ * A v2 CRL issued by the PKI's ARK (name, CRL number) and signed with RSA-PSS like AMD's,
+ * listing `serials`. Returned as parsed back from DER (as a verifier would see it). NULL on
+ * failure. Caller frees with X509_CRL_free.
+ */
+X509_CRL *vd_testpki_crl(const vd_testpki_t *pki, const vd_testpki_crl_opts_t *o);
+
 /** Write `x` as PEM to `path` (for inspecting with openssl x509). Returns 0, or -1. */
 int vd_testpki_write_pem(X509 *x, const char *path);
 

@@ -52,6 +52,8 @@ typedef struct env {
     fixture_t *fx;
     vd_mockkds_t *kds;
     char db[128];
+    vd_crl_mode_t crl_mode; /* what appraise() asks the core for */
+    char crl_note[256];     /* the last appraise()'s vd_crl_list_t note */
 } env_t;
 
 /* A chip: its CHIP_ID, VCEK and key, and a report it signed. */
@@ -245,8 +247,11 @@ static vd_err_t lookup(vd_certcache_t *c, const env_t *e, const chip_t *chip, vd
 }
 
 /* Run the pure core on `chip`'s report with what the cache collects. */
-static vd_snp_status_t appraise(vd_certcache_t *c, const env_t *e, const chip_t *chip,
-                                vd_err_t *collect_rc, vd_error_t *err, vd_snp_result_t *res)
+/* One appraisal with the cache's certificates and CRLs. The CRL list's note goes to
+ * e->crl_note only for `e` that are not shared between threads (see appraise_shared). */
+static vd_snp_status_t appraise_note(vd_certcache_t *c, const env_t *e, const chip_t *chip,
+                                     vd_err_t *collect_rc, vd_error_t *err, vd_snp_result_t *res,
+                                     char *note, size_t note_size)
 {
     vd_certset_t *certs = NULL;
     vd_snp_input_t in;
@@ -260,10 +265,26 @@ static vd_snp_status_t appraise(vd_certcache_t *c, const env_t *e, const chip_t 
     in.certs = certs;
     in.trust = e->fx->trust;
     in.at = time(NULL);
+    vd_crl_list_t crls;
+    assert_int_equal(vd_certcache_get_crls_for_report(c, chip->report, sizeof(chip->report),
+                                                      VD_PRODUCT_UNKNOWN, 20000, 0, &crls, &verr),
+                     VD_OK);
+    if (note != NULL) {
+        snprintf(note, note_size, "%s", crls.note);
+    }
+    in.crls = crls.crls;
+    in.n_crls = crls.n;
+    in.crl_mode = e->crl_mode;
     assert_int_equal(vd_snp_verify(&in, res, &verr), VD_OK);
-    assert_int_equal(vd_certcache_check_revocation(c, certs, in.at, 20000, res, &verr), VD_OK);
+    vd_crl_list_free(&crls);
     vd_certset_free(&certs);
     return res->status;
+}
+
+static vd_snp_status_t appraise(vd_certcache_t *c, env_t *e, const chip_t *chip,
+                                vd_err_t *collect_rc, vd_error_t *err, vd_snp_result_t *res)
+{
+    return appraise_note(c, e, chip, collect_rc, err, res, e->crl_note, sizeof(e->crl_note));
 }
 
 /* ---- tests ---------------------------------------------------------------------------------- */
@@ -757,10 +778,19 @@ static void test_certcache_no_wait_then_prefetch(void **state)
     in.certs = certs;
     in.trust = e->fx->trust;
     in.at = time(NULL);
+    vd_crl_list_t crls;
+    assert_int_equal(vd_certcache_get_crls_for_report(c, a.report, sizeof(a.report),
+                                                      VD_PRODUCT_UNKNOWN, VD_CERTCACHE_NO_WAIT, 0,
+                                                      &crls, &err),
+                     VD_OK);
+    in.crls = crls.crls;
+    in.n_crls = crls.n;
     assert_int_equal(vd_snp_verify(&in, res, &err), VD_OK);
-    assert_int_equal(
-        vd_certcache_check_revocation(c, certs, in.at, VD_CERTCACHE_NO_WAIT, res, &err), VD_OK);
+    vd_crl_list_free(&crls);
     assert_int_equal(res->status, VD_SNP_GENUINE);
+    const vd_check_t *rev = vd_checks_find(&res->checks, "chain.revocation");
+    assert_non_null(rev);
+    assert_int_equal(rev->result, VD_CHECK_PASS); /* the prefetched CRL, no request */
     assert_int_equal(vd_mockkds_count(e->kds, NULL), 3);
     vd_certset_free(&certs);
     free(res);
@@ -1038,10 +1068,12 @@ static void test_certcache_crl_stale_fail_open_and_closed(void **state)
     vd_certcache_free(&c);
 
     cfg.crl_mode = VD_CRL_FAIL_CLOSED;
+    e->crl_mode = VD_CRL_FAIL_CLOSED;
     c = open_cache(&cfg);
     assert_int_equal(appraise(c, e, &a, &crc, &err, res), VD_SNP_COLLATERAL_MISSING);
     assert_non_null(strstr(res->missing, "no CRL"));
     vd_certcache_free(&c);
+    e->crl_mode = VD_CRL_FAIL_OPEN;
 
     /* A CRL signed by someone else is never used. */
     X509_CRL_free(crl);
@@ -1055,7 +1087,8 @@ static void test_certcache_crl_stale_fail_open_and_closed(void **state)
     assert_int_equal(appraise(c, e, &a, &crc, &err, res), VD_SNP_GENUINE);
     chk = vd_checks_find(&res->checks, "chain.revocation");
     assert_int_equal(chk->result, VD_CHECK_SKIP);
-    assert_non_null(strstr(chk->detail, "unusable CRL"));
+    assert_non_null(strstr(chk->detail, "none available"));
+    assert_non_null(strstr(e->crl_note, "unusable CRL"));
     vd_certcache_free(&c);
     EVP_PKEY_free(other.ark_key);
     X509_CRL_free(crl);
@@ -1289,9 +1322,15 @@ static void test_certcache_import_real_amd_chain_and_crl(void **state)
         vd_certcache_free(&c);
         cfg.crl_mode = cases[i].mode;
         c = open_cache(&cfg);
+        vd_crl_list_t crls;
+        assert_int_equal(vd_certcache_get_crls(c, VD_PRODUCT_GENOA, 0, 1000, 1, &crls, &err),
+                         VD_OK);
+        assert_int_equal(crls.n, 1);
+        sin.crls = crls.crls;
+        sin.n_crls = crls.n;
+        sin.crl_mode = cases[i].mode;
         assert_int_equal(vd_snp_verify(&sin, res, &err), VD_OK);
-        assert_int_equal(res->status, VD_SNP_GENUINE);
-        assert_int_equal(vd_certcache_check_revocation(c, certs, sin.at, 1000, res, &err), VD_OK);
+        vd_crl_list_free(&crls);
         assert_int_equal(res->status, cases[i].status);
         const vd_check_t *chk = vd_checks_find(&res->checks, "chain.revocation");
         assert_non_null(chk);
@@ -1615,7 +1654,8 @@ static void *appraiser(void *p)
         vd_err_t crc;
         vd_error_t err = {0};
         vd_snp_result_t *res = calloc(1, sizeof(*res));
-        if (res == NULL || appraise(r->c, r->e, &r->chips[0], &crc, &err, res) != VD_SNP_GENUINE) {
+        if (res == NULL ||
+            appraise_note(r->c, r->e, &r->chips[0], &crc, &err, res, NULL, 0) != VD_SNP_GENUINE) {
             r->failures++;
         }
         free(res);

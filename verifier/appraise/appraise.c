@@ -14,12 +14,14 @@
 
 #include "verdict/appraise.h"
 #include "verdict/certtable.h"
+#include "verdict/chain.h"
 #include "verdict/evidence.h"
 #include "verdict/report.h"
 
 struct vd_appraiser {
     vd_appraiser_config_t cfg;
     char default_policy[VD_POLICY_NAME_MAX];
+    vd_chain_memo_t *memo; /* signatures already verified, shared by every appraisal (chain.h) */
 };
 
 vd_err_t vd_appraiser_new(const vd_appraiser_config_t *cfg, vd_appraiser_t **out, vd_error_t *err)
@@ -41,6 +43,11 @@ vd_err_t vd_appraiser_new(const vd_appraiser_config_t *cfg, vd_appraiser_t **out
         }
     }
     a->cfg.default_policy = a->default_policy;
+    vd_err_t rc = vd_chain_memo_new(0, &a->memo, err);
+    if (rc != VD_OK) {
+        free(a);
+        return rc;
+    }
     *out = a;
     return VD_OK;
 }
@@ -50,6 +57,7 @@ void vd_appraiser_free(vd_appraiser_t **pp)
     if (pp == NULL || *pp == NULL) {
         return;
     }
+    vd_chain_memo_free(&(*pp)->memo);
     free(*pp);
     *pp = NULL;
 }
@@ -211,6 +219,49 @@ static vd_err_t collect(vd_appraiser_t *a, const vd_appraise_request_t *req, wor
     return VD_OK;
 }
 
+/*
+ * The CRLs the core judges revocation with: the caller's (--crl-file), then what the cache has
+ * for the report's product (with certs_only, only what is already cached: nothing is fetched).
+ * More than the list holds is an error: a CRL left out might be the one that revokes.
+ */
+static vd_err_t crls_for(vd_appraiser_t *a, const vd_appraise_request_t *req, const work_t *w,
+                         vd_crl_list_t *out, vd_error_t *err)
+{
+    vd_crl_list_t cached;
+    vd_error_t e = {0};
+    memset(&cached, 0, sizeof(cached));
+    if (a->cfg.crl_mode == VD_CRL_OFF) {
+        return VD_OK;
+    }
+    if (req->n_crls > VD_CRLS_MAX) {
+        return VD_ERR(err, VD_E_TOO_LARGE, "more than %d CRLs given", VD_CRLS_MAX);
+    }
+    for (size_t i = 0; i < req->n_crls; i++) {
+        X509_CRL_up_ref(req->crls[i]);
+        out->crls[out->n++] = req->crls[i];
+    }
+    if (a->cfg.cache == NULL ||
+        vd_certcache_get_crls_for_report(a->cfg.cache, w->rbytes, w->rlen, req->product_hint,
+                                         req->budget_ms, req->certs_only, &cached,
+                                         &e) != VD_OK) {
+        return VD_OK; /* the core then says which CRL is not known */
+    }
+    if (cached.overflow || out->n + cached.n > VD_CRLS_MAX) {
+        vd_crl_list_free(&cached);
+        return VD_ERR(err, VD_E_TOO_LARGE,
+                      "more than %d CRLs (given and cached): refusing to appraise with some left "
+                      "out",
+                      VD_CRLS_MAX);
+    }
+    for (size_t i = 0; i < cached.n; i++) {
+        X509_CRL_up_ref(cached.crls[i]);
+        out->crls[out->n++] = cached.crls[i];
+    }
+    snprintf(out->note, sizeof(out->note), "%s", cached.note);
+    vd_crl_list_free(&cached);
+    return VD_OK;
+}
+
 /* The policy of the request: explicit, named, or the default; NULL for none. */
 static vd_err_t resolve_policy(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
                                const vd_policy_t **policy, vd_appraise_result_t *out,
@@ -258,8 +309,10 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
 {
     work_t w;
     const vd_policy_t *policy = NULL;
+    vd_crl_list_t crls;
     vd_err_t rc;
     memset(&w, 0, sizeof(w));
+    memset(&crls, 0, sizeof(crls));
     memset(out, 0, sizeof(*out));
     out->outcome = VD_OUTCOME_REJECTED;
     out->status = VD_TIER_CONTRAINDICATED;
@@ -301,18 +354,22 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
     in.kds_base = a->cfg.kds_base != NULL && a->cfg.kds_base[0] != '\0' ? a->cfg.kds_base
                   : a->cfg.cache != NULL ? vd_certcache_kds_base(a->cfg.cache)
                                          : NULL;
+    in.crl_mode = a->cfg.crl_mode;
+    in.memo = a->memo;
+    rc = crls_for(a, req, &w, &crls, err);
+    if (rc != VD_OK) {
+        goto out;
+    }
+    in.crls = crls.crls;
+    in.n_crls = crls.n;
     rc = vd_snp_verify(&in, &out->snp, err);
     if (rc != VD_OK) {
         goto out;
     }
-    /* Revocation, until the core takes CRLs as an input: the cache's CRL for the chain the
-     * core used. Only on the cache path (--certs means no lookups). */
-    if (a->cfg.cache != NULL && !req->certs_only) {
-        rc = vd_certcache_check_revocation(a->cfg.cache, w.certs, req->at, req->budget_ms,
-                                           &out->snp, err);
-        if (rc != VD_OK) {
-            goto out;
-        }
+    if (crls.note[0] != '\0' && out->snp.status == VD_SNP_COLLATERAL_MISSING) {
+        size_t used = strlen(out->snp.missing);
+        snprintf(out->snp.missing + used, sizeof(out->snp.missing) - used, "%s%s",
+                 used ? "; " : "", crls.note);
     }
     if (out->problem[0] != '\0' && out->snp.status == VD_SNP_COLLATERAL_MISSING) {
         /* Why the cache could not help, in "missing" too. */
@@ -353,6 +410,7 @@ out:
         out->status = VD_TIER_CONTRAINDICATED;
         out->snp.status = VD_SNP_REJECTED;
     }
+    vd_crl_list_free(&crls);
     work_free(a, &w);
     return rc;
 }

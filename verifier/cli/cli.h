@@ -81,9 +81,6 @@ typedef struct vd_cli_cache_opts {
     const char *crl_mode; /* --crl fail-open|fail-closed|off (VERDICT_CRL) */
 } vd_cli_cache_opts_t;
 
-/** "fail-open" (also NULL or ""), "fail-closed", "off". 0, or -1 if unknown. */
-int vd_cli_crl_mode(const char *s, vd_crl_mode_t *out);
-
 /** 1 if environment variable `name` is set to something other than "", "0", "false", "no". */
 int vd_cli_env_flag(const char *name);
 

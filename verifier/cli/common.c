@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "verdict/certset.h"
+#include "verdict/crl.h"
 #include "cli.h"
 
 int vd_cli_usage_error(const char *cmd, const char *fmt, ...)
@@ -179,20 +180,6 @@ int vd_cli_db_prepare(const char *path, const char *cmd)
     return 0;
 }
 
-int vd_cli_crl_mode(const char *s, vd_crl_mode_t *out)
-{
-    if (s == NULL || s[0] == '\0' || strcmp(s, "fail-open") == 0) {
-        *out = VD_CRL_FAIL_OPEN;
-    } else if (strcmp(s, "fail-closed") == 0) {
-        *out = VD_CRL_FAIL_CLOSED;
-    } else if (strcmp(s, "off") == 0) {
-        *out = VD_CRL_OFF;
-    } else {
-        return -1;
-    }
-    return 0;
-}
-
 int vd_cli_env_flag(const char *name)
 {
     const char *v = getenv(name);
@@ -220,7 +207,7 @@ int vd_cli_cache_open(const vd_cli_cache_opts_t *o, const vd_trust_t *trust, vd_
         cfg.kds.connect_timeout_ms = ms;
     }
     const char *crl = o->crl_mode != NULL ? o->crl_mode : getenv("VERDICT_CRL");
-    if (vd_cli_crl_mode(crl, &cfg.crl_mode) != 0) {
+    if (vd_crl_mode_parse(crl, &cfg.crl_mode) != 0) {
         vd_cli_usage_error(who, "--crl '%s' is not fail-open, fail-closed or off", crl);
         return -1;
     }

@@ -11,9 +11,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "verdict/bytes.h"
 #include "verdict/certset.h"
+#include "verdict/crl.h"
 #include "verdict/kds.h"
 #include "verdict/policyset.h"
 #include "verdict/product.h"
@@ -47,6 +49,8 @@ static void verify_usage(FILE *f, int policy_test)
             "                      the certificates come from the evidence, the cache (--db)\n"
             "                      and then KDS\n"
             "  --crl MODE          no fresh CRL: fail-open (default), fail-closed or off\n"
+            "  --crl-file FILE     a CRL (PEM or DER) to check the chain against; repeatable.\n"
+            "                      With --certs, CRLs already in the cache (--db) are used too\n"
             "                      (also VERDICT_CRL; certcache/README.md)\n"
             "  --json              print one JSON object instead of text\n"
             "  --policy FILE|NAME  also appraise against this policy file, or the active\n"
@@ -81,6 +85,8 @@ typedef struct verify_opts {
     const char *db;
     int offline;
     const char *crl;
+    const char *crl_files[VD_CRLS_MAX / 2];
+    size_t n_crl_files;
 } verify_opts_t;
 
 /* Parse flags into `o`. Returns -1 after printing the problem, 1 for --help, 0 otherwise. */
@@ -101,7 +107,8 @@ static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
         OPT_NONCE,
         OPT_RUNTIME,
         OPT_DB,
-        OPT_CRL
+        OPT_CRL,
+        OPT_CRL_FILE
     };
     static const struct option longopts[] = {
         {"report", required_argument, NULL, OPT_REPORT},
@@ -119,6 +126,7 @@ static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
         {"runtime-data", required_argument, NULL, OPT_RUNTIME},
         {"db", required_argument, NULL, OPT_DB},
         {"crl", required_argument, NULL, OPT_CRL},
+        {"crl-file", required_argument, NULL, OPT_CRL_FILE},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = o->cmd;
@@ -160,6 +168,13 @@ static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
             break;
         case OPT_CRL:
             o->crl = optarg;
+            break;
+        case OPT_CRL_FILE:
+            if (o->n_crl_files >= sizeof(o->crl_files) / sizeof(o->crl_files[0])) {
+                vd_cli_usage_error(cmd, "at most %d --crl-file files", VD_CRLS_MAX / 2);
+                return -1;
+            }
+            o->crl_files[o->n_crl_files++] = optarg;
             break;
         case OPT_JSON:
             o->json = 1;
@@ -214,10 +229,15 @@ typedef struct verify_ctx {
     vd_policyset_t *policies;
     vd_appraiser_t *appraiser;
     vd_appraise_result_t *res;
+    X509_CRL *crls[VD_CRLS_MAX / 2]; /* --crl-file */
+    size_t n_crls;
 } verify_ctx_t;
 
 static void ctx_free(verify_ctx_t *c)
 {
+    for (size_t i = 0; i < c->n_crls; i++) {
+        X509_CRL_free(c->crls[i]);
+    }
     vd_appraiser_free(&c->appraiser);
     vd_policyset_free(&c->policies);
     vd_policy_free(&c->policy_file);
@@ -229,6 +249,29 @@ static void ctx_free(verify_ctx_t *c)
     free(c->nonce);
     free(c->table);
     free(c->report);
+}
+
+/* Every --crl-file, parsed (PEM or DER). Returns 0, or -1 after printing the problem. */
+static int load_crl_files(const verify_opts_t *o, verify_ctx_t *c)
+{
+    vd_error_t err = {0};
+    for (size_t i = 0; i < o->n_crl_files; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if (vd_file_read(o->crl_files[i], VD_FILE_MAX, &buf, &len, &err) != VD_OK) {
+            fprintf(stderr, "%s: --crl-file %s\n", o->cmd, err.msg);
+            return -1;
+        }
+        X509_CRL *crl = vd_crl_parse(buf, len);
+        free(buf);
+        if (crl == NULL) {
+            fprintf(stderr, "%s: --crl-file %s is not a CRL (PEM or DER)\n", o->cmd,
+                    o->crl_files[i]);
+            return -1;
+        }
+        c->crls[c->n_crls++] = crl;
+    }
+    return 0;
 }
 
 /* Read the files and flags into `req`. Returns 0, or -1 after printing the problem. */
@@ -299,13 +342,31 @@ static int build_request(const verify_opts_t *o, verify_ctx_t *c, vd_appraise_re
     }
     req->certs = c->certs;
     req->certs_only = o->n_certs > 0;
+    const char *crl_mode = o->crl != NULL ? o->crl : getenv("VERDICT_CRL");
+    if (vd_crl_mode_parse(crl_mode, &cfg->crl_mode) != 0) {
+        vd_cli_usage_error(cmd, "--crl '%s' is not fail-open, fail-closed or off", crl_mode);
+        return -1;
+    }
     if (!req->certs_only) {
         /* No --certs: the evidence's certificates, then the cache, then KDS (certcache/). */
         vd_cli_cache_opts_t co = {o->db, o->kds_url, o->offline, o->crl};
         if (vd_cli_cache_open(&co, c->trust, &c->cache, cmd) != 0) {
             return -1;
         }
+    } else if (cfg->crl_mode != VD_CRL_OFF) {
+        /* --certs: no network and no certificate from the cache, but a cached CRL counts. */
+        const char *db = vd_cli_db_path(o->db, cmd);
+        vd_cli_cache_opts_t co = {o->db, NULL, 1, o->crl};
+        if (db != NULL && access(db, R_OK) == 0 &&
+            vd_cli_cache_open(&co, c->trust, &c->cache, cmd) != 0) {
+            c->cache = NULL; /* said on stderr; the appraisal goes on without cached CRLs */
+        }
     }
+    if (load_crl_files(o, c) != 0) {
+        return -1;
+    }
+    req->crls = c->crls;
+    req->n_crls = c->n_crls;
     if (o->policy != NULL) {
         /* A policy file, or else the active policy of that name in the store. */
         if (is_regular_file(o->policy) || strchr(o->policy, '/') != NULL) {

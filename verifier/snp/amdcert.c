@@ -72,6 +72,55 @@ static int decode_hwid(const unsigned char *p, long len, vd_amdcert_t *out)
     return ok;
 }
 
+/*
+ * The dotted text of `obj` into `oid`. AMD's arcs are rendered from the DER bytes directly
+ * (OBJ_obj2txt is the most expensive step of a warm appraisal); anything else, or anything
+ * unusual under AMD's arc, goes through OBJ_obj2txt. Returns 0, or -1 if unreadable.
+ */
+static int oid_text(const ASN1_OBJECT *obj, char *oid, size_t n)
+{
+    /* 1.3.6.1.4.1.3704.1 */
+    static const unsigned char amd[] = {0x2B, 0x06, 0x01, 0x04, 0x01, 0x9C, 0x78, 0x01};
+    const unsigned char *d = OBJ_get0_data(obj);
+    size_t len = OBJ_length(obj);
+    if (d != NULL && len > sizeof(amd) && len <= sizeof(amd) + 8 &&
+        memcmp(d, amd, sizeof(amd)) == 0) {
+        size_t used = (size_t)snprintf(oid, n, "%s", AMD_ARC);
+        unsigned long arc = 0;
+        int fast = used < n;
+        for (size_t i = sizeof(amd); fast && i < len; i++) {
+            if (arc == 0 && d[i] == 0x80) {
+                fast = 0; /* non-minimal encoding: let OpenSSL decide */
+                break;
+            }
+            arc = (arc << 7) | (d[i] & 0x7F);
+            if (d[i] & 0x80) {
+                fast = i + 1 < len && arc < (1UL << 24);
+                continue;
+            }
+            int w = snprintf(oid + used, n - used, "%lu", arc);
+            if (w < 0 || (size_t)w >= n - used) {
+                fast = 0;
+                break;
+            }
+            used += (size_t)w;
+            arc = 0;
+            if (i + 1 < len) {
+                if (used + 1 >= n) {
+                    fast = 0;
+                    break;
+                }
+                oid[used++] = '.';
+                oid[used] = '\0';
+            }
+        }
+        if (fast) {
+            return 0;
+        }
+    }
+    return OBJ_obj2txt(oid, (int)n, obj, 1) > 0 ? 0 : -1;
+}
+
 vd_err_t vd_amdcert_parse(X509 *x, vd_amdcert_t *out, vd_error_t *err)
 {
     memset(out, 0, sizeof(*out));
@@ -79,7 +128,7 @@ vd_err_t vd_amdcert_parse(X509 *x, vd_amdcert_t *out, vd_error_t *err)
     for (int i = 0; i < n; i++) {
         X509_EXTENSION *ext = X509_get_ext(x, i);
         char oid[64];
-        if (OBJ_obj2txt(oid, sizeof(oid), X509_EXTENSION_get_object(ext), 1) <= 0) {
+        if (oid_text(X509_EXTENSION_get_object(ext), oid, sizeof(oid)) != 0) {
             return VD_ERR(err, VD_E_MALFORMED, "certificate extension %d: unreadable OID", i);
         }
         if (strncmp(oid, AMD_ARC, sizeof(AMD_ARC) - 1) != 0) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/x509v3.h>
 
@@ -32,15 +33,15 @@ typedef struct ctx {
     int vlek;                  /* the report says it is signed by a VLEK */
     int key_known;             /* SIGNING_KEY is VCEK or VLEK */
     X509 *leaf;                /* VCEK or VLEK, borrowed from the candidates */
-    int leaf_signed;           /* find_leaf saw the report signature verify with this key */
+    int leaf_signed;           /* the report signature verified with this key */
     vd_amdcert_t leaf_ext;
     int leaf_ext_ok;
     X509 *issuer; /* ASK or ASVK */
     X509 *root;   /* ARK */
-    /* find_issuer's successful signature checks, reused by check_chain ("" = not verified) */
-    char leaf_link[DETAIL_MAX];
-    char issuer_link[DETAIL_MAX];
-    const char *root_origin;
+    vd_chain_query_t q;
+    vd_chain_t chain;                  /* chain.h's findings and judgements */
+    X509_CRL *table_crls[VD_CRLS_MAX]; /* CRLs the cert table carries (owned) */
+    size_t n_table_crls;
 } ctx_t;
 
 const char *vd_snp_status_str(vd_snp_status_t s)
@@ -168,86 +169,6 @@ static void check_reserved(ctx_t *c)
 }
 
 /* ---- candidate certificates ---------------------------------------------------------------- */
-
-static size_t n_certs(const ctx_t *c)
-{
-    return c->certs != NULL ? vd_certset_count(c->certs) : 0;
-}
-
-/*
- * The endorsement key: a candidate with CN SEV-VCEK or SEV-VLEK. With several (a cert table and
- * --certs may both carry one) the one whose key verifies the report wins, else the first: any
- * choice is then checked in full, so the choice cannot make a forgery pass.
- */
-static X509 *find_leaf(ctx_t *c)
-{
-    const char *cn = c->vlek ? "SEV-VLEK" : "SEV-VCEK";
-    X509 *first = NULL;
-    char scratch[DETAIL_MAX];
-    for (size_t i = 0; i < n_certs(c); i++) {
-        X509 *x = vd_certset_get(c->certs, i);
-        if (!vd_x509_cn_is(x, cn)) {
-            continue;
-        }
-        if (first == NULL) {
-            first = x;
-        }
-        if (vd_snp_report_signed_by(c->r, X509_get0_pubkey(x), scratch, sizeof(scratch))) {
-            c->leaf_signed = 1;
-            return x;
-        }
-    }
-    return first;
-}
-
-/*
- * The issuer of `subject` among the candidates (and extra anchors when `roots`): preferably one
- * whose signature on `subject` verifies, whose detail then goes to `link` so that check_chain
- * need not verify it again; else the first with the right name (check_chain then says why).
- */
-static X509 *find_issuer(const ctx_t *c, X509 *subject, int roots, const char **origin,
-                         char link[DETAIL_MAX])
-{
-    X509 *name_match = NULL;
-    link[0] = '\0';
-    for (size_t i = 0; i < n_certs(c); i++) {
-        X509 *x = vd_certset_get(c->certs, i);
-        if (x == subject || !vd_chain_issued_by(subject, x) ||
-            (roots && !vd_chain_self_signed(x))) {
-            continue;
-        }
-        if (vd_chain_signed_by(subject, x, link, DETAIL_MAX)) {
-            *origin = vd_certset_origin(c->certs, i);
-            return x;
-        }
-        link[0] = '\0';
-        if (name_match == NULL) {
-            name_match = x;
-            *origin = vd_certset_origin(c->certs, i);
-        }
-    }
-    for (size_t i = 0; roots && c->in->trust && i < vd_trust_extra_count(c->in->trust); i++) {
-        X509 *x = vd_trust_extra_get(c->in->trust, i);
-        if (vd_chain_issued_by(subject, x) && vd_chain_signed_by(subject, x, link, DETAIL_MAX)) {
-            *origin = "extra trust anchor";
-            return x;
-        }
-        link[0] = '\0';
-    }
-    return name_match;
-}
-
-/* A candidate whose CN is exactly `cn` (used to locate the chain when the leaf is absent). */
-static X509 *find_by_cn(const ctx_t *c, const char *cn)
-{
-    for (size_t i = 0; i < n_certs(c); i++) {
-        X509 *x = vd_certset_get(c->certs, i);
-        if (vd_x509_cn_is(x, cn)) {
-            return x;
-        }
-    }
-    return NULL;
-}
 
 /* ---- product ------------------------------------------------------------------------------- */
 
@@ -414,23 +335,10 @@ static void check_cert_product(ctx_t *c)
 
 static void locate_chain(ctx_t *c)
 {
-    vd_product_t p = c->out->product;
-    const char *origin = NULL;
-    char cn[48];
-    if (c->leaf != NULL) {
-        c->issuer = find_issuer(c, c->leaf, 0, &origin, c->leaf_link);
-    } else if (p != VD_PRODUCT_UNKNOWN) {
-        snprintf(cn, sizeof(cn), "SEV-%s%s", c->vlek ? "VLEK-" : "", vd_product_name(p));
-        c->issuer = find_by_cn(c, cn);
-    }
-    if (c->issuer != NULL) {
-        c->root = find_issuer(c, c->issuer, 1, &c->root_origin, c->issuer_link);
-    } else if (p != VD_PRODUCT_UNKNOWN) {
-        /* Only for the messages: say the ARK is there even though the ASK is not. */
-        snprintf(cn, sizeof(cn), "ARK-%s", vd_product_name(p));
-        c->root = find_by_cn(c, cn);
-        c->root_origin = "the supplied certificates";
-    }
+    c->q.product = c->out->product;
+    vd_chain_locate_and_judge(&c->q, &c->chain);
+    c->issuer = c->chain.issuer;
+    c->root = c->chain.ark;
 }
 
 static void report_missing(ctx_t *c)
@@ -470,79 +378,25 @@ static void report_missing(ctx_t *c)
     }
 }
 
-/* `subject` signed by `issuer`: from find_issuer's result when it verified, else now. */
-static int link_verified(X509 *subject, X509 *issuer, const char *cached, char d[DETAIL_MAX])
+static void add_check(ctx_t *c, const char *name, vd_link_state_t st, const char *detail)
 {
-    if (cached[0] != '\0') {
-        snprintf(d, DETAIL_MAX, "%s", cached);
-        return 1;
-    }
-    return vd_chain_signed_by(subject, issuer, d, DETAIL_MAX);
+    vd_checks_add(&c->out->checks, name,
+                  st == VD_LINK_PASS   ? VD_CHECK_PASS
+                  : st == VD_LINK_FAIL ? VD_CHECK_FAIL
+                                       : VD_CHECK_SKIP,
+                  "%s", detail);
 }
 
 static void check_chain(ctx_t *c)
 {
-    char d[DETAIL_MAX], spki[65];
-    vd_product_t p = c->out->product;
+    char d[DETAIL_MAX];
     const char *iname = c->vlek ? "ASVK" : "ASK";
     const char *kname = c->vlek ? "VLEK" : "VCEK";
 
-    /* chain.ark: the root must be pinned (or explicitly configured) and anchor this product. */
-    if (c->root == NULL) {
-        SKIP(c, "chain.ark", "ARK not available");
-    } else {
-        char cn[64];
-        vd_product_t rp = VD_PRODUCT_UNKNOWN;
-        vd_root_kind_t kind = vd_trust_match(c->in->trust, c->root, &rp, spki);
-        vd_x509_common_name(c->root, cn, sizeof(cn));
-        if (kind == VD_ROOT_UNTRUSTED) {
-            FAIL(c, "chain.ark",
-                 "root \"%s\" (SPKI SHA-256 %s) is not a pinned AMD ARK nor a configured extra "
-                 "root",
-                 cn, spki);
-        } else if (p != VD_PRODUCT_UNKNOWN && rp != VD_PRODUCT_UNKNOWN && rp != p) {
-            FAIL(c, "chain.ark", "root \"%s\" anchors %s, but the report is from %s", cn,
-                 vd_product_name(rp), vd_product_name(p));
-        } else if (!vd_chain_signed_by(c->root, c->root, d, sizeof(d))) {
-            FAIL(c, "chain.ark", "root \"%s\" is not validly self-signed: %s", cn, d);
-        } else if (X509_check_ca(c->root) < 1) {
-            FAIL(c, "chain.ark", "root \"%s\" is not a CA certificate", cn);
-        } else {
-            PASS(c, "chain.ark", "\"%s\" %s (SPKI SHA-256 %s), from %s", cn,
-                 kind == VD_ROOT_AMD_PINNED ? "matches the pinned AMD ARK"
-                                            : "is a configured extra root",
-                 spki, c->root_origin);
-        }
-    }
-
-    /* chain.ask: ASK/ASVK signed by the ARK, a CA, named for the product. */
-    if (c->issuer == NULL || c->root == NULL) {
-        SKIP(c, "chain.ask", "%s", c->issuer == NULL ? "ASK/ASVK not available" : "no ARK");
-    } else if (!link_verified(c->issuer, c->root, c->issuer_link, d)) {
-        FAIL(c, "chain.ask", "%s", d);
-    } else if (X509_check_ca(c->issuer) < 1) {
-        FAIL(c, "chain.ask", "the %s is not a CA certificate", iname);
-    } else {
-        char want[48];
-        snprintf(want, sizeof(want), "SEV-%s%s", c->vlek ? "VLEK-" : "", vd_product_name(p));
-        if (p != VD_PRODUCT_UNKNOWN && !vd_x509_cn_is(c->issuer, want)) {
-            char cn[64];
-            FAIL(c, "chain.ask", "the %s is \"%s\", expected \"%s\" for a %s-signed %s report",
-                 iname, vd_x509_common_name(c->issuer, cn, sizeof(cn)), want, kname,
-                 vd_product_name(p));
-        } else {
-            PASS(c, "chain.ask", "%s", d);
-        }
-    }
-
-    /* chain.endorsement_key: VCEK/VLEK signed by the ASK/ASVK. */
-    if (c->leaf == NULL || c->issuer == NULL) {
-        SKIP(c, "chain.endorsement_key", "%s not available", c->leaf == NULL ? kname : iname);
-    } else if (!link_verified(c->leaf, c->issuer, c->leaf_link, d)) {
-        FAIL(c, "chain.endorsement_key", "%s", d);
-    } else {
-        PASS(c, "chain.endorsement_key", "%s", d);
-    }
+    /* The links, judged by chain.h's rules. */
+    add_check(c, "chain.ark", c->chain.ark_state, c->chain.ark_detail);
+    add_check(c, "chain.ask", c->chain.issuer_state, c->chain.issuer_detail);
+    add_check(c, "chain.endorsement_key", c->chain.leaf_state, c->chain.leaf_detail);
 
     /* chain.validity: every certificate present, at the given time. */
     X509 *certs[3] = {c->leaf, c->issuer, c->root};
@@ -553,7 +407,8 @@ static void check_chain(ctx_t *c)
             continue;
         }
         checked++;
-        if (!vd_chain_valid_at(certs[i], c->in->at, labels[i], d, sizeof(d))) {
+        if (!vd_chain_valid_at(certs[i], c->in->at, labels[i], NULL, 0) &&
+            !vd_chain_valid_at(certs[i], c->in->at, labels[i], d, sizeof(d))) {
             FAIL(c, "chain.validity", "%s", d);
             checked = -1;
             break;
@@ -566,6 +421,117 @@ static void check_chain(ctx_t *c)
         vd_time_format_rfc3339(c->in->at, when, sizeof(when));
         PASS(c, "chain.validity", "%d certificate%s valid at %s", checked, checked > 1 ? "s" : "",
              when);
+    }
+}
+
+/* ---- revocation ----------------------------------------------------------------------------- */
+
+static char *serial_hex(X509 *x, char *out, size_t n)
+{
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *h = bn != NULL ? BN_bn2hex(bn) : NULL;
+    snprintf(out, n, "0x%s", h != NULL ? h : "?");
+    OPENSSL_free(h);
+    BN_free(bn);
+    return out;
+}
+
+static void format_day(time_t t, char *out, size_t n)
+{
+    struct tm tm;
+    if (t == 0 || gmtime_r(&t, &tm) == NULL) {
+        snprintf(out, n, "(date unknown)");
+        return;
+    }
+    strftime(out, n, "%Y-%m-%d", &tm);
+}
+
+/*
+ * chain.revocation: the CRLs of the chain's ARK among the inputs. A listed ASK/ASVK (or a leaf
+ * listed by an indirect entry) fails whatever the CRL's age: revocation is permanent. Otherwise
+ * a CRL fresh at the appraisal time passes; without one the mode decides.
+ */
+static void check_revocation(ctx_t *c)
+{
+    const char *iname = c->vlek ? "ASVK" : "ASK";
+    const char *kname = c->vlek ? "VLEK" : "VCEK";
+    char acn[64], iserial[80], lserial[80], why[DETAIL_MAX], day[32], when[40];
+    if (c->in->crl_mode == VD_CRL_OFF) {
+        SKIP(c, "chain.revocation", "revocation not checked (CRL mode off)");
+        return;
+    }
+    if (c->chain.ark_state != VD_LINK_PASS || c->chain.issuer_state != VD_LINK_PASS) {
+        SKIP(c, "chain.revocation", "no trusted %s and ARK to check: %s", iname,
+             c->chain.ark_state != VD_LINK_PASS ? c->chain.ark_detail : c->chain.issuer_detail);
+        return;
+    }
+    X509 *ark = c->root, *issuer = c->issuer;
+    vd_x509_common_name(ark, acn, sizeof(acn));
+    serial_hex(issuer, iserial, sizeof(iserial));
+    X509_CRL *fresh = NULL, *newest = NULL;
+    size_t signed_count = 0;
+    why[0] = '\0';
+    size_t n_in = c->in->crls != NULL ? c->in->n_crls : 0;
+    for (size_t i = 0; i < n_in + c->n_table_crls; i++) {
+        X509_CRL *crl = i < n_in ? c->in->crls[i] : c->table_crls[i - n_in];
+        time_t revoked_at = 0;
+        if (crl == NULL || !vd_crl_signed_by(crl, ark, c->in->memo, why, sizeof(why))) {
+            continue;
+        }
+        signed_count++;
+        if (vd_crl_lists(crl, issuer, &revoked_at)) {
+            format_day(revoked_at, day, sizeof(day));
+            FAIL(c, "chain.revocation", "the %s (serial %s) is revoked by %s's CRL (revoked %s)",
+                 iname, iserial, acn, day);
+            return;
+        }
+        if (c->leaf != NULL && c->chain.leaf_state == VD_LINK_PASS &&
+            vd_crl_lists(crl, c->leaf, &revoked_at)) {
+            format_day(revoked_at, day, sizeof(day));
+            FAIL(c, "chain.revocation", "the %s (serial %s) is revoked by %s's CRL (revoked %s)",
+                 kname, serial_hex(c->leaf, lserial, sizeof(lserial)), acn, day);
+            return;
+        }
+        if (newest == NULL || vd_crl_newer(crl, newest)) {
+            newest = crl;
+        }
+        if (vd_crl_fresh_at(crl, c->in->at) && (fresh == NULL || vd_crl_newer(crl, fresh))) {
+            fresh = crl;
+        }
+    }
+    if (fresh != NULL) {
+        vd_time_format_rfc3339(vd_crl_next_update(fresh), when, sizeof(when));
+        PASS(c, "chain.revocation", "%s serial %s is not in %s's CRL (nextUpdate %s)", iname,
+             iserial, acn, when);
+        return;
+    }
+    char text[DETAIL_MAX];
+    if (newest != NULL) {
+        time_t tu = vd_crl_this_update(newest);
+        if (tu > c->in->at) {
+            vd_time_format_rfc3339(tu, when, sizeof(when));
+            snprintf(text, sizeof(text), "no CRL of %s fresh at the appraisal time (issued %s)",
+                     acn, when);
+        } else {
+            vd_time_format_rfc3339(vd_crl_next_update(newest), when, sizeof(when));
+            snprintf(text, sizeof(text),
+                     "no CRL of %s fresh at the appraisal time (stale since %s)", acn, when);
+        }
+    } else if (n_in + c->n_table_crls > 0) {
+        snprintf(text, sizeof(text),
+                 "no CRL of %s fresh at the appraisal time (none of the %zu "
+                 "given is usable: %.120s)",
+                 acn, n_in + c->n_table_crls, why);
+    } else {
+        snprintf(text, sizeof(text), "no CRL of %s fresh at the appraisal time (none available)",
+                 acn);
+    }
+    if (c->in->crl_mode == VD_CRL_FAIL_CLOSED) {
+        SKIP(c, "chain.revocation", "%s; fail-closed", text);
+        add_missing(c, text);
+    } else {
+        SKIP(c, "chain.revocation", "%s; fail-open: %s serial %s not known to be revoked", text,
+             iname, iserial);
     }
 }
 
@@ -696,9 +662,19 @@ static vd_err_t merge_cert_table(ctx_t *c, vd_certset_t **merged, vd_error_t *er
     for (size_t i = 0; i < table.count; i++) {
         const vd_certtable_entry_t *ent = &table.entries[i];
         char origin[48];
+        if (ent->kind == VD_CERTTABLE_CRL) {
+            /* Untrusted like the rest: used only if the chain's ARK signed it. */
+            X509_CRL *crl = vd_crl_parse(ent->data, ent->len);
+            if (crl != NULL && c->n_table_crls < VD_CRLS_MAX) {
+                c->table_crls[c->n_table_crls++] = crl;
+            } else {
+                X509_CRL_free(crl);
+            }
+            continue;
+        }
         if (ent->kind != VD_CERTTABLE_VCEK && ent->kind != VD_CERTTABLE_VLEK &&
             ent->kind != VD_CERTTABLE_ASK && ent->kind != VD_CERTTABLE_ARK) {
-            continue; /* CRLs and private entries are not certificates */
+            continue; /* private entries are not certificates */
         }
         snprintf(origin, sizeof(origin), "cert table %s entry", vd_certtable_kind_name(ent->kind));
         if (vd_certset_add_blob(*merged, ent->data, ent->len, origin, &e) != VD_OK) {
@@ -707,7 +683,12 @@ static vd_err_t merge_cert_table(ctx_t *c, vd_certset_t **merged, vd_error_t *er
         }
         used++;
     }
-    PASS(c, "evidence.cert_table", "%zu entries, %zu certificates", table.count, used);
+    if (c->n_table_crls > 0) {
+        PASS(c, "evidence.cert_table", "%zu entries, %zu certificates, %zu CRL%s", table.count,
+             used, c->n_table_crls, c->n_table_crls > 1 ? "s" : "");
+    } else {
+        PASS(c, "evidence.cert_table", "%zu entries, %zu certificates", table.count, used);
+    }
     return VD_OK;
 }
 
@@ -750,8 +731,15 @@ vd_err_t vd_snp_verify(const vd_snp_input_t *in, vd_snp_result_t *out, vd_error_
             goto out;
         }
     }
+    c.q.certs = c.certs;
+    c.q.trust = in->trust;
+    c.q.vlek = c.vlek;
+    c.q.report = c.r;
+    c.q.memo = in->memo;
     if (c.key_known) {
-        c.leaf = find_leaf(&c);
+        vd_chain_find_leaf(&c.q, &c.chain);
+        c.leaf = c.chain.leaf;
+        c.leaf_signed = c.chain.leaf_signs_report;
         if (c.leaf != NULL) {
             vd_error_t e = {0};
             c.leaf_ext_ok = vd_amdcert_parse(c.leaf, &c.leaf_ext, &e) == VD_OK;
@@ -766,9 +754,9 @@ vd_err_t vd_snp_verify(const vd_snp_input_t *in, vd_snp_result_t *out, vd_error_
 
     if (!c.key_known) {
         static const char *const skipped[] = {
-            "cert.endorsement_key",  "cert.product",   "chain.ark",   "chain.ask",
-            "chain.endorsement_key", "chain.validity", "binding.tcb", "binding.chip_id",
-            "report.signature"};
+            "cert.endorsement_key",  "cert.product",    "chain.ark",        "chain.ask",
+            "chain.endorsement_key", "chain.validity",  "chain.revocation", "binding.tcb",
+            "binding.chip_id",       "report.signature"};
         for (size_t i = 0; i < sizeof(skipped) / sizeof(skipped[0]); i++) {
             SKIP(&c, skipped[i], "no usable SIGNING_KEY");
         }
@@ -782,6 +770,7 @@ vd_err_t vd_snp_verify(const vd_snp_input_t *in, vd_snp_result_t *out, vd_error_
         locate_chain(&c);
         report_missing(&c);
         check_chain(&c);
+        check_revocation(&c);
         check_signature(&c);
         check_binding_tcb(&c);
         check_binding_chip_id(&c);
@@ -795,6 +784,9 @@ vd_err_t vd_snp_verify(const vd_snp_input_t *in, vd_snp_result_t *out, vd_error_
         out->status = VD_SNP_GENUINE;
     }
 out:
+    for (size_t i = 0; i < c.n_table_crls; i++) {
+        X509_CRL_free(c.table_crls[i]);
+    }
     vd_certset_free(&merged);
     return rc;
 }
