@@ -242,8 +242,7 @@ static vd_err_t crls_for(vd_appraiser_t *a, const vd_appraise_request_t *req, co
     }
     if (a->cfg.cache == NULL ||
         vd_certcache_get_crls_for_report(a->cfg.cache, w->rbytes, w->rlen, req->product_hint,
-                                         req->budget_ms, req->certs_only, &cached,
-                                         &e) != VD_OK) {
+                                         req->budget_ms, req->certs_only, &cached, &e) != VD_OK) {
         return VD_OK; /* the core then says which CRL is not known */
     }
     if (cached.overflow || out->n + cached.n > VD_CRLS_MAX) {
@@ -368,8 +367,8 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
     }
     if (crls.note[0] != '\0' && out->snp.status == VD_SNP_COLLATERAL_MISSING) {
         size_t used = strlen(out->snp.missing);
-        snprintf(out->snp.missing + used, sizeof(out->snp.missing) - used, "%s%s",
-                 used ? "; " : "", crls.note);
+        snprintf(out->snp.missing + used, sizeof(out->snp.missing) - used, "%s%s", used ? "; " : "",
+                 crls.note);
     }
     if (out->problem[0] != '\0' && out->snp.status == VD_SNP_COLLATERAL_MISSING) {
         /* Why the cache could not help, in "missing" too. */
