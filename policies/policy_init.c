@@ -169,7 +169,7 @@ static void put_guest_policy(out_t *o, uint64_t policy)
             why = "WARNING: launched with DEBUG, the host can read and change guest memory; "
                   "use forbidden in production";
         }
-        int pad = 22 - (int)(strlen(d->key) + strlen(rule));
+        int pad = 26 - (int)(strlen(d->key) + strlen(rule));
         put(o, "    %s: %s%*s# %s\n", d->key, rule, pad < 1 ? 1 : pad, "", why);
     }
 }
@@ -178,8 +178,12 @@ static void put_from_report(out_t *o, const vd_pinit_t *in)
 {
     const vd_snp_result_t *s = in->snp;
     const vd_snp_report_t *r = &s->report;
-    put(o, "  # A %s%s%s chip, the report signed by its %s.\n", vd_product_name(s->product),
-        s->product_variant ? " " : "", s->product_variant ? s->product_variant : "",
+    const char *variant =
+        s->product_variant != NULL && strcmp(s->product_variant, vd_product_name(s->product)) != 0
+            ? s->product_variant
+            : NULL;
+    put(o, "  # A %s%s%s%s chip, the report signed by its %s.\n", vd_product_name(s->product),
+        variant ? " (" : "", variant ? variant : "", variant ? ")" : "",
         vd_signing_key_name(s->signing_key));
     put(o, "  products: [%s]\n  signing_keys: [%s]\n\n", vd_product_name(s->product),
         vd_signing_key_name(s->signing_key));

@@ -155,6 +155,9 @@ int vd_cli_measure_prepare(const vd_cli_measure_opts_t *o, const char *cmd, vd_m
 /** `verdict measure ...` (measure_cmd.c): returns the process exit code. */
 int vd_cli_measure(int argc, char **argv);
 
+/** `verdict policy init ...` (policy_init_cmd.c): returns the process exit code. */
+int vd_cli_policy_init(int argc, char **argv);
+
 /** `verdict policy ...`: returns the process exit code. */
 int vd_cli_policy(int argc, char **argv);
 
