@@ -154,6 +154,12 @@ for l in '"small"' '"big, 2 vCPUs"' '"big, 4 vCPUs"' '"direct"'; do
 done
 grep -q "value: 803f691094946e42068aaa3a8f9e26a5c89f36f7b73ecfb28c653360fe4b3aba7e534442e7e1e17895dfe778d0228977" "$tmp/sets.yaml" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: direct boot digest"; }
 grep -q "value: $d1" "$tmp/sets.yaml" && grep -q "value: $d4" "$tmp/sets.yaml" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: sets digests"; }
+# A set's --vcpu-type replaces the default --vcpu-sig.
+expect 0 "measure EPYC-v4" -- measure --ovmf "$A" --vcpu-type EPYC-v4 --guest-features 0x21 --vcpus 2
+dv4=$(tail -1 "$tmp/out")
+# shellcheck disable=SC2086
+expect 0 "set overrides the signature" -- policy init --measure $m --vcpus 2 --label v4 --vcpu-type EPYC-v4
+output_has "set overrides the signature" out "value: $dv4"
 # The same inputs twice: one value, the other named in a comment.
 # shellcheck disable=SC2086
 expect 0 "init --measure duplicate" -- policy init --measure $m --label a --vcpus 2 --label b --vcpus 2
