@@ -124,10 +124,16 @@ static void put_quoted(out_t *o, const char *s)
     put(o, "\"");
 }
 
-/* A comment's text: printable ASCII only (anything else becomes '?'), one line. */
+/* A comment's text: printable ASCII only (anything else becomes '?'), one line, at most
+ * VD_PINIT_COMMENT_MAX characters. */
 static void put_comment_text(out_t *o, const char *s)
 {
+    size_t n = 0;
     for (const unsigned char *q = (const unsigned char *)s; *q != '\0'; q++) {
+        if (n++ == VD_PINIT_COMMENT_MAX) {
+            put(o, "...");
+            break;
+        }
         put(o, "%c", *q >= 0x20 && *q < 0x7F ? *q : '?');
     }
 }
@@ -403,7 +409,7 @@ vd_err_t vd_policy_init(const vd_pinit_t *in, char **out, vd_error_t *err)
     }
     if (o.failed) {
         free(o.p);
-        return VD_ERR(err, VD_E_NOMEM, "out of memory writing the policy");
+        return VD_ERR(err, VD_E_NOMEM, "out of memory writing the policy (or past 1 MiB)");
     }
     /* What is printed always validates: compile it, as `verdict policy validate` would. */
     vd_error_t cerr = {0};

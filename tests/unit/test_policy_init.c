@@ -384,6 +384,46 @@ static void test_init_measurements_one_allow_list(void **state)
     free(yaml);
 }
 
+/* The largest --measure policy, with the longest labels and comments, still compiles. */
+static void test_init_measurements_at_the_bounds(void **state)
+{
+    (void)state;
+    size_t n = VD_PINIT_MEASUREMENTS_MAX;
+    vd_pinit_measurement_t *m = calloc(n + 1, sizeof(*m));
+    char *labels = calloc(n, 96 * 4 + 1);
+    char comment[2048];
+    assert_non_null(m);
+    assert_non_null(labels);
+    memset(comment, 'c', sizeof(comment) - 1);
+    comment[sizeof(comment) - 1] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char *l = labels + i * (96 * 4 + 1);
+        /* 95 characters, 4 bytes each (U+1F600), and a distinct digest. */
+        for (size_t k = 0; k < 95; k++) {
+            memcpy(l + 4 * k, "\xf0\x9f\x98\x80", 4);
+        }
+        m[i].label = l;
+        m[i].comment = comment;
+        memset(m[i].digest, 0xAB, 48);
+        m[i].digest[0] = (uint8_t)i;
+        m[i].digest[1] = (uint8_t)(i >> 8);
+    }
+    vd_pinit_t in = {.name = "big", .measurements = m, .n_measurements = n};
+    vd_error_t err = {0};
+    char *yaml = NULL;
+    if (vd_policy_init(&in, &yaml, &err) != VD_OK) {
+        fail_msg("%s", err.msg);
+    }
+    assert_non_null(strstr(yaml, "ccc...\n"));
+    free(yaml);
+    in.n_measurements = n + 1;
+    m[n] = m[0];
+    assert_int_equal(vd_policy_init(&in, &yaml, &err), VD_E_USAGE);
+    assert_non_null(strstr(err.msg, "at most 1024 measurements"));
+    free(labels);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_init_refuses_evidence_that_is_not_genuine),
         cmocka_unit_test(test_init_refuses_bad_names_labels_and_sources),
         cmocka_unit_test(test_init_measurements_one_allow_list),
+        cmocka_unit_test(test_init_measurements_at_the_bounds),
     };
     return cmocka_run_group_tests_name("policy_init", tests, NULL, NULL);
 }
