@@ -208,7 +208,7 @@ static vd_err_t check_keys(cctx_t *c, const vd_ynode_t *map, const char *path,
             known |= strcmp(k->scalar, allowed[a]) == 0;
         }
         if (!known) {
-            char list[512] = "";
+            char list[1024] = "";
             for (size_t a = 0; allowed[a] != NULL; a++) {
                 size_t used = strlen(list);
                 snprintf(list + used, sizeof(list) - used, "%s%s", a ? ", " : "", allowed[a]);
@@ -400,6 +400,76 @@ static vd_err_t compile_refset(cctx_t *c, const vd_ynode_t *n, const char *path,
     return VD_OK;
 }
 
+/*
+ * Trusted ID or author keys given as PEM (a public key or a certificate), each item the PEM text
+ * or {value: PEM, label: TEXT}: appended to `set` (which may already hold the digests listed
+ * under `digests_key`) as the SHA-384 digest of the key's SEV-SNP API form, which is what the
+ * report carries. A key listed twice, in either form, is an error.
+ */
+static vd_err_t compile_keyset(cctx_t *c, const vd_ynode_t *n, const char *path,
+                               const char *digests_key, vd_refset_t *set)
+{
+    static const char *const keys[] = {"value", "label", NULL};
+    vd_err_t rc = want_kind(c, n, path, VD_YNODE_SEQUENCE);
+    if (rc != VD_OK) {
+        return rc;
+    }
+    if (n->count == 0) {
+        return bad(c, n, path,
+                   "empty list: an empty allow-list would reject everything; "
+                   "remove the key to accept any value");
+    }
+    if (n->count > VD_POLICY_MAX_VALUES || set->count > VD_POLICY_MAX_VALUES - n->count) {
+        return bad(c, n, path, "more than %d keys with %s", VD_POLICY_MAX_VALUES, digests_key);
+    }
+    vd_refval_t *items = realloc(set->items, (set->count + n->count) * sizeof(*items));
+    if (items == NULL) {
+        return VD_ERR(c->err, VD_E_NOMEM, "out of memory compiling %s", path);
+    }
+    set->items = items;
+    set->present = 1;
+    size_t first = set->count;
+    for (size_t i = 0; i < n->count; i++) {
+        const vd_ynode_t *item = n->items[i], *value = item;
+        vd_refval_t *rv = &set->items[set->count];
+        char sub[96];
+        memset(rv, 0, sizeof(*rv));
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        if (item->kind == VD_YNODE_MAPPING) {
+            if ((rc = check_keys(c, item, sub, keys)) != VD_OK) {
+                return rc;
+            }
+            if ((value = vd_ynode_get(item, "value")) == NULL) {
+                return bad(c, item, sub, "missing 'value'");
+            }
+            const vd_ynode_t *label = vd_ynode_get(item, "label");
+            char lpath[112];
+            join(lpath, sizeof(lpath), sub, "label");
+            if (label != NULL && (rc = get_string(c, label, lpath, rv->label, sizeof(rv->label),
+                                                  VD_POLICY_LABEL_CHARS)) != VD_OK) {
+                return rc;
+            }
+        }
+        if (value->kind != VD_YNODE_SCALAR) {
+            return bad(c, value, sub, "expected a PEM public key or certificate, got a %s",
+                       vd_ynode_kind_name(value->kind));
+        }
+        vd_error_t kerr = {0};
+        if (vd_policy_sev_key_digest(value->scalar, strlen(value->scalar), rv->v, &kerr) != VD_OK) {
+            return bad(c, value, sub, "%s", kerr.msg);
+        }
+        rv->len = 48;
+        for (size_t j = 0; j < set->count; j++) {
+            if (memcmp(set->items[j].v, rv->v, 48) == 0) {
+                return j < first ? bad(c, value, sub, "the same key as %s[%zu]", digests_key, j)
+                                 : bad(c, value, sub, "duplicate of item %zu", j - first);
+            }
+        }
+        set->count++;
+    }
+    return VD_OK;
+}
+
 static vd_err_t compile_binding(cctx_t *c, const vd_ynode_t *n, const char *path)
 {
     static const vd_binding_t modes[] = {VD_BIND_NONE, VD_BIND_RAW, VD_BIND_SHA512,
@@ -483,6 +553,11 @@ static vd_err_t compile_snp(cctx_t *c, const vd_ynode_t *snp)
                                        "chip_ids",
                                        "id_key_digests",
                                        "author_key_digests",
+                                       "id_keys",
+                                       "author_keys",
+                                       "report_ids",
+                                       "report_id_mas",
+                                       "report_data",
                                        "require_id_block",
                                        "require_author_key",
                                        "freshness",
@@ -559,6 +634,8 @@ static vd_err_t compile_snp(cctx_t *c, const vd_ynode_t *snp)
         {"chip_ids", 64, 8, offsetof(vd_policy_t, chip_ids)},
         {"id_key_digests", 48, 0, offsetof(vd_policy_t, id_keys)},
         {"author_key_digests", 48, 0, offsetof(vd_policy_t, author_keys)},
+        {"report_ids", 32, 0, offsetof(vd_policy_t, report_ids)},
+        {"report_id_mas", 32, 0, offsetof(vd_policy_t, report_id_mas)},
     };
     for (size_t i = 0; rc == VD_OK && i < sizeof(sets) / sizeof(sets[0]); i++) {
         char path[64];
@@ -569,6 +646,17 @@ static vd_err_t compile_snp(cctx_t *c, const vd_ynode_t *snp)
         rc = compile_refset(c, n, path, sets[i].len, sets[i].alt,
                             (vd_refset_t *)(void *)((char *)p + sets[i].off));
     }
+    if (rc == VD_OK && (n = vd_ynode_get(snp, "id_keys")) != NULL) {
+        rc = compile_keyset(c, n, "snp.id_keys", "snp.id_key_digests", &p->id_keys);
+    }
+    if (rc == VD_OK && (n = vd_ynode_get(snp, "author_keys")) != NULL) {
+        rc = compile_keyset(c, n, "snp.author_keys", "snp.author_key_digests", &p->author_keys);
+    }
+    if (rc == VD_OK && (n = vd_ynode_get(snp, "report_data")) != NULL) {
+        size_t got = 0;
+        rc = get_hex(c, n, "snp.report_data", 64, 0, p->report_data, &got);
+        p->has_report_data = 1;
+    }
     if (rc == VD_OK && (n = vd_ynode_get(snp, "require_id_block")) != NULL) {
         rc = get_bool(c, n, "snp.require_id_block", &p->require_id_block);
     }
@@ -578,10 +666,18 @@ static vd_err_t compile_snp(cctx_t *c, const vd_ynode_t *snp)
     if (rc == VD_OK && (n = vd_ynode_get(snp, "freshness")) != NULL) {
         rc = compile_binding(c, n, "snp.freshness");
     }
+    /* A fixed REPORT_DATA and a nonce bound into it cannot both hold. */
+    if (rc == VD_OK && p->has_report_data && p->binding != VD_BIND_UNSET &&
+        p->binding != VD_BIND_NONE) {
+        rc = bad(c, vd_ynode_get(snp, "freshness"), "snp.freshness",
+                 "'%s' binds a nonce into REPORT_DATA, but snp.report_data pins it to a fixed "
+                 "value: use one or the other (or freshness: none)",
+                 vd_policy__binding_name(p->binding));
+    }
     return rc;
 }
 
-static int name_ok(const char *s)
+int vd_policy__name_ok(const char *s)
 {
     if (s[0] == '\0') {
         return 0;
@@ -630,7 +726,7 @@ vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, v
         VD_OK) {
         goto out;
     }
-    if (!name_ok(c.p->name)) {
+    if (!vd_policy__name_ok(c.p->name)) {
         rc =
             bad(&c, n, "name", "'%s': use letters, digits, '-', '_' and '.', not first", n->scalar);
         goto out;
@@ -666,8 +762,9 @@ void vd_policy_free(vd_policy_t **pp)
         return;
     }
     vd_policy_t *p = *pp;
-    vd_refset_t *sets[] = {&p->measurements, &p->host_data, &p->family_ids, &p->image_ids,
-                           &p->chip_ids,     &p->id_keys,   &p->author_keys};
+    vd_refset_t *sets[] = {&p->measurements, &p->host_data,  &p->family_ids,
+                           &p->image_ids,    &p->chip_ids,   &p->id_keys,
+                           &p->author_keys,  &p->report_ids, &p->report_id_mas};
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
         free(sets[i]->items);
     }

@@ -64,6 +64,12 @@ const vd_check_def_t vd_policy__checks[] = {
     {"policy.id_key", VD_CLAIM_EXECUTABLES, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
     {"policy.author_key", VD_CLAIM_EXECUTABLES, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
     {"policy.freshness", VD_CLAIM_INSTANCE_IDENTITY, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
+    /* REPORT_ID names one guest instance, REPORT_ID_MA the same guest as its migration agent
+     * knows it: an instance outside the list is not recognized (97). A fixed REPORT_DATA that
+     * differs means the evidence does not bind the expected key (96). */
+    {"policy.report_id", VD_CLAIM_INSTANCE_IDENTITY, VD_AR_UNRECOGNIZED, VD_AR_AFFIRMING},
+    {"policy.report_id_ma", VD_CLAIM_INSTANCE_IDENTITY, VD_AR_UNRECOGNIZED, VD_AR_AFFIRMING},
+    {"policy.report_data", VD_CLAIM_INSTANCE_IDENTITY, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
     /* Flag checks: DEBUG exposes guest memory (runtime-opaque); missing platform mitigations
      * are hardware with known vulnerabilities (a warning). */
     {"policy.guest_policy.smt", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
@@ -393,6 +399,49 @@ static void eval_refset(ectx_t *e, const char *name, const char *field, const vd
            label[0] ? "\"" : "");
 }
 
+static int all_ff(const uint8_t *p, size_t n)
+{
+    uint8_t acc = 0xFF;
+    for (size_t i = 0; i < n; i++) {
+        acc &= p[i];
+    }
+    return acc == 0xFF;
+}
+
+/* REPORT_ID, REPORT_ID_MA (all 0xFF when the guest has no migration agent) and a fixed
+ * REPORT_DATA. */
+static void eval_report_ids(ectx_t *e)
+{
+    const vd_policy_t *p = e->p;
+    const vd_snp_report_t *r = e->r;
+    eval_refset(e, "policy.report_id", "REPORT_ID", &p->report_ids, r->report_id, 32);
+    int listed_ff = 0;
+    for (size_t i = 0; i < p->report_id_mas.count; i++) {
+        listed_ff |= all_ff(p->report_id_mas.items[i].v, 32);
+    }
+    if (p->report_id_mas.present && all_ff(r->report_id_ma, 32) && !listed_ff) {
+        record(e, "policy.report_id_ma", VD_CHECK_FAIL,
+               "REPORT_ID_MA is all 0xFF: the guest has no migration agent, so it cannot be the "
+               "migrated guest the policy lists (%zu value%s)",
+               p->report_id_mas.count, p->report_id_mas.count == 1 ? "" : "s");
+    } else {
+        eval_refset(e, "policy.report_id_ma", "REPORT_ID_MA", &p->report_id_mas, r->report_id_ma,
+                    32);
+    }
+    if (p->has_report_data) {
+        char got[129], want[129];
+        vd_hex_encode(r->report_data, 64, got, sizeof(got));
+        if (CRYPTO_memcmp(r->report_data, p->report_data, 64) == 0) {
+            record(e, "policy.report_data", VD_CHECK_PASS,
+                   "REPORT_DATA %.32s... equals the policy's value", got);
+        } else {
+            vd_hex_encode(p->report_data, 64, want, sizeof(want));
+            record(e, "policy.report_data", VD_CHECK_FAIL,
+                   "REPORT_DATA %s differs from the policy's %.32s...", got, want);
+        }
+    }
+}
+
 static void eval_refvals(ectx_t *e)
 {
     const vd_policy_t *p = e->p;
@@ -408,6 +457,7 @@ static void eval_refvals(ectx_t *e)
         /* An 8-byte entry (Turin) matches CHIP_ID[0..7] with the rest zero. */
         eval_refset(e, "policy.chip_id", "CHIP_ID", &p->chip_ids, r->chip_id, 64);
     }
+    eval_report_ids(e);
     int id_block = !vd_all_zero(r->id_key_digest, 48);
     int author = (r->signer_info & VD_SNP_SIGNER_AUTHOR_KEY_EN) != 0;
     if (p->require_id_block && !id_block) {

@@ -106,6 +106,9 @@ struct vd_policy {
     int has_launch_mit, has_current_mit;
     uint64_t min_launch_mit, min_current_mit;
     vd_refset_t measurements, host_data, family_ids, image_ids, chip_ids, id_keys, author_keys;
+    vd_refset_t report_ids, report_id_mas;
+    int has_report_data;
+    uint8_t report_data[64];
     int require_id_block, require_author_key;
     vd_binding_t binding;
     vd_override_t overrides[VD_POLICY_MAX_OVERRIDES];
@@ -114,6 +117,9 @@ struct vd_policy {
 
 /** Default definition of a check by name, or NULL. */
 const vd_check_def_t *vd_policy__check_def(const char *name);
+
+/** 1 if `s` is a valid policy name: letters, digits, '-', '_', '.', not first '.' or '-'. */
+int vd_policy__name_ok(const char *s);
 
 /** Name of a binding mode as written in YAML. */
 const char *vd_policy__binding_name(vd_binding_t b);

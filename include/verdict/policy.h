@@ -65,4 +65,19 @@ typedef struct vd_appraisal {
 void vd_policy_evaluate(const vd_policy_t *policy, const vd_snp_result_t *snp,
                         const vd_policy_input_t *in, vd_appraisal_t *out);
 
+/* The SEV-SNP API format of an ECDSA P-384 public key (AMD SEV-SNP ABI #56860, "ECDSA Public
+ * Key Format"): CURVE (u32 LE, 2 = P-384), QX and QY (72 bytes each, little-endian, zero-padded),
+ * then zeros to 0x404 bytes. ID_KEY_DIGEST and AUTHOR_KEY_DIGEST are SHA-384 of it. */
+#define VD_SEV_PUBKEY_SIZE 0x404
+
+/**
+ * SHA-384 of the SEV-SNP API form of a public key given as PEM (`-----BEGIN PUBLIC KEY-----`
+ * or a `-----BEGIN CERTIFICATE-----` whose key is taken): what a report's ID_KEY_DIGEST or
+ * AUTHOR_KEY_DIGEST holds for that key. Pure. VD_E_MALFORMED when the text holds no public key
+ * or certificate, VD_E_UNSUPPORTED when the key is not EC P-384 (the only ID/author key type
+ * SEV-SNP has), VD_E_NOMEM, VD_E_INTERNAL.
+ */
+vd_err_t vd_policy_sev_key_digest(const char *pem, size_t len, uint8_t out[48], vd_error_t *err)
+    __attribute__((warn_unused_result));
+
 #endif

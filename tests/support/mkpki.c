@@ -2,9 +2,10 @@
  * mkpki: write a test PKI and a synthetic signed report to a directory, for end-to-end tests of
  * the real binary (tests/cli). Never a trust anchor unless a test passes --extra-roots.
  *
- * usage: mkpki DIR [Milan|Genoa|Turin]
+ * usage: mkpki DIR [Milan|Genoa|Turin [MEASUREMENT]]
  * writes DIR/ark.pem, DIR/chain.pem (ASK then ARK), DIR/vcek.pem, DIR/report.bin (v3, or v5 on
- * Turin, signed by the VCEK), DIR/expired_vcek.pem (same key, expired a year ago).
+ * Turin, signed by the VCEK), DIR/expired_vcek.pem (same key, expired a year ago). MEASUREMENT
+ * (96 hex digits) replaces the reports' patterned one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <openssl/pem.h>
 
+#include "verdict/bytes.h"
 #include "testpki.h"
 
 static int write_file(const char *dir, const char *name, const void *p, size_t len)
@@ -54,12 +56,19 @@ static int write_crl(const char *dir, const char *name, X509_CRL *crl, int pem)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: mkpki DIR [Milan|Genoa|Turin]\n");
+        fprintf(stderr, "usage: mkpki DIR [Milan|Genoa|Turin [MEASUREMENT]]\n");
         return 2;
     }
     vd_product_t product = argc > 2 ? vd_product_from_name(argv[2]) : VD_PRODUCT_MILAN;
     if (product == VD_PRODUCT_UNKNOWN) {
         fprintf(stderr, "mkpki: unknown product %s\n", argv[2]);
+        return 2;
+    }
+    uint8_t measurement[48];
+    size_t mlen = 0;
+    if (argc > 3 && (strlen(argv[3]) != 96 ||
+                     vd_hex_decode(argv[3], 96, measurement, sizeof(measurement), &mlen) != 0)) {
+        fprintf(stderr, "mkpki: MEASUREMENT must be 96 hex digits\n");
         return 2;
     }
     vd_testpki_t *pki = vd_testpki_new(product);
@@ -90,6 +99,9 @@ int main(int argc, char **argv)
     X509 *expired = vd_testpki_issue_leaf(pki, &o, &key2);
     uint8_t report[VD_SNP_REPORT_SIZE];
     vd_testreport_init(report, turin ? 5 : 3, product, tcb_raw, chip);
+    if (mlen == 48) {
+        memcpy(report + 0x090, measurement, 48);
+    }
     int rc = vcek == NULL || expired == NULL || vd_testreport_sign(report, key) != 0 ||
              write_pem(argv[1], "ark.pem", vd_testpki_ark(pki), NULL) != 0 ||
              write_pem(argv[1], "chain.pem", vd_testpki_ask(pki), vd_testpki_ark(pki)) != 0 ||

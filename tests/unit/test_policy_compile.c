@@ -15,6 +15,9 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "verdict/policy.h"
 #include "../../policies/policy_internal.h"
@@ -912,6 +915,192 @@ static void test_compile_examples(void **state)
     assert_true(saw_trustee);
 }
 
+/* ---- REPORT_ID, REPORT_ID_MA, REPORT_DATA ---------------------------------------------------- */
+
+static void test_compile_report_ids(void **state)
+{
+    (void)state;
+    vd_policy_t *p =
+        compile_ok(with_snp("  report_ids: [" HEX32 "]\n"
+                            "  report_id_mas:\n    - {value: " HEX32 ", label: ma}\n    - "
+                            "ffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+                            "ffffffff\n"));
+    assert_true(p->report_ids.present);
+    assert_int_equal(p->report_ids.count, 1);
+    assert_int_equal(p->report_ids.items[0].len, 32);
+    assert_int_equal(p->report_ids.items[0].v[0], 0xb3);
+    assert_int_equal(p->report_id_mas.count, 2);
+    assert_string_equal(p->report_id_mas.items[0].label, "ma");
+    assert_int_equal(p->report_id_mas.items[1].v[31], 0xff);
+    vd_policy_free(&p);
+    EXPECT_ERR(with_snp("  report_ids: [" HEX16 "]\n"),
+               "p.yaml:3:16: snp.report_ids[0]: expected 64 hex digits (32 bytes)");
+    EXPECT_ERR(with_snp("  report_id_mas: [" HEX48 "]\n"),
+               "snp.report_id_mas[0]: expected 64 hex digits");
+    EXPECT_ERR(with_snp("  report_ids: []\n"), "snp.report_ids: empty list");
+    EXPECT_ERR(with_snp("  report_id_mas: " HEX32 "\n"),
+               "snp.report_id_mas: expected a sequence, got a scalar");
+    EXPECT_ERR(with_snp("  report_ids: [" HEX32 ", " HEX32 "]\n"),
+               "snp.report_ids[1]: duplicate of item 0");
+}
+
+#define HEX64_RD HEX64
+
+static void test_compile_report_data(void **state)
+{
+    (void)state;
+    vd_policy_t *p = compile_ok(with_snp("  report_data: " HEX64_RD "\n"));
+    assert_true(p->has_report_data);
+    assert_int_equal(p->report_data[0], 0x3a);
+    assert_int_equal(p->report_data[63], 0x5d);
+    vd_policy_free(&p);
+    /* freshness: none is compatible (nothing is bound); no freshness key too. */
+    p = compile_ok(with_snp("  report_data: " HEX64_RD "\n  freshness: none\n"));
+    assert_int_equal(p->binding, VD_BIND_NONE);
+    vd_policy_free(&p);
+    EXPECT_ERR(with_snp("  report_data: " HEX32 "\n"),
+               "p.yaml:3:16: snp.report_data: expected 128 hex digits (64 bytes)");
+    EXPECT_ERR(with_snp("  report_data: [" HEX64_RD "]\n"), "snp.report_data: expected 128 hex");
+    static const char *const modes[] = {"raw", "sha512", "sha384-jcs", "sha256-prefix"};
+    for (size_t i = 0; i < 4; i++) {
+        char body[512];
+        snprintf(body, sizeof(body), "  report_data: %s\n  freshness: %s\n", HEX64_RD, modes[i]);
+        EXPECT_ERR(with_snp(body), "p.yaml:4:14: snp.freshness: ", modes[i],
+                   "binds a nonce into REPORT_DATA, but snp.report_data pins it to a fixed value");
+    }
+}
+
+/* ---- trusted keys as PEM ------------------------------------------------------------------ */
+
+static char *pem_of(EVP_PKEY *k)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_non_null(b);
+    assert_int_equal(PEM_write_bio_PUBKEY(b, k), 1);
+    char *data = NULL;
+    long n = BIO_get_mem_data(b, &data);
+    char *out = calloc(1, (size_t)n + 1);
+    assert_non_null(out);
+    memcpy(out, data, (size_t)n);
+    BIO_free(b);
+    return out;
+}
+
+/* The SEV-SNP API form's SHA-384, computed here from the uncompressed point (04 || X || Y,
+ * big-endian), independently of policies/sevkey.c (which reads the coordinates as numbers). */
+static void sev_digest_of(EVP_PKEY *k, uint8_t out[48])
+{
+    uint8_t pt[97], buf[0x404] = {0};
+    size_t n = 0;
+    assert_int_equal(
+        EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &n), 1);
+    assert_int_equal(n, 97);
+    assert_int_equal(pt[0], 0x04);
+    buf[0] = 2;
+    for (size_t i = 0; i < 48; i++) {
+        buf[0x04 + i] = pt[1 + 47 - i];
+        buf[0x4C + i] = pt[49 + 47 - i];
+    }
+    unsigned int dlen = 0;
+    assert_int_equal(EVP_Digest(buf, sizeof(buf), out, &dlen, EVP_sha384(), NULL), 1);
+}
+
+/* "  KEY:\n    - |\n      <pem lines>" */
+static void append_pem_item(char *buf, size_t size, const char *pem, const char *indent)
+{
+    size_t used = strlen(buf);
+    snprintf(buf + used, size - used, "%s- |\n", indent);
+    for (const char *line = pem; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        used = strlen(buf);
+        snprintf(buf + used, size - used, "%s  %.*s\n", indent, (int)len, line);
+        line += len + (nl != NULL);
+    }
+}
+
+static void test_compile_id_keys_pem(void **state)
+{
+    (void)state;
+    EVP_PKEY *k1 = EVP_EC_gen("P-384"), *k2 = EVP_EC_gen("P-384"), *p256 = EVP_EC_gen("P-256");
+    assert_non_null(k1);
+    assert_non_null(k2);
+    assert_non_null(p256);
+    char *pem1 = pem_of(k1), *pem2 = pem_of(k2), *pem256 = pem_of(p256);
+    uint8_t d1[48], d2[48], got[48];
+    char hex1[97];
+    sev_digest_of(k1, d1);
+    sev_digest_of(k2, d2);
+    for (size_t i = 0; i < 48; i++) {
+        snprintf(hex1 + 2 * i, 3, "%02x", d1[i]);
+    }
+    vd_error_t err = {0};
+    assert_int_equal(vd_policy_sev_key_digest(pem1, strlen(pem1), got, &err), VD_OK);
+    assert_memory_equal(got, d1, 48);
+
+    static char y[16384];
+    snprintf(y, sizeof(y), "name: t\nsnp:\n  id_keys:\n");
+    append_pem_item(y, sizeof(y), pem1, "    ");
+    snprintf(y + strlen(y), sizeof(y) - strlen(y), "  author_keys:\n");
+    append_pem_item(y, sizeof(y), pem2, "    ");
+    vd_policy_t *p = compile_ok(y);
+    assert_int_equal(p->id_keys.count, 1);
+    assert_int_equal(p->id_keys.items[0].len, 48);
+    assert_memory_equal(p->id_keys.items[0].v, d1, 48);
+    assert_int_equal(p->author_keys.count, 1);
+    assert_memory_equal(p->author_keys.items[0].v, d2, 48);
+    vd_policy_free(&p);
+
+    /* Digests and keys together, a labelled key. */
+    snprintf(y, sizeof(y),
+             "name: t\nsnp:\n  id_key_digests: [" HEX48 "]\n  id_keys:\n"
+             "    - label: release signer\n      value: |\n");
+    append_pem_item(y, sizeof(y), pem2, "        ");
+    /* append_pem_item wrote "- |" for a sequence item: use the scalar lines only. */
+    char *dash = strstr(y, "        - |\n");
+    assert_non_null(dash);
+    memmove(dash, dash + strlen("        - |\n"), strlen(dash + strlen("        - |\n")) + 1);
+    p = compile_ok(y);
+    assert_int_equal(p->id_keys.count, 2);
+    assert_memory_equal(p->id_keys.items[1].v, d2, 48);
+    assert_string_equal(p->id_keys.items[1].label, "release signer");
+    vd_policy_free(&p);
+
+    /* The same key as a digest and as PEM. */
+    snprintf(y, sizeof(y), "name: t\nsnp:\n  id_key_digests: [%s]\n  id_keys:\n", hex1);
+    append_pem_item(y, sizeof(y), pem1, "    ");
+    EXPECT_ERR(y, "snp.id_keys[0]: the same key as snp.id_key_digests[0]");
+    /* Twice as PEM. */
+    snprintf(y, sizeof(y), "name: t\nsnp:\n  author_keys:\n");
+    append_pem_item(y, sizeof(y), pem1, "    ");
+    append_pem_item(y, sizeof(y), pem1, "    ");
+    EXPECT_ERR(y, "snp.author_keys[1]: duplicate of item 0");
+    /* Not P-384. */
+    snprintf(y, sizeof(y), "name: t\nsnp:\n  id_keys:\n");
+    append_pem_item(y, sizeof(y), pem256, "    ");
+    EXPECT_ERR(y, "p.yaml:4:7: snp.id_keys[0]: the key is EC prime256v1, not EC P-384");
+    /* Not PEM at all; a hex digest where a key belongs; wrong shapes. */
+    EXPECT_ERR(with_snp("  id_keys: [" HEX48 "]\n"),
+               "snp.id_keys[0]: no PEM public key (-----BEGIN PUBLIC KEY-----) or certificate");
+    EXPECT_ERR(with_snp("  author_keys: [\"-----BEGIN PUBLIC KEY-----\\nAAAA\\n-----END PUBLIC "
+                        "KEY-----\\n\"]\n"),
+               "snp.author_keys[0]: no PEM public key");
+    EXPECT_ERR(with_snp("  id_keys: []\n"), "snp.id_keys: empty list");
+    EXPECT_ERR(with_snp("  id_keys: [[a]]\n"),
+               "snp.id_keys[0]: expected a PEM public key or certificate, got a sequence");
+    EXPECT_ERR(with_snp("  id_keys: [{label: x}]\n"), "snp.id_keys[0]: missing 'value'");
+    EXPECT_ERR(with_snp("  author_keys: [{value: x, lable: y}]\n"),
+               "snp.author_keys[0]: unknown key 'lable'");
+    EXPECT_ERR(with_snp("  author_keys: {a: b}\n"),
+               "snp.author_keys: expected a sequence, got a mapping");
+    free(pem1);
+    free(pem2);
+    free(pem256);
+    EVP_PKEY_free(k1);
+    EVP_PKEY_free(k2);
+    EVP_PKEY_free(p256);
+}
+
 static void test_compile_every_key(void **state)
 {
     (void)state;
@@ -952,12 +1141,16 @@ static void test_compile_every_key(void **state)
         "  chip_ids: [" HEX64 ", " HEX8 "]\n"
         "  id_key_digests: [" HEX48 "]\n"
         "  author_key_digests: [" HEX48 "]\n"
+        "  report_ids: [" HEX32 "]\n"
+        "  report_id_mas: [" HEX32 "]\n"
+        "  report_data: " HEX64 "\n"
         "  require_id_block: true\n"
         "  require_author_key: false\n"
-        "  freshness: sha512\n"
+        "  freshness: none\n"
         "appraisal:\n"
         "  on_failure:\n"
-        "    policy.measurement: {executables: 33}\n");
+        "    policy.measurement: {executables: 33}\n"
+        "    policy.report_id: {instance-identity: 96}\n");
     assert_string_equal(vd_policy_name(p), "every-key_1.0");
     assert_string_equal(vd_policy_description(p), "Every key of the language");
     assert_int_equal(p->products, (1u << VD_PRODUCT_MILAN) | (1u << VD_PRODUCT_GENOA) |
@@ -993,8 +1186,11 @@ static void test_compile_every_key(void **state)
     assert_string_equal(p->image_ids.items[0].label, "img");
     assert_true(p->require_id_block);
     assert_false(p->require_author_key);
-    assert_int_equal(p->binding, VD_BIND_SHA512);
-    assert_int_equal(p->override_count, 1);
+    assert_int_equal(p->binding, VD_BIND_NONE);
+    assert_int_equal(p->report_ids.count, 1);
+    assert_int_equal(p->report_id_mas.count, 1);
+    assert_true(p->has_report_data);
+    assert_int_equal(p->override_count, 2);
     vd_policy_free(&p);
 }
 
@@ -1094,6 +1290,9 @@ int main(void)
         cmocka_unit_test(test_compile_node_bound),
         cmocka_unit_test(test_compile_size_bound),
         cmocka_unit_test(test_compile_examples),
+        cmocka_unit_test(test_compile_report_ids),
+        cmocka_unit_test(test_compile_report_data),
+        cmocka_unit_test(test_compile_id_keys_pem),
         cmocka_unit_test(test_compile_every_key),
         cmocka_unit_test(test_compile_hex_spellings),
         cmocka_unit_test(test_compile_minimal_and_empty_sections),

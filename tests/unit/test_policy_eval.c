@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 
 #include "verdict/ar4si.h"
 #include "verdict/certset.h"
@@ -1086,9 +1087,16 @@ static void synth_init(void)
     }
 }
 
+/* Fields of a synthetic report beyond vd_testreport_init's; NULL = as initialised. */
+typedef struct synth_fields {
+    const uint8_t *id_key_digest; /* 48 bytes */
+    const uint8_t *report_id;     /* 32 */
+    const uint8_t *report_id_ma;  /* 32 */
+} synth_fields_t;
+
 /* A genuine synthetic Milan v3 report with `report_data`, verified now. Caller frees. */
-static vd_snp_result_t *synth_verify(const uint8_t report_data[64], uint32_t signer_info,
-                                     const uint8_t author_digest[48])
+static vd_snp_result_t *synth_verify_ex(const uint8_t report_data[64], uint32_t signer_info,
+                                        const uint8_t author_digest[48], const synth_fields_t *f)
 {
     uint8_t raw[VD_SNP_REPORT_SIZE];
     vd_error_t err = {0};
@@ -1098,6 +1106,15 @@ static vd_snp_result_t *synth_verify(const uint8_t report_data[64], uint32_t sig
     raw[0x048] = (uint8_t)(raw[0x048] | signer_info);
     if (author_digest != NULL) {
         memcpy(raw + 0x110, author_digest, 48);
+    }
+    if (f != NULL && f->id_key_digest != NULL) {
+        memcpy(raw + 0x0E0, f->id_key_digest, 48);
+    }
+    if (f != NULL && f->report_id != NULL) {
+        memcpy(raw + 0x140, f->report_id, 32);
+    }
+    if (f != NULL && f->report_id_ma != NULL) {
+        memcpy(raw + 0x160, f->report_id_ma, 32);
     }
     assert_int_equal(vd_testreport_sign(raw, fx->vcek_key), 0);
     vd_certset_t *certs = NULL;
@@ -1123,6 +1140,12 @@ static vd_snp_result_t *synth_verify(const uint8_t report_data[64], uint32_t sig
         fail_msg("synthetic report is not genuine");
     }
     return res;
+}
+
+static vd_snp_result_t *synth_verify(const uint8_t report_data[64], uint32_t signer_info,
+                                     const uint8_t author_digest[48])
+{
+    return synth_verify_ex(report_data, signer_info, author_digest, NULL);
 }
 
 static void digest(const EVP_MD *md, const void *a, size_t alen, const void *b, size_t blen,
@@ -1318,6 +1341,197 @@ static void test_evaluate_author_key_present(void **state)
     free(res);
 }
 
+/* ---- REPORT_ID, REPORT_ID_MA, REPORT_DATA, keys as PEM --------------------------------------- */
+
+#define FF32 "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+
+static void hex_of(const uint8_t *p, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        snprintf(out + 2 * i, 3, "%02x", p[i]);
+    }
+}
+
+static void test_evaluate_report_id(void **state)
+{
+    (void)state;
+    uint8_t rd[64] = {0}, rid[32], other[32];
+    char hid[65], hother[65], body[512];
+    memset(rid, 0x11, sizeof(rid));
+    memset(other, 0x12, sizeof(other));
+    hex_of(rid, 32, hid);
+    hex_of(other, 32, hother);
+    synth_fields_t f = {.report_id = rid};
+    vd_snp_result_t *res = synth_verify_ex(rd, 0, NULL, &f);
+    snprintf(body, sizeof(body), "  report_ids: [%s, {value: %s, label: guest-a}]\n", hother, hid);
+    vd_appraisal_t *a = appraise(snp_policy(body), res);
+    CHECK_PASS(a, "policy.report_id", "REPORT_ID 111111111111111111111111... matches \"guest-a\"");
+    claim_is(a, VD_CLAIM_INSTANCE_IDENTITY, 2);
+    status_is(a, VD_TIER_AFFIRMING);
+    free(a);
+    snprintf(body, sizeof(body), "  report_ids: [{value: %s, label: guest-b}]\n", hother);
+    a = appraise(snp_policy(body), res);
+    CHECK_FAIL(a, "policy.report_id",
+               "REPORT_ID 1111111111111111111111111111111111111111111111111111111111111111",
+               "not in the allowed set (1 value)", "closest label \"guest-b\"");
+    free(a);
+    free(res);
+    /* The real Genoa report: REPORT_ID from the evidence, unlisted -> unrecognized (97). */
+    a = appraise(snp_policy("  report_ids: [" FF32 "]\n"), genuine(V_GENOA_TSM));
+    CHECK_FAIL(a, "policy.report_id", "not in the allowed set");
+    claim_is(a, VD_CLAIM_INSTANCE_IDENTITY, VD_AR_UNRECOGNIZED);
+    status_is(a, VD_TIER_CONTRAINDICATED);
+    free(a);
+}
+
+static void test_evaluate_report_id_ma(void **state)
+{
+    (void)state;
+    /* Every real report has no migration agent: REPORT_ID_MA all 0xFF. */
+    vd_appraisal_t *a = appraise(snp_policy("  report_id_mas: [" FF32 "]\n"), genuine(V_GSG));
+    CHECK_PASS(a, "policy.report_id_ma", "REPORT_ID_MA ffffffffffffffffffffffff... matches");
+    status_is(a, VD_TIER_AFFIRMING);
+    free(a);
+    char body[512], hma[65];
+    uint8_t ma[32], rd[64] = {0};
+    for (size_t i = 0; i < 32; i++) {
+        ma[i] = (uint8_t)(0x40 + i);
+    }
+    hex_of(ma, 32, hma);
+    snprintf(body, sizeof(body), "  report_id_mas: [{value: %s, label: ma-1}]\n", hma);
+    a = appraise(snp_policy(body), genuine(V_TURIN));
+    CHECK_FAIL(a, "policy.report_id_ma", "REPORT_ID_MA is all 0xFF: the guest has no migration",
+               "(1 value)");
+    claim_is(a, VD_CLAIM_INSTANCE_IDENTITY, VD_AR_UNRECOGNIZED);
+    status_is(a, VD_TIER_CONTRAINDICATED);
+    free(a);
+    /* A migrated guest bound to its agent: listed passes, another agent fails. */
+    synth_fields_t f = {.report_id_ma = ma};
+    vd_snp_result_t *res = synth_verify_ex(rd, 0, NULL, &f);
+    a = appraise(snp_policy(body), res);
+    CHECK_PASS(a, "policy.report_id_ma",
+               "REPORT_ID_MA 404142434445464748494a4b... matches \"ma-1\"");
+    status_is(a, VD_TIER_AFFIRMING);
+    free(a);
+    a = appraise(snp_policy("  report_id_mas: [" FF32 "]\n"), res);
+    CHECK_FAIL(a, "policy.report_id_ma", "REPORT_ID_MA 404142", "not in the allowed set");
+    free(a);
+    free(res);
+}
+
+static void test_evaluate_report_data(void **state)
+{
+    (void)state;
+    char hex[129], body[512];
+    hex_of((const uint8_t *)genoa_report_data, 64, hex);
+    snprintf(body, sizeof(body), "  report_data: %s\n", hex);
+    vd_appraisal_t *a = appraise(snp_policy(body), genuine(V_GENOA_TSM));
+    CHECK_PASS(a, "policy.report_data", "REPORT_DATA 4d4944424e48323869696f69736a5079...",
+               "equals the policy's value");
+    claim_is(a, VD_CLAIM_INSTANCE_IDENTITY, 2);
+    status_is(a, VD_TIER_AFFIRMING);
+    free(a);
+    /* gosevguest: REPORT_DATA 01 02 03 04 05 then zeros; the Genoa value does not match. */
+    a = appraise(snp_policy(body), genuine(V_GSG));
+    CHECK_FAIL(a, "policy.report_data",
+               "REPORT_DATA 0102030405000000000000000000000000000000000000000000000000000000"
+               "0000000000000000000000000000000000000000000000000000000000000000 differs from "
+               "the policy's 4d4944424e48323869696f69736a5079...");
+    claim_is(a, VD_CLAIM_INSTANCE_IDENTITY, VD_AR_CONTRAINDICATED);
+    status_is(a, VD_TIER_CONTRAINDICATED);
+    free(a);
+    /* A nonce given with a fixed REPORT_DATA and freshness: none: the nonce cannot be bound. */
+    static const uint8_t n5[5] = {1, 2, 3, 4, 5};
+    vd_policy_input_t in = {.nonce = n5, .nonce_len = 5};
+    a = appraise_in(snp_policy("  report_data: 01020304050000000000000000000000000000000000000000"
+                               "000000000000000000000000000000000000000000000000000000000000000000"
+                               "000000000000\n  freshness: none\n"),
+                    genuine(V_GSG), &in);
+    CHECK_PASS(a, "policy.report_data", "equals the policy's value");
+    CHECK_FAIL(a, "policy.freshness", "freshness: none");
+    status_is(a, VD_TIER_CONTRAINDICATED);
+    free(a);
+}
+
+/* PEM text of a public key or certificate, for policies. Caller frees. */
+static char *pem_text(EVP_PKEY *k, X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    assert_non_null(b);
+    assert_int_equal(k != NULL ? PEM_write_bio_PUBKEY(b, k) : PEM_write_bio_X509(b, x), 1);
+    char *data = NULL;
+    long n = BIO_get_mem_data(b, &data);
+    char *out = calloc(1, (size_t)n + 1);
+    assert_non_null(out);
+    memcpy(out, data, (size_t)n);
+    BIO_free(b);
+    return out;
+}
+
+/* "  KEY:\n    - label: L\n      value: |\n        <pem>" */
+static void keys_policy(char *out, size_t size, const char *key, const char *label, const char *pem)
+{
+    snprintf(out, size, "name: t\nsnp:\n  %s:\n    - label: %s\n      value: |\n", key, label);
+    for (const char *line = pem; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        size_t used = strlen(out);
+        snprintf(out + used, size - used, "        %.*s\n", (int)len, line);
+        line += len + (nl != NULL);
+    }
+}
+
+static void test_evaluate_keys_as_pem(void **state)
+{
+    (void)state;
+    synth_init();
+    EVP_PKEY *idk = vd_testpki_new_ec_key(), *other = vd_testpki_new_ec_key();
+    assert_non_null(idk);
+    assert_non_null(other);
+    char *pem_id = pem_text(idk, NULL), *pem_other = pem_text(other, NULL);
+    /* The author key given as a certificate: the test VCEK's (an EC P-384 key). */
+    char *pem_cert = pem_text(NULL, fx->vcek);
+    uint8_t id_digest[48], author_digest[48], rd[64] = {0};
+    vd_error_t err = {0};
+    assert_int_equal(vd_policy_sev_key_digest(pem_id, strlen(pem_id), id_digest, &err), VD_OK);
+    assert_int_equal(vd_policy_sev_key_digest(pem_cert, strlen(pem_cert), author_digest, &err),
+                     VD_OK);
+    synth_fields_t f = {.id_key_digest = id_digest};
+    vd_snp_result_t *res = synth_verify_ex(rd, VD_SNP_SIGNER_AUTHOR_KEY_EN, author_digest, &f);
+    static char y[8192];
+    keys_policy(y, sizeof(y), "id_keys", "image signer", pem_id);
+    vd_appraisal_t *a = appraise(y, res);
+    CHECK_PASS(a, "policy.id_key", "ID_KEY_DIGEST", "matches \"image signer\"");
+    status_is(a, VD_TIER_AFFIRMING);
+    free(a);
+    keys_policy(y, sizeof(y), "id_keys", "someone else", pem_other);
+    a = appraise(y, res);
+    CHECK_FAIL(a, "policy.id_key", "not in the allowed set (1 value)", "\"someone else\"");
+    claim_is(a, VD_CLAIM_EXECUTABLES, 96);
+    status_is(a, VD_TIER_CONTRAINDICATED);
+    free(a);
+    keys_policy(y, sizeof(y), "author_keys", "author cert", pem_cert);
+    a = appraise(y, res);
+    CHECK_PASS(a, "policy.author_key", "AUTHOR_KEY_DIGEST", "matches \"author cert\"");
+    status_is(a, VD_TIER_AFFIRMING);
+    free(a);
+    keys_policy(y, sizeof(y), "author_keys", "not the author", pem_id);
+    a = appraise(y, res);
+    CHECK_FAIL(a, "policy.author_key", "not in the allowed set");
+    free(a);
+    free(res);
+    /* A real report without an ID block: listed PEM keys fail. */
+    keys_policy(y, sizeof(y), "id_keys", "image signer", pem_id);
+    a = appraise(y, genuine(V_GSG));
+    CHECK_FAIL(a, "policy.id_key", "trusted ID keys are listed, but the guest launched without");
+    free(a);
+    free(pem_id);
+    free(pem_other);
+    free(pem_cert);
+    EVP_PKEY_free(idk);
+    EVP_PKEY_free(other);
+}
+
 /* ---- evidence that is not genuine ----------------------------------------------------------- */
 
 static void assert_all_claims(const vd_appraisal_t *a, int value)
@@ -1501,6 +1715,10 @@ int main(void)
         cmocka_unit_test(test_evaluate_freshness_sha256_prefix),
         cmocka_unit_test(test_evaluate_freshness_sha384_jcs),
         cmocka_unit_test(test_evaluate_author_key_present),
+        cmocka_unit_test(test_evaluate_report_id),
+        cmocka_unit_test(test_evaluate_report_id_ma),
+        cmocka_unit_test(test_evaluate_report_data),
+        cmocka_unit_test(test_evaluate_keys_as_pem),
         cmocka_unit_test(test_evaluate_not_genuine_is_crypto_failed),
         cmocka_unit_test(test_evaluate_truncated_is_unexpected),
         cmocka_unit_test(test_evaluate_collateral_missing_is_none),

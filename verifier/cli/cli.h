@@ -9,6 +9,7 @@
 #ifndef verdict__cli_h
 #define verdict__cli_h
 
+#include <getopt.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "verdict/appraise.h"
 #include "verdict/certcache.h"
 #include "verdict/error.h"
+#include "verdict/measure.h"
 #include "verdict/policy.h"
 #include "verdict/trust.h"
 
@@ -96,6 +98,17 @@ int vd_cli_cache_open(const vd_cli_cache_opts_t *o, const vd_trust_t *trust, vd_
  */
 int vd_cli_verify(int argc, char **argv, int policy_test);
 
+/**
+ * The appraisal `verdict policy init --from-report` starts from: parse verify's evidence flags
+ * (--report, --certs, --cert-table, --at, --product, --extra-roots, --kds-url, --offline, --crl,
+ * --db; --policy, --nonce, --runtime-data and --json are refused), read the files and run
+ * vd_appraise without a policy. VD_EXIT_OK with *out (caller frees) and *at (the appraisal
+ * time) set, whatever the evidence is; otherwise the exit code, the problem printed (usage,
+ * unreadable files, an envelope that does not decode).
+ */
+int vd_cli_appraise_evidence(int argc, char **argv, const char *cmd, vd_appraise_result_t **out,
+                             time_t *at);
+
 /** Write every cached object to `f` as a bundle `verdict certs import` reads; *n = objects.
  * VD_E_STORE (unreadable cache or row), VD_E_IO. */
 vd_err_t vd_cli_certs_export(vd_certcache_t *c, FILE *f, size_t *n, vd_error_t *err);
@@ -106,8 +119,41 @@ int vd_cli_certs(int argc, char **argv);
 /** `verdict token verify|rotate|jwks ...` (token_cmd.c): returns the process exit code. */
 int vd_cli_token(int argc, char **argv);
 
+/* ---- measure_cmd.c: the `verdict measure` flags, written once, also `policy init --measure` -- */
+
+/* What each measure flag said (NULL = not given); strings are borrowed from argv. */
+typedef struct vd_cli_measure_opts {
+    const char *ovmf, *vcpus, *vcpu_type, *vcpu_sig, *vmm, *kernel, *initrd, *append;
+    const char *features, *ovmf_hash;
+} vd_cli_measure_opts_t;
+
+#define VD_CLI_MEASURE_OPT_BASE 256 /* getopt values BASE .. BASE + NOPTS - 1 */
+#define VD_CLI_MEASURE_NOPTS    10
+/* --ovmf --vcpus --vcpu-type --vcpu-sig --vmm-type --kernel --initrd --append --guest-features
+ * --snp-ovmf-hash: copy into a command's getopt_long table. */
+extern const struct option vd_cli_measure_longopts[VD_CLI_MEASURE_NOPTS];
+
+/** Store getopt value `ch` with `arg` in `o`: 1 if `ch` is a measure flag, else 0. */
+int vd_cli_measure_opt(vd_cli_measure_opts_t *o, int ch, const char *arg);
+
+/** Overlay the flags `over` gave on `o` (a --vcpu-type in `over` replaces a --vcpu-sig). */
+void vd_cli_measure_merge(vd_cli_measure_opts_t *o, const vd_cli_measure_opts_t *over);
+
+/** One --vcpus count, 1..VD_MEASURE_VCPUS_MAX: 0, or -1 after printing the problem. */
+int vd_cli_measure_vcpus(const char *s, const char *cmd, uint32_t *out);
+
+/**
+ * Check the flags, read the firmware into *fw (caller frees) and hash the kernel and initrd
+ * into `in`, ready for vd_measure. 0, or -1 after printing the problem ("<cmd>: ...").
+ */
+int vd_cli_measure_prepare(const vd_cli_measure_opts_t *o, const char *cmd, vd_measure_input_t *in,
+                           uint8_t **fw);
+
 /** `verdict measure ...` (measure_cmd.c): returns the process exit code. */
 int vd_cli_measure(int argc, char **argv);
+
+/** `verdict policy init ...` (policy_init_cmd.c): returns the process exit code. */
+int vd_cli_policy_init(int argc, char **argv);
 
 /** `verdict policy ...`: returns the process exit code. */
 int vd_cli_policy(int argc, char **argv);

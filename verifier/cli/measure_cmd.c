@@ -48,80 +48,78 @@ static void measure_usage(FILE *f)
             VD_MEASURE_VCPUS_MAX, vd_vcpu_names());
 }
 
+const struct option vd_cli_measure_longopts[VD_CLI_MEASURE_NOPTS] = {
+    {"ovmf", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 0},
+    {"vcpus", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 1},
+    {"vcpu-type", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 2},
+    {"vcpu-sig", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 3},
+    {"vmm-type", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 4},
+    {"kernel", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 5},
+    {"initrd", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 6},
+    {"append", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 7},
+    {"guest-features", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 8},
+    {"snp-ovmf-hash", required_argument, NULL, VD_CLI_MEASURE_OPT_BASE + 9},
+};
+
+int vd_cli_measure_opt(vd_cli_measure_opts_t *o, int ch, const char *arg)
+{
+    const char **slot[VD_CLI_MEASURE_NOPTS] = {
+        &o->ovmf,   &o->vcpus,  &o->vcpu_type, &o->vcpu_sig, &o->vmm,
+        &o->kernel, &o->initrd, &o->append,    &o->features, &o->ovmf_hash,
+    };
+    if (ch < VD_CLI_MEASURE_OPT_BASE || ch >= VD_CLI_MEASURE_OPT_BASE + VD_CLI_MEASURE_NOPTS) {
+        return 0;
+    }
+    *slot[ch - VD_CLI_MEASURE_OPT_BASE] = arg;
+    return 1;
+}
+
+void vd_cli_measure_merge(vd_cli_measure_opts_t *o, const vd_cli_measure_opts_t *over)
+{
+    const char **dst[VD_CLI_MEASURE_NOPTS] = {
+        &o->ovmf,   &o->vcpus,  &o->vcpu_type, &o->vcpu_sig, &o->vmm,
+        &o->kernel, &o->initrd, &o->append,    &o->features, &o->ovmf_hash,
+    };
+    const char *const src[VD_CLI_MEASURE_NOPTS] = {
+        over->ovmf,   over->vcpus,  over->vcpu_type, over->vcpu_sig, over->vmm,
+        over->kernel, over->initrd, over->append,    over->features, over->ovmf_hash,
+    };
+    for (size_t i = 0; i < VD_CLI_MEASURE_NOPTS; i++) {
+        if (src[i] != NULL) {
+            *dst[i] = src[i];
+        }
+    }
+    /* A type and a signature from different levels: the more specific one wins. */
+    if (over->vcpu_type != NULL && over->vcpu_sig == NULL) {
+        o->vcpu_sig = NULL;
+    } else if (over->vcpu_sig != NULL && over->vcpu_type == NULL) {
+        o->vcpu_type = NULL;
+    }
+}
+
 typedef struct measure_opts {
-    const char *ovmf, *vcpus, *vcpu_type, *vcpu_sig, *vmm, *kernel, *initrd, *append;
-    const char *features, *ovmf_hash;
+    vd_cli_measure_opts_t m;
     int json;
 } measure_opts_t;
 
 /* Parse flags into `o`. Returns -1 after printing the problem, 1 for --help, 0 otherwise. */
 static int parse_args(int argc, char **argv, measure_opts_t *o)
 {
-    enum {
-        OPT_OVMF = 256,
-        OPT_VCPUS,
-        OPT_VCPU_TYPE,
-        OPT_VCPU_SIG,
-        OPT_VMM,
-        OPT_KERNEL,
-        OPT_INITRD,
-        OPT_APPEND,
-        OPT_FEATURES,
-        OPT_OVMF_HASH,
-        OPT_JSON,
-        OPT_HELP
-    };
-    static const struct option longopts[] = {
-        {"ovmf", required_argument, NULL, OPT_OVMF},
-        {"vcpus", required_argument, NULL, OPT_VCPUS},
-        {"vcpu-type", required_argument, NULL, OPT_VCPU_TYPE},
-        {"vcpu-sig", required_argument, NULL, OPT_VCPU_SIG},
-        {"vmm-type", required_argument, NULL, OPT_VMM},
-        {"kernel", required_argument, NULL, OPT_KERNEL},
-        {"initrd", required_argument, NULL, OPT_INITRD},
-        {"append", required_argument, NULL, OPT_APPEND},
-        {"guest-features", required_argument, NULL, OPT_FEATURES},
-        {"snp-ovmf-hash", required_argument, NULL, OPT_OVMF_HASH},
-        {"json", no_argument, NULL, OPT_JSON},
-        {"help", no_argument, NULL, OPT_HELP},
-        {NULL, 0, NULL, 0},
-    };
+    enum { OPT_JSON = VD_CLI_MEASURE_OPT_BASE + VD_CLI_MEASURE_NOPTS, OPT_HELP };
+    struct option longopts[VD_CLI_MEASURE_NOPTS + 3];
+    memcpy(longopts, vd_cli_measure_longopts, sizeof(vd_cli_measure_longopts));
+    longopts[VD_CLI_MEASURE_NOPTS] = (struct option){"json", no_argument, NULL, OPT_JSON};
+    longopts[VD_CLI_MEASURE_NOPTS + 1] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    longopts[VD_CLI_MEASURE_NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
     memset(o, 0, sizeof(*o));
     opterr = 0;
     optind = 1;
     int ch;
     while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+        if (vd_cli_measure_opt(&o->m, ch, optarg)) {
+            continue;
+        }
         switch (ch) {
-        case OPT_OVMF:
-            o->ovmf = optarg;
-            break;
-        case OPT_VCPUS:
-            o->vcpus = optarg;
-            break;
-        case OPT_VCPU_TYPE:
-            o->vcpu_type = optarg;
-            break;
-        case OPT_VCPU_SIG:
-            o->vcpu_sig = optarg;
-            break;
-        case OPT_VMM:
-            o->vmm = optarg;
-            break;
-        case OPT_KERNEL:
-            o->kernel = optarg;
-            break;
-        case OPT_INITRD:
-            o->initrd = optarg;
-            break;
-        case OPT_APPEND:
-            o->append = optarg;
-            break;
-        case OPT_FEATURES:
-            o->features = optarg;
-            break;
-        case OPT_OVMF_HASH:
-            o->ovmf_hash = optarg;
-            break;
         case OPT_JSON:
             o->json = 1;
             break;
@@ -135,14 +133,6 @@ static int parse_args(int argc, char **argv, measure_opts_t *o)
     }
     if (optind < argc) {
         fprintf(stderr, "verdict measure: unexpected argument '%s'\n", argv[optind]);
-        return -1;
-    }
-    if (o->ovmf == NULL || o->vcpus == NULL) {
-        fprintf(stderr, "verdict measure: --ovmf FILE and --vcpus N are required\n");
-        return -1;
-    }
-    if (o->vcpu_type != NULL && o->vcpu_sig != NULL) {
-        fprintf(stderr, "verdict measure: give --vcpu-type or --vcpu-sig, not both\n");
         return -1;
     }
     return 0;
@@ -206,27 +196,35 @@ out:
     return rc;
 }
 
+int vd_cli_measure_vcpus(const char *s, const char *cmd, uint32_t *out)
+{
+    unsigned long long v = 0;
+    if (parse_number(s, 10, UINT32_MAX, &v) != 0 || v < 1 || v > VD_MEASURE_VCPUS_MAX) {
+        fprintf(stderr, "%s: --vcpus '%s' out of range 1..%u\n", cmd, s, VD_MEASURE_VCPUS_MAX);
+        return -1;
+    }
+    *out = (uint32_t)v;
+    return 0;
+}
+
 /* Fill `in` from the flags (reads the kernel and initrd). Prints the problem; 0 or -1. */
-static int build_input(const measure_opts_t *o, vd_measure_input_t *in)
+static int build_input(const vd_cli_measure_opts_t *o, const char *cmd, vd_measure_input_t *in)
 {
     vd_error_t err = {0};
     unsigned long long v = 0;
-    if (parse_number(o->vcpus, 10, UINT32_MAX, &v) != 0 || v < 1 || v > VD_MEASURE_VCPUS_MAX) {
-        fprintf(stderr, "verdict measure: --vcpus '%s' out of range 1..%u\n", o->vcpus,
-                VD_MEASURE_VCPUS_MAX);
+    if (vd_cli_measure_vcpus(o->vcpus, cmd, &in->vcpus) != 0) {
         return -1;
     }
-    in->vcpus = (uint32_t)v;
     if (o->vmm != NULL && vd_vmm_parse(o->vmm, &in->vmm) != 0) {
-        fprintf(stderr, "verdict measure: unknown --vmm-type '%s' (qemu, ec2 or gce)\n", o->vmm);
+        fprintf(stderr, "%s: unknown --vmm-type '%s' (qemu, ec2 or gce)\n", cmd, o->vmm);
         return -1;
     }
     if (o->vcpu_type != NULL) {
         if (vd_vcpu_sig_by_name(o->vcpu_type, &in->vcpu_sig) != 0) {
             fprintf(stderr,
-                    "verdict measure: unknown --vcpu-type '%s' (known: %s; or give "
+                    "%s: unknown --vcpu-type '%s' (known: %s; or give "
                     "--vcpu-sig)\n",
-                    o->vcpu_type, vd_vcpu_names());
+                    cmd, o->vcpu_type, vd_vcpu_names());
             return -1;
         }
         in->has_vcpu_sig = 1;
@@ -234,27 +232,28 @@ static int build_input(const measure_opts_t *o, vd_measure_input_t *in)
     if (o->vcpu_sig != NULL) {
         if (parse_number(o->vcpu_sig, 16, UINT32_MAX, &v) != 0 || v == 0) {
             fprintf(stderr,
-                    "verdict measure: --vcpu-sig '%s' is not a non-zero 32-bit hex "
+                    "%s: --vcpu-sig '%s' is not a non-zero 32-bit hex "
                     "value\n",
-                    o->vcpu_sig);
+                    cmd, o->vcpu_sig);
             return -1;
         }
         in->vcpu_sig = (uint32_t)v;
         in->has_vcpu_sig = 1;
     }
     if (in->vmm == VD_VMM_QEMU && !in->has_vcpu_sig) {
-        fprintf(stderr, "verdict measure: qemu needs --vcpu-type NAME or --vcpu-sig 0xHEX (the "
-                        "signature is in every VMSA)\n");
+        fprintf(stderr,
+                "%s: qemu needs --vcpu-type NAME or --vcpu-sig 0xHEX (the "
+                "signature is in every VMSA)\n",
+                cmd);
         return -1;
     }
     if (in->vmm != VD_VMM_QEMU && in->has_vcpu_sig) {
-        fprintf(stderr, "verdict measure: note: %s ignores the vCPU type (its VMSAs carry 0x600)\n",
+        fprintf(stderr, "%s: note: %s ignores the vCPU type (its VMSAs carry 0x600)\n", cmd,
                 vd_vmm_name(in->vmm));
     }
     in->guest_features = 0x1;
     if (o->features != NULL && parse_number(o->features, 16, UINT64_MAX, &v) != 0) {
-        fprintf(stderr, "verdict measure: --guest-features '%s' is not a 64-bit hex value\n",
-                o->features);
+        fprintf(stderr, "%s: --guest-features '%s' is not a 64-bit hex value\n", cmd, o->features);
         return -1;
     }
     if (o->features != NULL) {
@@ -266,27 +265,29 @@ static int build_input(const measure_opts_t *o, vd_measure_input_t *in)
             vd_hex_decode(o->ovmf_hash, strlen(o->ovmf_hash), in->ovmf_hash, sizeof(in->ovmf_hash),
                           &n) != 0 ||
             n != VD_MEASURE_DIGEST_LEN) {
-            fprintf(stderr, "verdict measure: --snp-ovmf-hash must be exactly 96 hex digits\n");
+            fprintf(stderr, "%s: --snp-ovmf-hash must be exactly 96 hex digits\n", cmd);
             return -1;
         }
         in->has_ovmf_hash = 1;
     }
     in->append = o->append;
     if (o->kernel == NULL && (o->initrd != NULL || (o->append != NULL && o->append[0] != '\0'))) {
-        fprintf(stderr, "verdict measure: --initrd and --append are measured only with "
-                        "--kernel\n");
+        fprintf(stderr,
+                "%s: --initrd and --append are measured only with "
+                "--kernel\n",
+                cmd);
         return -1;
     }
     if (o->kernel != NULL) {
         if (hash_file(o->kernel, in->kernel_sha256, &err) != VD_OK) {
-            fprintf(stderr, "verdict measure: --kernel %s\n", err.msg);
+            fprintf(stderr, "%s: --kernel %s\n", cmd, err.msg);
             return -1;
         }
         in->has_kernel = 1;
     }
     if (o->initrd != NULL) {
         if (hash_file(o->initrd, in->initrd_sha256, &err) != VD_OK) {
-            fprintf(stderr, "verdict measure: --initrd %s\n", err.msg);
+            fprintf(stderr, "%s: --initrd %s\n", cmd, err.msg);
             return -1;
         }
         in->has_initrd = 1;
@@ -313,7 +314,37 @@ static json_t *str_or_null(const char *s)
     return s != NULL ? json_string(s) : json_null();
 }
 
-static int print_json(const measure_opts_t *o, const vd_measure_input_t *in,
+int vd_cli_measure_prepare(const vd_cli_measure_opts_t *o, const char *cmd, vd_measure_input_t *in,
+                           uint8_t **fw)
+{
+    vd_error_t err = {0};
+    size_t fw_len = 0;
+    memset(in, 0, sizeof(*in));
+    *fw = NULL;
+    if (o->ovmf == NULL || o->vcpus == NULL) {
+        fprintf(stderr, "%s: --ovmf FILE and --vcpus N are required\n", cmd);
+        return -1;
+    }
+    if (o->vcpu_type != NULL && o->vcpu_sig != NULL) {
+        fprintf(stderr, "%s: give --vcpu-type or --vcpu-sig, not both\n", cmd);
+        return -1;
+    }
+    /* The firmware first: a missing one fails before a large kernel is hashed. */
+    if (vd_file_read(o->ovmf, VD_MEASURE_OVMF_MAX, fw, &fw_len, &err) != VD_OK) {
+        fprintf(stderr, "%s: --ovmf %s\n", cmd, err.msg);
+        return -1;
+    }
+    if (build_input(o, cmd, in) != 0) {
+        free(*fw);
+        *fw = NULL;
+        return -1;
+    }
+    in->ovmf = *fw;
+    in->ovmf_len = fw_len;
+    return 0;
+}
+
+static int print_json(const vd_cli_measure_opts_t *o, const vd_measure_input_t *in,
                       const vd_measure_result_t *r)
 {
     json_t *root = json_object(), *inputs = json_object(), *fw = json_object();
@@ -394,24 +425,15 @@ int vd_cli_measure(int argc, char **argv)
     vd_measure_result_t *res = NULL;
     vd_error_t err = {0};
     uint8_t *fw = NULL;
-    size_t fw_len = 0;
     int code = VD_EXIT_USAGE;
-    memset(&in, 0, sizeof(in));
     int p = parse_args(argc, argv, &o);
     if (p != 0) {
         measure_usage(p > 0 ? stdout : stderr);
         return p > 0 ? VD_EXIT_OK : VD_EXIT_USAGE;
     }
-    /* The firmware first: a missing one fails before a large kernel is hashed. */
-    if (vd_file_read(o.ovmf, VD_MEASURE_OVMF_MAX, &fw, &fw_len, &err) != VD_OK) {
-        fprintf(stderr, "verdict measure: --ovmf %s\n", err.msg);
+    if (vd_cli_measure_prepare(&o.m, "verdict measure", &in, &fw) != 0) {
         goto out;
     }
-    if (build_input(&o, &in) != 0) {
-        goto out;
-    }
-    in.ovmf = fw;
-    in.ovmf_len = fw_len;
     res = malloc(sizeof(*res));
     if (res == NULL) {
         fprintf(stderr, "verdict measure: out of memory\n");
@@ -422,7 +444,7 @@ int vd_cli_measure(int argc, char **argv)
         goto out;
     }
     if (o.json) {
-        if (print_json(&o, &in, res) != 0) {
+        if (print_json(&o.m, &in, res) != 0) {
             fprintf(stderr, "verdict measure: cannot write the JSON output\n");
             goto out;
         }

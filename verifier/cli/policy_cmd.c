@@ -3,6 +3,7 @@
  *
  *   validate FILE...               compile each policy; first error with file:line:col
  *   test --policy FILE|NAME ...    `verdict verify` with a policy: every check, real evidence
+ *   init --from-report|--measure   a first policy from known-good inputs (policy_init_cmd.c)
  *   import FILE|DIR...             store new versions (a directory's .yaml/.yml files, atomically)
  *   list | show NAME [--version N] | history NAME | activate NAME VERSION | delete NAME
  *   export DIR                     write every active policy to DIR/NAME.yaml
@@ -43,6 +44,8 @@ static void policy_usage(FILE *f)
                "       [--runtime-data FILE] [--json]\n"
                "                                 every genuineness and policy check against\n"
                "                                 real evidence (see verdict verify --help)\n"
+               "  init --from-report REPORT ...  a policy pinned to a genuine report, or\n"
+               "  init --measure ...             to computed measurements (init --help)\n"
                "  import FILE|DIR...             store policies; a new version when the text\n"
                "                                 changed; a directory is imported atomically\n"
                "  list                           active policies\n"
@@ -460,6 +463,9 @@ int vd_cli_policy(int argc, char **argv)
     }
     if (strcmp(sub, "test") == 0) {
         return vd_cli_verify(argc - 1, argv + 1, 1);
+    }
+    if (strcmp(sub, "init") == 0) {
+        return vd_cli_policy_init(argc - 1, argv + 1);
     }
     if (strcmp(sub, "import") == 0) {
         return cmd_import(argc - 1, argv + 1);

@@ -70,6 +70,7 @@ static void verify_usage(FILE *f, int policy_test)
 
 typedef struct verify_opts {
     const char *cmd;
+    int evidence_only; /* policy init: no policy, nonce, runtime data or JSON */
     const char *report;
     const char *certs[MAX_CERT_FILES];
     size_t n_certs;
@@ -201,6 +202,17 @@ static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
     if (optind < argc) {
         vd_cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
         return -1;
+    }
+    if (o->evidence_only) {
+        const char *extra = o->policy         ? "--policy"
+                            : o->nonce        ? "--nonce"
+                            : o->runtime_data ? "--runtime-data"
+                            : o->json         ? "--json"
+                                              : NULL;
+        if (extra != NULL) {
+            vd_cli_usage_error(cmd, "%s is not an option of this command", extra);
+            return -1;
+        }
     }
     if (o->report == NULL) {
         vd_cli_usage_error(cmd, "--report FILE is required");
@@ -415,6 +427,50 @@ static int exit_code(const vd_appraise_result_t *r)
         return VD_EXIT_USAGE;
     }
     return VD_EXIT_REJECTED;
+}
+
+int vd_cli_appraise_evidence(int argc, char **argv, const char *cmd, vd_appraise_result_t **out,
+                             time_t *at)
+{
+    int code = VD_EXIT_USAGE;
+    verify_opts_t o;
+    verify_ctx_t c;
+    vd_appraise_request_t req;
+    vd_appraiser_config_t cfg;
+    vd_error_t err = {0};
+    memset(&o, 0, sizeof(o));
+    memset(&c, 0, sizeof(c));
+    memset(&req, 0, sizeof(req));
+    memset(&cfg, 0, sizeof(cfg));
+    *out = NULL;
+    o.cmd = cmd;
+    o.evidence_only = 1;
+    if (parse_args(argc, argv, &o, 0) != 0 || build_request(&o, &c, &req, &cfg) != 0) {
+        goto out;
+    }
+    req.no_policy = 1;
+    c.res = calloc(1, sizeof(*c.res));
+    if (c.res == NULL || vd_appraiser_new(&cfg, &c.appraiser, &err) != VD_OK) {
+        fprintf(stderr, "%s: out of memory\n", cmd);
+        goto out;
+    }
+    if (vd_appraise(c.appraiser, &req, c.res, &err) != VD_OK) {
+        fprintf(stderr, "%s: %s\n", cmd, err.msg);
+        goto out;
+    }
+    if (c.res->outcome == VD_OUTCOME_BAD_EVIDENCE) {
+        char why[VD_TEXT_ESCAPED_SIZE(sizeof(c.res->problem))];
+        fprintf(stderr, "%s: --report %s: %s\n", cmd, o.report,
+                vd_text_escape(c.res->problem, why, sizeof(why)));
+        goto out;
+    }
+    *at = req.at;
+    *out = c.res;
+    c.res = NULL;
+    code = VD_EXIT_OK;
+out:
+    ctx_free(&c);
+    return code;
 }
 
 int vd_cli_verify(int argc, char **argv, int policy_test)
