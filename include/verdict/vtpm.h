@@ -226,9 +226,14 @@ typedef struct vd_vtpm_result {
 /**
  * Check vTPM evidence against the result of vd_snp_verify on vd_vtpm_snp_report(e). Rebuilds
  * snp->checks in VTPM.md section 8's order (vtpm.evidence, hcl.header, the SNP checks, then
- * hcl.vmpl, hcl.report_data, hcl.runtime_data, hcl.ak, tpm.quote, tpm.signature,
+ * vtpm.vcek, hcl.vmpl, hcl.report_data, hcl.runtime_data, hcl.ak, tpm.quote, tpm.signature,
  * tpm.pcr_selection, tpm.pcr_digest, tpm.nonce, hcl.user_data), and sets snp->status to
- * VD_SNP_REJECTED if any of them failed (a COLLATERAL_MISSING status otherwise stays).
+ * VD_SNP_REJECTED if any of them failed (a COLLATERAL_MISSING status otherwise stays). Call it
+ * once per SNP result (a second call appends the checks again).
+ *
+ * vtpm.vcek: a VCEK carried in the evidence must be this report's (hwID = CHIP_ID, SPLs =
+ * REPORTED_TCB), even when the SNP core verified the report with another candidate (cache,
+ * KDS): a wrong VCEK in the evidence is a rejection, never a reason to use another.
  *
  * `nonce`, `nonce_len`: the caller's expected qualifying data (nonce_len 0: none, and the nonce
  * checks are skip). Compared byte for byte with extraData; for v2 evidence user-data must start

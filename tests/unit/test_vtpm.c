@@ -216,10 +216,11 @@ static void test_decode_vectors(void **state)
 
 /* ---- every vector: its stated result, with and without its nonce -------------------------- */
 
-static const char *const ORDER[] = {"vtpm.evidence",   "hcl.header",       "hcl.vmpl",
-                                    "hcl.report_data", "hcl.runtime_data", "hcl.ak",
-                                    "tpm.quote",       "tpm.signature",    "tpm.pcr_selection",
-                                    "tpm.pcr_digest",  "tpm.nonce",        "hcl.user_data"};
+static const char *const ORDER[] = {
+    "vtpm.evidence",    "hcl.header", "vtpm.vcek",    "hcl.vmpl",      "hcl.report_data",
+    "hcl.runtime_data", "hcl.ak",     "tpm.quote",    "tpm.signature", "tpm.pcr_selection",
+    "tpm.pcr_digest",   "tpm.nonce",  "hcl.user_data"};
+#define N_ORDER (sizeof(ORDER) / sizeof(ORDER[0]))
 
 static void check_vector(const vec_t *v)
 {
@@ -233,10 +234,10 @@ static void check_vector(const vec_t *v)
         assert_string_equal(r.snp->checks.items[1].name, ORDER[1]);
         assert_string_equal(r.snp->checks.items[2].name, "report.format");
         size_t n = r.snp->checks.count;
-        for (size_t i = 2; i < 12; i++) {
-            assert_string_equal(r.snp->checks.items[n - 12 + i].name, ORDER[i]);
+        for (size_t i = 2; i < N_ORDER; i++) {
+            assert_string_equal(r.snp->checks.items[n - N_ORDER + i].name, ORDER[i]);
         }
-        for (size_t i = 0; i < 10; i++) {
+        for (size_t i = 0; i < N_ORDER - 2; i++) {
             assert_check(&r, ORDER[i], VD_CHECK_PASS);
         }
         assert_check(&r, "report.signature", VD_CHECK_PASS);
@@ -594,7 +595,27 @@ static void test_mutate_vcek_other_chip(void **state)
     run_t r = verify_ev(&a, &V1, NONCE_CHALLENGE);
     assert_int_equal(r.snp->status, VD_SNP_REJECTED);
     assert_check(&r, "report.signature", VD_CHECK_FAIL);
+    assert_check(&r, "vtpm.vcek", VD_CHECK_FAIL);
     run_free(&r);
+
+    /* the right VCEK offered too (as a cache would): the SNP core verifies with it, and the
+     * wrong one in the evidence still rejects */
+    vd_certset_t *certs = NULL;
+    vd_trust_t *trust = NULL;
+    vd_error_t err = {0};
+    assert_int_equal(vd_certset_new(&certs, &err), VD_OK);
+    assert_int_equal(vd_trust_new(&trust, &err), VD_OK);
+    vd_test_add_certs(certs, MILAN_CHAIN);
+    assert_int_equal(vd_vtpm_add_certs(&b, certs, &err), VD_OK); /* b now holds V1's VCEK */
+    r = (run_t){calloc(1, sizeof(vd_snp_result_t)), calloc(1, sizeof(vd_vtpm_result_t))};
+    vd_vtpm_input_t in = {.evidence = &a, .certs = certs, .trust = trust, .at = vd_test_time(AT)};
+    assert_int_equal(vd_vtpm_verify(&in, r.snp, r.vtpm, &err), VD_OK);
+    assert_check(&r, "report.signature", VD_CHECK_PASS);
+    assert_rejected_by(&r, "vtpm.vcek");
+    assert_int_equal(vd_checks_count(&r.snp->checks, VD_CHECK_FAIL), 1);
+    run_free(&r);
+    vd_trust_free(&trust);
+    vd_certset_free(&certs);
     vd_vtpm_evidence_free(&a);
     vd_vtpm_evidence_free(&b);
 }

@@ -23,6 +23,7 @@
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 
+#include "verdict/amdcert.h"
 #include "verdict/bytes.h"
 #include "verdict/vtpm.h"
 
@@ -84,7 +85,69 @@ static void check_header(ctx_t *c)
          c->out->hcl.header_version, c->out->hcl.runtime_len);
 }
 
-/* ---- 3, 4: the SNP report's VMPL and REPORT_DATA ------------------------------------------ */
+/* ---- 3, 4: the SNP report's VCEK, VMPL and REPORT_DATA ----------------------------------- */
+
+/*
+ * A VCEK carried in the evidence must be the one for this report: its hwID equal to CHIP_ID and
+ * its SPLs equal to REPORTED_TCB (AMD derives one VCEK per chip and TCB). The SNP core picks
+ * whichever candidate verifies the report, so without this a pipeline that also offers cached
+ * or fetched VCEKs would pass over a wrong one in the evidence (issue #13: a VCEK in the
+ * evidence that does not match is a rejection, never a reason to fetch another).
+ */
+static vd_err_t check_vcek(ctx_t *c, vd_error_t *err)
+{
+    vd_error_t e = {0};
+    vd_certset_t *set = NULL;
+    vd_snp_report_t *r = NULL;
+    vd_amdcert_t ext;
+    size_t len;
+    vd_err_t rc = VD_OK;
+    const uint8_t *report = vd_vtpm_snp_report(c->e, &len);
+    if (c->e->vcek == NULL || c->e->vcek_len == 0) {
+        SKIP(c, "vtpm.vcek", "the evidence carries no VCEK");
+        return VD_OK;
+    }
+    if ((rc = vd_certset_new(&set, err)) != VD_OK) {
+        return rc;
+    }
+    if ((r = calloc(1, sizeof(*r))) == NULL) {
+        rc = VD_ERR(err, VD_E_NOMEM, "vTPM: out of memory");
+        goto out;
+    }
+    if (report == NULL || vd_snp_report_parse(report, len, r, &e) != VD_OK) {
+        SKIP(c, "vtpm.vcek", "no SNP report to compare the evidence's VCEK with");
+        goto out;
+    }
+    if (vd_certset_add_blob(set, c->e->vcek, c->e->vcek_len, "vTPM evidence vcek", &e) != VD_OK ||
+        vd_amdcert_parse(vd_certset_get(set, 0), &ext, &e) != VD_OK) {
+        FAIL(c, "vtpm.vcek", "the evidence's VCEK does not decode: %s", e.msg);
+        goto out;
+    }
+    char a[96], b[96];
+    vd_product_t p = c->snp->product;
+    vd_tcb_t reported = vd_tcb_decode(r->reported_tcb, p);
+    vd_tcb_t cert = vd_amdcert_tcb(&ext, p);
+    if (ext.has_hwid &&
+        (ext.hwid_len > sizeof(r->chip_id) || CRYPTO_memcmp(ext.hwid, r->chip_id, ext.hwid_len))) {
+        FAIL(c, "vtpm.vcek",
+             "the evidence's VCEK is for chip %.16s..., the report's CHIP_ID is "
+             "%.16s...",
+             vd_hex_encode(ext.hwid, ext.hwid_len, a, sizeof(a)),
+             vd_hex_encode(r->chip_id, 64, b, sizeof(b)));
+        goto out;
+    }
+    if (!vd_tcb_eq(&cert, &reported)) {
+        FAIL(c, "vtpm.vcek", "the evidence's VCEK is for TCB %s, the report's REPORTED_TCB is %s",
+             vd_tcb_format(&cert, a, sizeof(a)), vd_tcb_format(&reported, b, sizeof(b)));
+        goto out;
+    }
+    PASS(c, "vtpm.vcek", "the evidence's VCEK is for this report's %s and TCB %s",
+         ext.has_hwid ? "CHIP_ID" : "signer (no hwID)", vd_tcb_format(&cert, a, sizeof(a)));
+out:
+    free(r);
+    vd_certset_free(&set);
+    return rc;
+}
 
 static void check_vmpl(ctx_t *c)
 {
@@ -472,6 +535,9 @@ vd_err_t vd_vtpm_check(const vd_vtpm_evidence_t *e, const uint8_t *nonce, size_t
     check_evidence(&c);
     check_header(&c);
     size_t n_pre = mine[0].count;
+    if ((rc = check_vcek(&c, err)) != VD_OK) {
+        goto out;
+    }
     check_vmpl(&c);
     check_report_data(&c);
     check_runtime(&c);
