@@ -100,7 +100,11 @@ void vd_vtpm_evidence_free(vd_vtpm_evidence_t *e);
  */
 const uint8_t *vd_vtpm_snp_report(const vd_vtpm_evidence_t *e, size_t *len);
 
-/** Add the VCEK carried in the evidence (if any) to `certs`, as origin "vTPM evidence vcek". */
+/**
+ * Add the VCEK carried in the evidence (if any) to `certs`, as origin "vTPM evidence vcek".
+ * VD_E_MALFORMED if it does not decode as a certificate: the caller may go on without it, since
+ * vd_vtpm_check's vtpm.vcek then rejects the evidence (VD_E_NOMEM is the only hard error).
+ */
 vd_err_t vd_vtpm_add_certs(const vd_vtpm_evidence_t *e, vd_certset_t *certs, vd_error_t *err);
 
 /* ---- the HCL report (VTPM.md section 2; little-endian) ------------------------------------- */

@@ -620,6 +620,20 @@ static void test_mutate_vcek_other_chip(void **state)
     vd_vtpm_evidence_free(&b);
 }
 
+/* A VCEK in the evidence that does not decode: left out, and vtpm.vcek rejects. */
+static void test_mutate_vcek_garbage(void **state)
+{
+    (void)state;
+    vd_vtpm_evidence_t ev;
+    load(&V2, &ev);
+    ev.vcek[0] ^= 0xFF; /* no longer a DER SEQUENCE */
+    run_t r = verify_ev(&ev, &V2, NULL);
+    assert_rejected_by(&r, "vtpm.vcek");
+    assert_check(&r, "report.signature", VD_CHECK_SKIP);
+    run_free(&r);
+    vd_vtpm_evidence_free(&ev);
+}
+
 /* Bits of the SNP report inside the HCL report (signed region), including REPORT_DATA. */
 static void test_mutate_snp_report(void **state)
 {
@@ -782,6 +796,7 @@ int main(void)
         cmocka_unit_test(test_mutate_quote_every_byte),
         cmocka_unit_test(test_mutate_quote_other_vm),
         cmocka_unit_test(test_mutate_vcek_other_chip),
+        cmocka_unit_test(test_mutate_vcek_garbage),
         cmocka_unit_test(test_mutate_snp_report),
         cmocka_unit_test(test_mutate_nonce),
         cmocka_unit_test(test_mutate_v1_as_v2),

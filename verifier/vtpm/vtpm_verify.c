@@ -173,7 +173,11 @@ static void check_report_data(ctx_t *c)
         SKIP(c, "hcl.report_data", "the runtime data could not be located");
         return;
     }
-    if (!c->snp->report_parsed || memcmp(c->snp->report.raw, r, VD_SNP_REPORT_SIZE) != 0) {
+    if (!c->snp->report_parsed) {
+        FAIL(c, "hcl.report_data", "no decoded SNP report: REPORT_DATA cannot be trusted");
+        return;
+    }
+    if (memcmp(c->snp->report.raw, r, VD_SNP_REPORT_SIZE) != 0) {
         FAIL(c, "hcl.report_data",
              "the SNP verification result is not of this HCL report's SNP report");
         return;
@@ -572,9 +576,11 @@ vd_err_t vd_vtpm_verify(const vd_vtpm_input_t *in, vd_snp_result_t *snp, vd_vtpm
     if ((rc = vd_certset_new(&certs, err)) != VD_OK) {
         return rc;
     }
-    if ((rc = vd_vtpm_add_certs(in->evidence, certs, err)) != VD_OK) {
+    vd_error_t vcek_err = {0};
+    if (vd_vtpm_add_certs(in->evidence, certs, &vcek_err) == VD_E_NOMEM) {
+        rc = VD_ERR(err, VD_E_NOMEM, "%s", vcek_err.msg);
         goto out;
-    }
+    } /* a VCEK that does not decode is left out: vtpm.vcek rejects the evidence */
     for (size_t i = 0; in->certs != NULL && i < vd_certset_count(in->certs); i++) {
         if ((rc = vd_certset_add_x509(certs, vd_certset_get(in->certs, i),
                                       vd_certset_origin(in->certs, i), err)) != VD_OK) {
