@@ -69,6 +69,8 @@ typedef struct vd_vtpm_evidence {
     size_t n_pcrs;
     uint8_t *vcek; /* PEM text (v0) or DER (v1, v2); NULL when the evidence has none */
     size_t vcek_len;
+    vd_certset_t *vcek_certs; /* `vcek` decoded once, at parse; NULL if none or undecodable */
+    char vcek_problem[192];   /* why `vcek` did not decode ("" otherwise) */
 } vd_vtpm_evidence_t;
 
 /** "v0", "v1", "v2", "hcl" or "none". */
@@ -87,7 +89,8 @@ vd_vtpm_form_t vd_vtpm_evidence_detect(const uint8_t *p, size_t len);
  * Errors are input errors: VD_E_MALFORMED (message names the member: wrong type, bad base64 or
  * hex, a byte value outside 0..255, a PCR value that is not 32 bytes, a version other than 1
  * or 2), VD_E_TOO_LARGE past the limits above, VD_E_NOMEM. The contents are not judged here:
- * that is vd_vtpm_check's.
+ * that is vd_vtpm_check's. The VCEK is decoded here once (vcek_certs); one that does not
+ * decode is not an input error but a rejection by vtpm.vcek (vcek_problem says why).
  */
 vd_err_t vd_vtpm_evidence_parse(const uint8_t *p, size_t len, vd_vtpm_evidence_t *out,
                                 vd_error_t *err);
@@ -101,9 +104,9 @@ void vd_vtpm_evidence_free(vd_vtpm_evidence_t *e);
 const uint8_t *vd_vtpm_snp_report(const vd_vtpm_evidence_t *e, size_t *len);
 
 /**
- * Add the VCEK carried in the evidence (if any) to `certs`, as origin "vTPM evidence vcek".
- * VD_E_MALFORMED if it does not decode as a certificate: the caller may go on without it, since
- * vd_vtpm_check's vtpm.vcek then rejects the evidence (VD_E_NOMEM is the only hard error).
+ * Add the VCEK carried in the evidence (if any, already decoded: no second parse) to `certs`,
+ * as origin "vTPM evidence vcek". VD_E_MALFORMED if it did not decode: the caller may go on
+ * without it, since vd_vtpm_check's vtpm.vcek then rejects the evidence.
  */
 vd_err_t vd_vtpm_add_certs(const vd_vtpm_evidence_t *e, vd_certset_t *certs, vd_error_t *err);
 

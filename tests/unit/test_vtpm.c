@@ -591,7 +591,9 @@ static void test_mutate_vcek_other_chip(void **state)
     load(&V2, &b);
     uint8_t *t = a.vcek;
     size_t tl = a.vcek_len;
+    vd_certset_t *ts = a.vcek_certs;
     a.vcek = b.vcek, a.vcek_len = b.vcek_len, b.vcek = t, b.vcek_len = tl;
+    a.vcek_certs = b.vcek_certs, b.vcek_certs = ts;
     run_t r = verify_ev(&a, &V1, NONCE_CHALLENGE);
     assert_int_equal(r.snp->status, VD_SNP_REJECTED);
     assert_check(&r, "report.signature", VD_CHECK_FAIL);
@@ -625,8 +627,20 @@ static void test_mutate_vcek_garbage(void **state)
 {
     (void)state;
     vd_vtpm_evidence_t ev;
-    load(&V2, &ev);
-    ev.vcek[0] ^= 0xFF; /* no longer a DER SEQUENCE */
+    vd_error_t err = {0};
+    size_t len;
+    uint8_t *buf = vd_test_read_vector(V2.file, &len);
+    json_error_t jerr;
+    json_t *doc = json_loadb((const char *)buf, len, 0, &jerr);
+    assert_non_null(doc);
+    free(buf);
+    json_object_set_new(doc, "vcek", json_string("MAMCAQA")); /* DER 30 03 02 01 00 */
+    char *text = json_dumps(doc, JSON_COMPACT);
+    json_decref(doc);
+    assert_int_equal(vd_vtpm_evidence_parse((uint8_t *)text, strlen(text), &ev, &err), VD_OK);
+    free(text);
+    assert_null(ev.vcek_certs);
+    assert_true(ev.vcek_problem[0] != '\0');
     run_t r = verify_ev(&ev, &V2, NULL);
     assert_rejected_by(&r, "vtpm.vcek");
     assert_check(&r, "report.signature", VD_CHECK_SKIP);

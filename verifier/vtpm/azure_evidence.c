@@ -108,6 +108,7 @@ void vd_vtpm_evidence_free(vd_vtpm_evidence_t *e)
     free(e->signature);
     free(e->pcrs);
     free(e->vcek);
+    vd_certset_free(&e->vcek_certs);
     memset(e, 0, sizeof(*e));
 }
 
@@ -335,6 +336,28 @@ static vd_err_t parse_v1v2(json_t *doc, vd_vtpm_evidence_t *out, vd_error_t *err
     return rc;
 }
 
+/* Decode the VCEK once; a VCEK that does not decode is vtpm.vcek's to reject, not an error. */
+static vd_err_t decode_vcek(vd_vtpm_evidence_t *out, vd_error_t *err)
+{
+    vd_error_t e = {0};
+    if (out->vcek == NULL) {
+        return VD_OK;
+    }
+    vd_err_t rc = vd_certset_new(&out->vcek_certs, err);
+    if (rc != VD_OK) {
+        return rc;
+    }
+    rc = vd_certset_add_blob(out->vcek_certs, out->vcek, out->vcek_len, "vTPM evidence vcek", &e);
+    if (rc == VD_E_NOMEM) {
+        return VD_ERR(err, rc, "%s", e.msg);
+    }
+    if (rc != VD_OK) {
+        vd_certset_free(&out->vcek_certs);
+        snprintf(out->vcek_problem, sizeof(out->vcek_problem), "%.180s", e.msg);
+    }
+    return VD_OK;
+}
+
 vd_err_t vd_vtpm_evidence_parse(const uint8_t *p, size_t len, vd_vtpm_evidence_t *out,
                                 vd_error_t *err)
 {
@@ -384,6 +407,9 @@ vd_err_t vd_vtpm_evidence_parse(const uint8_t *p, size_t len, vd_vtpm_evidence_t
         break;
     }
     json_decref(doc);
+    if (rc == VD_OK) {
+        rc = decode_vcek(out, err);
+    }
     if (rc != VD_OK) {
         vd_vtpm_evidence_free(out);
     }
@@ -405,5 +431,16 @@ vd_err_t vd_vtpm_add_certs(const vd_vtpm_evidence_t *e, vd_certset_t *certs, vd_
     if (e->vcek == NULL || e->vcek_len == 0) {
         return VD_OK;
     }
-    return vd_certset_add_blob(certs, e->vcek, e->vcek_len, "vTPM evidence vcek", err);
+    if (e->vcek_certs == NULL) {
+        return VD_ERR(err, VD_E_MALFORMED, "vTPM evidence: the VCEK does not decode: %s",
+                      e->vcek_problem);
+    }
+    for (size_t i = 0; i < vd_certset_count(e->vcek_certs); i++) {
+        vd_err_t rc =
+            vd_certset_add_x509(certs, vd_certset_get(e->vcek_certs, i), "vTPM evidence vcek", err);
+        if (rc != VD_OK) {
+            return rc;
+        }
+    }
+    return VD_OK;
 }

@@ -97,30 +97,27 @@ static void check_header(ctx_t *c)
 static vd_err_t check_vcek(ctx_t *c, vd_error_t *err)
 {
     vd_error_t e = {0};
-    vd_certset_t *set = NULL;
     vd_snp_report_t *r = NULL;
     vd_amdcert_t ext;
     size_t len;
-    vd_err_t rc = VD_OK;
     const uint8_t *report = vd_vtpm_snp_report(c->e, &len);
     if (c->e->vcek == NULL || c->e->vcek_len == 0) {
         SKIP(c, "vtpm.vcek", "the evidence carries no VCEK");
         return VD_OK;
     }
-    if ((rc = vd_certset_new(&set, err)) != VD_OK) {
-        return rc;
+    if (c->e->vcek_certs == NULL || vd_certset_count(c->e->vcek_certs) == 0) {
+        FAIL(c, "vtpm.vcek", "the evidence's VCEK does not decode: %s", c->e->vcek_problem);
+        return VD_OK;
+    }
+    if (vd_amdcert_parse(vd_certset_get(c->e->vcek_certs, 0), &ext, &e) != VD_OK) {
+        FAIL(c, "vtpm.vcek", "the evidence's VCEK has no usable AMD extensions: %s", e.msg);
+        return VD_OK;
     }
     if ((r = calloc(1, sizeof(*r))) == NULL) {
-        rc = VD_ERR(err, VD_E_NOMEM, "vTPM: out of memory");
-        goto out;
+        return VD_ERR(err, VD_E_NOMEM, "vTPM: out of memory");
     }
     if (report == NULL || vd_snp_report_parse(report, len, r, &e) != VD_OK) {
         SKIP(c, "vtpm.vcek", "no SNP report to compare the evidence's VCEK with");
-        goto out;
-    }
-    if (vd_certset_add_blob(set, c->e->vcek, c->e->vcek_len, "vTPM evidence vcek", &e) != VD_OK ||
-        vd_amdcert_parse(vd_certset_get(set, 0), &ext, &e) != VD_OK) {
-        FAIL(c, "vtpm.vcek", "the evidence's VCEK does not decode: %s", e.msg);
         goto out;
     }
     char a[96], b[96];
@@ -130,8 +127,7 @@ static vd_err_t check_vcek(ctx_t *c, vd_error_t *err)
     if (ext.has_hwid &&
         (ext.hwid_len > sizeof(r->chip_id) || CRYPTO_memcmp(ext.hwid, r->chip_id, ext.hwid_len))) {
         FAIL(c, "vtpm.vcek",
-             "the evidence's VCEK is for chip %.16s..., the report's CHIP_ID is "
-             "%.16s...",
+             "the evidence's VCEK is for chip %.16s..., the report's CHIP_ID is %.16s...",
              vd_hex_encode(ext.hwid, ext.hwid_len, a, sizeof(a)),
              vd_hex_encode(r->chip_id, 64, b, sizeof(b)));
         goto out;
@@ -145,8 +141,7 @@ static vd_err_t check_vcek(ctx_t *c, vd_error_t *err)
          ext.has_hwid ? "CHIP_ID" : "signer (no hwID)", vd_tcb_format(&cert, a, sizeof(a)));
 out:
     free(r);
-    vd_certset_free(&set);
-    return rc;
+    return VD_OK;
 }
 
 static void check_vmpl(ctx_t *c)
@@ -577,8 +572,8 @@ vd_err_t vd_vtpm_verify(const vd_vtpm_input_t *in, vd_snp_result_t *snp, vd_vtpm
         return rc;
     }
     vd_error_t vcek_err = {0};
-    if (vd_vtpm_add_certs(in->evidence, certs, &vcek_err) == VD_E_NOMEM) {
-        rc = VD_ERR(err, VD_E_NOMEM, "%s", vcek_err.msg);
+    if ((rc = vd_vtpm_add_certs(in->evidence, certs, &vcek_err)) != VD_OK && rc != VD_E_MALFORMED) {
+        rc = VD_ERR(err, rc, "%s", vcek_err.msg);
         goto out;
     } /* a VCEK that does not decode is left out: vtpm.vcek rejects the evidence */
     for (size_t i = 0; in->certs != NULL && i < vd_certset_count(in->certs); i++) {
