@@ -201,7 +201,9 @@ int main(int argc, char **argv)
     vc.in.trust = trust;
     vc.in.nonce = nonce;
     vc.in.nonce_len = sizeof(nonce);
-    vd_time_parse_rfc3339("2026-06-01T00:00:00Z", &vc.in.at);
+    if (vd_time_parse_rfc3339("2026-06-01T00:00:00Z", &vc.in.at) != 0) {
+        return 2;
+    }
     if (vc.snp == NULL || vc.out == NULL || verify_once(&vc) != 0) {
         fprintf(stderr, "bench: evidence-v2.json does not verify\n");
         return 1;
