@@ -15,6 +15,10 @@ packages=(
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
     python3-cryptography python3-jwt     # independent EAR token checks (tests/cli/ear_kbs_check.py)
     ovmf                                 # measure tests: Debian's OVMF_CODE.fd, OVMF_CODE_4M.fd
+    systemd                              # deploy tests: systemd-analyze verify/security of the unit
+    help2man                             # man pages generated from --help (cmake --install, .deb)
+    python3-yaml bash-completion         # deploy tests: Kubernetes manifests, bash completion
+    dpkg-dev fakeroot                    # cpack -G DEB
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"
