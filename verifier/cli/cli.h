@@ -115,6 +115,9 @@ int vd_cli_measure(int argc, char **argv);
 /** `verdict policy ...`: returns the process exit code. */
 int vd_cli_policy(int argc, char **argv);
 
+/** `verdict policy sync DIR ...` (policy_sync_cmd.c): returns the process exit code. */
+int vd_cli_policy_sync(int argc, char **argv);
+
 /** Print an appraisal result for people on `f` (verify_text.c). */
 void vd_cli_print_text(FILE *f, const vd_appraise_result_t *r, time_t at);
 
