@@ -158,10 +158,36 @@ int vd_cli_policy_init(int argc, char **argv);
 /** `verdict policy ...`: returns the process exit code. */
 int vd_cli_policy(int argc, char **argv);
 
+/** `verdict policy sync DIR ...` (policy_sync_cmd.c): returns the process exit code. */
+int vd_cli_policy_sync(int argc, char **argv);
+
 /** Print an appraisal result for people on `f` (verify_text.c). */
 void vd_cli_print_text(FILE *f, const vd_appraise_result_t *r, time_t at);
 
 /** `verdict audit ...` (audit_cmd.c): returns the process exit code. */
 int vd_cli_audit(int argc, char **argv);
+
+/* ---- evidence_cmd.c: the attester side, inside a confidential VM ---- */
+
+/* A test's stand-in for the kernel: called after each configfs step of vd_cli_tsm_collect
+ * (`attr` is NULL after the mkdir), so a test can play configfs on a plain directory. NULL in
+ * the real command. */
+typedef enum vd_tsm_step { VD_TSM_MKDIR, VD_TSM_WROTE, VD_TSM_READ } vd_tsm_step_t;
+typedef void (*vd_tsm_hook_fn)(void *arg, vd_tsm_step_t step, const char *entry, const char *attr);
+
+/**
+ * One report through configfs-tsm under `root` (e.g. /sys/kernel/config/tsm/report): create a
+ * fresh entry, check its provider, read `generation`, write `report_data` to inblob, read
+ * outblob and auxblob, read `generation` again (it must have advanced by exactly our one
+ * write), remove the entry, and build the envelope (vd_evidence_tsm_build). *json is malloc'd.
+ * VD_E_IO (the tree is missing or unreadable), VD_E_UNSUPPORTED (no or another provider),
+ * VD_E_MALFORMED (generation or REPORT_DATA shows another writer raced), VD_E_NOMEM.
+ */
+vd_err_t vd_cli_tsm_collect(const char *root, const uint8_t report_data[64], vd_tsm_hook_fn hook,
+                            void *hook_arg, char **json, vd_error_t *err)
+    __attribute__((warn_unused_result));
+
+/** `verdict evidence collect ...` (evidence_cmd.c): returns the process exit code. */
+int vd_cli_evidence(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static void usage(FILE *f)
                "  token     verify result tokens, rotate the signing key (verdict token --help)\n"
                "  audit     list, show and export the audit log of verdict serve\n"
                "            (verdict audit --help)\n"
+               "  evidence  collect a report inside an SEV-SNP guest (configfs-tsm)\n"
+               "            (verdict evidence --help)\n"
                "  version   print the version\n"
                "\n"
                "exit codes: 0 genuine/success, 1 evidence rejected, 2 usage or input error,\n"
@@ -49,6 +51,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "measure") == 0) {
         return vd_cli_measure(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "evidence") == 0) {
+        return vd_cli_evidence(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("verdict %s\n", VD_VERSION);

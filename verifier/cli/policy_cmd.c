@@ -473,6 +473,9 @@ int vd_cli_policy(int argc, char **argv)
     if (strcmp(sub, "export") == 0) {
         return cmd_export(argc - 1, argv + 1);
     }
+    if (strcmp(sub, "sync") == 0) {
+        return vd_cli_policy_sync(argc - 1, argv + 1);
+    }
     if (strcmp(sub, "list") == 0 || strcmp(sub, "show") == 0 || strcmp(sub, "history") == 0 ||
         strcmp(sub, "activate") == 0 || strcmp(sub, "delete") == 0) {
         return store_cmd(argc - 1, argv + 1, sub);
