@@ -11,6 +11,7 @@ packages=(
     libyaml-dev                          # policy files
     libsqlite3-dev                       # policy store, certificate cache
     libcurl4-openssl-dev                 # KDS client
+    libcbor-dev                          # the CBOR configfs-tsm envelope (Veraison +cbor)
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
     python3-cryptography python3-jwt     # independent EAR token checks (tests/cli/ear_kbs_check.py)

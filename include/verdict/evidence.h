@@ -37,6 +37,14 @@ int vd_evidence_is_json(const uint8_t *p, size_t len);
 vd_err_t vd_evidence_parse_tsm_json(const uint8_t *p, size_t len, vd_evidence_t *out,
                                     vd_error_t *err) __attribute__((warn_unused_result));
 
+/**
+ * Decode the CBOR form of the same envelope (application/vnd.veraison.tsm-report+cbor): a map
+ * with text keys, "outblob" and "auxblob" as byte strings, "provider" as text. Errors as
+ * vd_evidence_parse_tsm_json.
+ */
+vd_err_t vd_evidence_parse_tsm_cbor(const uint8_t *p, size_t len, vd_evidence_t *out,
+                                    vd_error_t *err);
+
 void vd_evidence_free(vd_evidence_t *e);
 
 /* ---- the attester side: building the envelope inside a guest (tsm_build.c) ---- */

@@ -3,9 +3,13 @@
  * the real binary (tests/cli). Never a trust anchor unless a test passes --extra-roots.
  *
  * usage: mkpki DIR [Milan|Genoa|Turin [MEASUREMENT]]
- * writes DIR/ark.pem, DIR/chain.pem (ASK then ARK), DIR/vcek.pem, DIR/report.bin (v3, or v5 on
- * Turin, signed by the VCEK), DIR/expired_vcek.pem (same key, expired a year ago). MEASUREMENT
- * (96 hex digits) replaces the reports' patterned one.
+ * writes DIR/ark.pem, DIR/chain.pem (ASK then ARK), DIR/vcek.pem, DIR/vcek_key.pem (its private
+ * key), DIR/report.bin (v3, or v5 on Turin, signed by the VCEK), DIR/expired_vcek.pem (same key,
+ * expired a year ago). MEASUREMENT (96 hex digits) replaces the reports' patterned one.
+ *
+ * usage: mkpki --sign DIR REPORT_DATA_HEX OUT
+ * writes OUT: DIR/report.bin with REPORT_DATA set to the hex (zero-padded to 64 bytes) and signed
+ * again with DIR/vcek_key.pem, for tests that bind a nonce the server made up at run time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +45,56 @@ static int write_pem(const char *dir, const char *name, X509 *a, X509 *b)
     return ok ? 0 : -1;
 }
 
+/* --sign DIR HEX OUT: a copy of DIR/report.bin binding HEX in REPORT_DATA, signed again. */
+static int sign_mode(const char *dir, const char *hex, const char *out)
+{
+    char path[1024];
+    uint8_t report[VD_SNP_REPORT_SIZE], data[64] = {0};
+    size_t data_len = 0;
+    snprintf(path, sizeof(path), "%s/report.bin", dir);
+    FILE *f = fopen(path, "rb");
+    size_t n = f != NULL ? fread(report, 1, sizeof(report), f) : 0;
+    if (f != NULL) {
+        fclose(f);
+    }
+    snprintf(path, sizeof(path), "%s/vcek_key.pem", dir);
+    f = fopen(path, "rb");
+    EVP_PKEY *key = f != NULL ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+    if (f != NULL) {
+        fclose(f);
+    }
+    int rc = n != sizeof(report) || key == NULL ||
+             vd_hex_decode(hex, strlen(hex), data, sizeof(data), &data_len) != 0;
+    if (!rc) {
+        memcpy(report + 0x50, data, sizeof(data));
+        rc = vd_testreport_sign(report, key) != 0;
+    }
+    if (!rc) {
+        f = fopen(out, "wb");
+        rc = f == NULL || fwrite(report, 1, sizeof(report), f) != sizeof(report);
+        if (f != NULL && fclose(f) != 0) {
+            rc = 1;
+        }
+    }
+    EVP_PKEY_free(key);
+    if (rc) {
+        fprintf(stderr, "mkpki --sign: cannot make %s from %s\n", out, dir);
+    }
+    return rc ? 1 : 0;
+}
+
+static int write_key(const char *dir, EVP_PKEY *key)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/vcek_key.pem", dir);
+    FILE *f = fopen(path, "wb");
+    int ok = f != NULL && PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1;
+    if (f != NULL && fclose(f) != 0) {
+        ok = 0;
+    }
+    return ok ? 0 : -1;
+}
+
 static int write_crl(const char *dir, const char *name, X509_CRL *crl, int pem)
 {
     char path[1024];
@@ -55,6 +109,9 @@ static int write_crl(const char *dir, const char *name, X509_CRL *crl, int pem)
 
 int main(int argc, char **argv)
 {
+    if (argc == 5 && strcmp(argv[1], "--sign") == 0) {
+        return sign_mode(argv[2], argv[3], argv[4]);
+    }
     if (argc < 2) {
         fprintf(stderr, "usage: mkpki DIR [Milan|Genoa|Turin [MEASUREMENT]]\n");
         return 2;
@@ -105,7 +162,7 @@ int main(int argc, char **argv)
     int rc = vcek == NULL || expired == NULL || vd_testreport_sign(report, key) != 0 ||
              write_pem(argv[1], "ark.pem", vd_testpki_ark(pki), NULL) != 0 ||
              write_pem(argv[1], "chain.pem", vd_testpki_ask(pki), vd_testpki_ark(pki)) != 0 ||
-             write_pem(argv[1], "vcek.pem", vcek, NULL) != 0 ||
+             write_pem(argv[1], "vcek.pem", vcek, NULL) != 0 || write_key(argv[1], key) != 0 ||
              write_pem(argv[1], "expired_vcek.pem", expired, NULL) != 0 ||
              write_file(argv[1], "report.bin", report, sizeof(report)) != 0;
     /* The expired VCEK has a different key: re-sign a second report with it. */

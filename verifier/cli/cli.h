@@ -164,6 +164,9 @@ int vd_cli_policy_sync(int argc, char **argv);
 /** Print an appraisal result for people on `f` (verify_text.c). */
 void vd_cli_print_text(FILE *f, const vd_appraise_result_t *r, time_t at);
 
+/** `verdict serve ...` (serve_cmd.c): runs the service; returns the process exit code. */
+int vd_cli_serve(int argc, char **argv);
+
 /** `verdict audit ...` (audit_cmd.c): returns the process exit code. */
 int vd_cli_audit(int argc, char **argv);
 

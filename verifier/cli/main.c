@@ -15,6 +15,7 @@ static void usage(FILE *f)
                "  policy    validate and test appraisal policies (verdict policy --help)\n"
                "  certs     fetch, list, export and import cached AMD certificates\n"
                "            (verdict certs --help)\n"
+               "  serve     run the attestation service (verdict serve --help)\n"
                "  measure   a guest's expected MEASUREMENT (verdict measure --help)\n"
                "  token     verify result tokens, rotate the signing key (verdict token --help)\n"
                "  audit     list, show and export the audit log of verdict serve\n"
@@ -42,6 +43,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "certs") == 0) {
         return vd_cli_certs(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "serve") == 0) {
+        return vd_cli_serve(argc - 1, argv + 1);
     }
     if (strcmp(cmd, "token") == 0) {
         return vd_cli_token(argc - 1, argv + 1);

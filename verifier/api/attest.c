@@ -1,0 +1,397 @@
+/*
+ * The evidence routes: POST /v1/attest, POST /v1/challenge, and the policy dry runs
+ * (POST /v1/policies/{name}/test, POST /v1/policies:test).
+ *
+ * Evidence that fails verification or policy still gets 200 with a signed token that says why
+ * (AR4SI values, STANDARDS.md 2.4); only malformed requests get 4xx. Dry runs return the same
+ * result without a token: a reader may post any unsaved policy there, and a signed result of
+ * such a policy would be a way to mint affirming tokens.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "verdict/bytes.h"
+#include "verdict/ear.h"
+#include "verdict/text.h"
+#include "verdict/timefmt.h"
+#include "attest_req.h"
+#include "api_internal.h"
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The report fields a relying party reads, for ear.veraison.annotated-evidence. */
+static json_t *annotated_evidence(json_t *genuine)
+{
+    json_t *o = json_object();
+    static const char *const keys[] = {"product", "report_version", "signing_key", "report", NULL};
+    for (size_t i = 0; o != NULL && keys[i] != NULL; i++) {
+        json_t *v = json_object_get(genuine, keys[i]);
+        if (v != NULL && !json_is_null(v)) {
+            json_object_set(o, keys[i], v);
+        }
+    }
+    json_t *tcb = json_object_get(genuine, "tcb");
+    if (o != NULL && json_is_object(tcb) && json_object_get(tcb, "reported") != NULL) {
+        json_object_set(o, "reported_tcb", json_object_get(tcb, "reported"));
+    }
+    return o;
+}
+
+/* The first failing check of the appraisal, for the token's problem claim and the audit. */
+static const vd_check_t *first_failure(const vd_appraise_result_t *r)
+{
+    const vd_check_t *c = vd_checks_first(&r->snp.checks, VD_CHECK_FAIL);
+    return c != NULL ? c : vd_checks_first(&r->appraisal.checks, VD_CHECK_FAIL);
+}
+
+/* Every failing check name, for the audit record (points into `r`). */
+static size_t failing_checks(const vd_appraise_result_t *r, const char **names, size_t max)
+{
+    const vd_checks_t *lists[2] = {&r->snp.checks, &r->appraisal.checks};
+    size_t n = 0;
+    for (int l = 0; l < 2; l++) {
+        for (size_t i = 0; i < lists[l]->count && n < max; i++) {
+            if (lists[l]->items[i].result == VD_CHECK_FAIL) {
+                names[n++] = lists[l]->items[i].name;
+            }
+        }
+    }
+    return n;
+}
+
+static vd_err_t record_audit(vd_api_call_t *call, const vd_appraise_result_t *r, vd_tier_t status,
+                             int64_t us, vd_error_t *err)
+{
+    vd_audit_t *audit = call->api->c.audit;
+    if (audit == NULL) {
+        return VD_OK;
+    }
+    const char *failed[VD_AUDIT_MAX_CHECKS];
+    char digest[65] = "", chip[129] = "";
+    vd_audit_record_t rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.request_id = call->req->request_id;
+    rec.client = call->req->remote_addr;
+    rec.route = call->route->pattern;
+    rec.policy_name = r->policy_applied ? r->policy_name : "";
+    rec.policy_version = r->policy_applied ? r->policy_version : 0;
+    rec.status = vd_tier_name(status);
+    rec.failed_checks = failed;
+    rec.n_failed_checks = failing_checks(r, failed, VD_AUDIT_MAX_CHECKS);
+    if (r->has_report_digest) {
+        vd_hex_encode(r->report_sha256, 32, digest, sizeof(digest));
+    }
+    if (r->snp.report_parsed) {
+        vd_hex_encode(r->snp.report.chip_id, sizeof(r->snp.report.chip_id), chip, sizeof(chip));
+    }
+    rec.report_sha256 = digest;
+    rec.chip_id = chip;
+    rec.latency_us = us;
+    return vd_audit_append(audit, &rec, err);
+}
+
+static void count_appraisal(vd_api_t *api, vd_tier_t status, int64_t us)
+{
+    vd_api_metrics_appraisal(api, vd_tier_name(status), (double)us / 1e6);
+}
+
+/* A token for `r`, signed with the current key. */
+static vd_err_t sign_result(vd_api_call_t *call, const vd_appraise_request_t *areq,
+                            const vd_appraise_result_t *r, json_t *genuine, char **token,
+                            vd_error_t *err)
+{
+    vd_api_t *api = call->api;
+    vd_ear_input_t in;
+    const vd_check_t *fail = first_failure(r);
+    char raw[VD_CHECK_NAME_MAX + VD_CHECK_DETAIL_MAX + 32], problem[4 * sizeof(raw)];
+    memset(&in, 0, sizeof(in));
+    in.status = r->status;
+    in.tvec = r->appraisal.tvec;
+    in.policy_name = r->policy_applied ? r->policy_name : NULL;
+    in.policy_version = r->policy_version;
+    in.nonce = areq->nonce;
+    in.nonce_len = areq->nonce_len;
+    json_t *annotated = annotated_evidence(genuine);
+    in.annotated_evidence = annotated;
+    if (r->status != VD_TIER_AFFIRMING) {
+        if (fail != NULL) {
+            snprintf(raw, sizeof(raw), "%s: %s", fail->name, fail->detail);
+        } else if (r->outcome == VD_OUTCOME_COLLATERAL) {
+            snprintf(raw, sizeof(raw), "collateral unavailable: %.300s", r->snp.missing);
+        } else {
+            snprintf(raw, sizeof(raw), "%s", vd_appraise_outcome_str(r->outcome));
+        }
+        /* Details quote certificate names from the evidence: valid UTF-8 before JSON. */
+        in.problem = vd_text_escape(raw, problem, sizeof(problem));
+    }
+    in.iat = (int64_t)time(NULL);
+    in.ttl = api->c.cfg->token_ttl_s;
+    in.issuer = api->issuer;
+    in.developer = VD_API_DEVELOPER;
+    in.build = api->c.build;
+    vd_signkey_t *key = vd_keyring_signer(api->c.keys);
+    vd_err_t rc = vd_ear_sign(&in, key, token, err);
+    vd_signkey_free(&key);
+    json_decref(annotated);
+    return rc;
+}
+
+int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *areq, char **token,
+                             json_t **result)
+{
+    vd_api_t *api = call->api;
+    vd_error_t err = {0};
+    vd_appraise_result_t *r = calloc(1, sizeof(*r));
+    *token = NULL;
+    *result = NULL;
+    if (r == NULL) {
+        vd_api_problem(call->resp, 503, "out of memory");
+        return -1;
+    }
+    int64_t t0 = now_us();
+    vd_err_t rc = vd_appraise(api->c.appraiser, areq, r, &err);
+    if (rc == VD_E_CONFIG) {
+        vd_api_problem(call->resp, 404, "%s", err.msg);
+        goto fail;
+    }
+    if (rc != VD_OK) {
+        vd_api_problem(call->resp, 500, "the appraisal could not be made: %s", err.msg);
+        goto fail;
+    }
+    if (r->outcome == VD_OUTCOME_BAD_EVIDENCE) {
+        vd_api_problem(call->resp, 400, "evidence: %s", r->problem);
+        goto fail;
+    }
+    /* The status the token carries (the AR4SI invariant); the answer reports the same. */
+    vd_tier_t status = vd_ear_final_status(r->status, &r->appraisal.tvec);
+    if (r->outcome == VD_OUTCOME_COLLATERAL &&
+        api->c.cfg->collateral_unavailable == VD_COLLATERAL_503) {
+        char secs[24];
+        int64_t ra = r->retry_after_ms > 0 ? (r->retry_after_ms + 999) / 1000 : 10;
+        snprintf(secs, sizeof(secs), "%lld", (long long)ra);
+        vd_api_problem(call->resp, 503, "collateral unavailable: %s", r->snp.missing);
+        vd_api_header(call->resp, "retry-after", secs);
+        count_appraisal(api, status, now_us() - t0);
+        goto fail;
+    }
+    json_t *genuine = vd_appraise_result_json(r, areq->at);
+    if (genuine == NULL) {
+        vd_api_problem(call->resp, 500, "out of memory");
+        goto fail;
+    }
+    if (sign_result(call, areq, r, genuine, token, &err) != VD_OK) {
+        json_decref(genuine);
+        vd_api_problem(call->resp, 503, "the result could not be signed: %s", err.msg);
+        goto fail;
+    }
+    /* Recorded before it is answered: an affirming result nobody can audit is not sent. */
+    if (record_audit(call, r, status, now_us() - t0, &err) != VD_OK) {
+        json_decref(genuine);
+        free(*token);
+        *token = NULL;
+        vd_api_problem(call->resp, 503, "the appraisal could not be recorded: %s", err.msg);
+        vd_api_header(call->resp, "retry-after", "5");
+        goto fail;
+    }
+    count_appraisal(api, status, now_us() - t0);
+    json_t *appraisal = json_object_get(genuine, "appraisal");
+    json_incref(appraisal);
+    json_object_del(genuine, "appraisal");
+    *result =
+        json_pack("{s:s, s:s, s:b, s:o, s:o*}", "status", vd_tier_name(status), "token", *token,
+                  "policy_applied", r->policy_applied, "genuine", genuine, "appraisal", appraisal);
+    snprintf(call->resp->log_note, sizeof(call->resp->log_note), "%s", vd_tier_name(status));
+    free(r);
+    if (*result == NULL) {
+        free(*token);
+        *token = NULL;
+        vd_api_problem(call->resp, 500, "out of memory");
+        return -1;
+    }
+    return 0;
+fail:
+    free(r);
+    return -1;
+}
+
+/* The request's challenge, if any: redeemed (single use), its 64 bytes become the nonce that
+ * REPORT_DATA must bind. Returns 0 when the request may go on, -1 after answering: a challenge
+ * that was not issued here, has expired or was already used never reaches an appraisal. */
+static int use_challenge(vd_api_call_t *call, vd_attest_req_t *req)
+{
+    if (req->challenge == NULL) {
+        return 0;
+    }
+    uint8_t raw[VD_CHALLENGE_LEN];
+    int64_t expires = 0;
+    vd_challenge_status_t st =
+        vd_challenge_redeem(call->api->c.challenges, req->challenge, strlen(req->challenge),
+                            (int64_t)time(NULL), raw, &expires);
+    if (st != VD_CHALLENGE_OK) {
+        vd_api_problem(call->resp, st == VD_CHALLENGE_BUSY ? 503 : 400, "challenge: %s",
+                       vd_challenge_status_str(st));
+        return -1;
+    }
+    if (req->nonce != NULL &&
+        (req->nonce_len != sizeof(raw) || memcmp(req->nonce, raw, sizeof(raw)) != 0)) {
+        vd_api_problem(call->resp, 400, "\"nonce\" and \"challenge\" disagree; give one");
+        return -1;
+    }
+    free(req->nonce);
+    req->nonce = malloc(sizeof(raw));
+    if (req->nonce == NULL) {
+        vd_api_problem(call->resp, 503, "out of memory");
+        return -1;
+    }
+    memcpy(req->nonce, raw, sizeof(raw));
+    req->nonce_len = sizeof(raw);
+    return 0;
+}
+
+static void fill_request(const vd_attest_req_t *req, vd_appraise_request_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->report = req->report;
+    a->report_len = req->report_len;
+    a->cert_table = req->cert_table;
+    a->cert_table_len = req->cert_table_len;
+    a->certs = req->certs;
+    a->nonce = req->nonce;
+    a->nonce_len = req->nonce_len;
+    a->runtime_data = req->runtime_data;
+    a->runtime_data_len = req->runtime_data_len;
+    a->policy_name = req->policy;
+    a->at = time(NULL);
+}
+
+void vd_api_attest(vd_api_call_t *call)
+{
+    vd_attest_req_t req;
+    vd_error_t err = {0};
+    vd_appraise_request_t areq;
+    json_t *doc = vd_api_body_json(call);
+    if (doc == NULL) {
+        return;
+    }
+    if (vd_attest_req_decode(doc, NULL, &req, &err) != VD_OK) {
+        vd_api_problem(call->resp, err.code == VD_E_NOMEM ? 503 : 400, "%s", err.msg);
+        goto out;
+    }
+    if (use_challenge(call, &req) != 0) {
+        goto out;
+    }
+    fill_request(&req, &areq);
+    areq.budget_ms = VD_API_COLLATERAL_BUDGET_MS;
+    char *token = NULL;
+    json_t *result = NULL;
+    if (vd_api_appraise_and_sign(call, &areq, &token, &result) == 0) {
+        vd_api_json(call->resp, 200, result);
+        free(token);
+    }
+out:
+    vd_attest_req_free(&req);
+    json_decref(doc);
+}
+
+void vd_api_policy_dry_run(vd_api_call_t *call)
+{
+    static const char *const extra[] = {NULL};
+    vd_attest_req_t req;
+    vd_error_t err = {0};
+    vd_appraise_request_t areq;
+    vd_policy_t *policy = NULL;
+    memset(&req, 0, sizeof(req));
+    json_t *doc = vd_api_body_json(call);
+    if (doc == NULL) {
+        return;
+    }
+    int unsaved = call->route->id == VD_R_POLICIES_TEST;
+    if (unsaved) {
+        json_t *yaml = json_object_get(doc, "policy");
+        if (!json_is_string(yaml)) {
+            vd_api_problem(call->resp, 400, "\"policy\" must be the policy's YAML text");
+            goto out;
+        }
+        if (vd_policy_compile(json_string_value(yaml), json_string_length(yaml), "policy", &policy,
+                              &err) != VD_OK) {
+            vd_api_policy_problem(call->resp, err.msg);
+            goto out;
+        }
+        json_object_del(doc, "policy");
+    } else if (json_object_get(doc, "policy") != NULL) {
+        vd_api_problem(call->resp, 400, "the policy is the one in the path; drop \"policy\"");
+        goto out;
+    }
+    if (vd_attest_req_decode(doc, extra, &req, &err) != VD_OK) {
+        vd_api_problem(call->resp, 400, "%s", err.msg);
+        goto out;
+    }
+    if (req.challenge != NULL) {
+        vd_api_problem(call->resp, 400, "a dry run takes \"nonce\", not \"challenge\"");
+        goto out;
+    }
+    fill_request(&req, &areq);
+    areq.policy = policy;
+    areq.policy_name = unsaved ? NULL : call->param;
+    areq.budget_ms = VD_API_COLLATERAL_BUDGET_MS;
+    vd_appraise_result_t *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        vd_api_problem(call->resp, 503, "out of memory");
+        goto out;
+    }
+    vd_err_t rc = vd_appraise(call->api->c.appraiser, &areq, r, &err);
+    if (rc == VD_E_CONFIG) {
+        vd_api_problem(call->resp, 404, "%s", err.msg);
+    } else if (rc != VD_OK) {
+        vd_api_problem(call->resp, 500, "%s", err.msg);
+    } else if (r->outcome == VD_OUTCOME_BAD_EVIDENCE) {
+        vd_api_problem(call->resp, 400, "evidence: %s", r->problem);
+    } else {
+        json_t *genuine = vd_appraise_result_json(r, areq.at);
+        json_t *appraisal = json_object_get(genuine, "appraisal");
+        json_incref(appraisal);
+        json_object_del(genuine, "appraisal");
+        vd_api_json(call->resp, 200,
+                    json_pack("{s:s, s:b, s:b, s:o, s:o*}", "status", vd_tier_name(r->status),
+                              "dry_run", 1, "policy_applied", r->policy_applied, "genuine", genuine,
+                              "appraisal", appraisal));
+    }
+    free(r);
+out:
+    vd_policy_free(&policy);
+    vd_attest_req_free(&req);
+    json_decref(doc);
+}
+
+void vd_api_challenge(vd_api_call_t *call)
+{
+    char expires[32];
+    vd_challenge_t c;
+    vd_error_t err = {0};
+    if (call->req->body_len > 0) {
+        json_t *doc = vd_api_body_json(call);
+        if (doc == NULL) {
+            return;
+        }
+        size_t n = json_object_size(doc);
+        json_decref(doc);
+        if (n != 0) {
+            vd_api_problem(call->resp, 400, "POST /v1/challenge takes no parameters");
+            return;
+        }
+    }
+    if (vd_challenge_issue(call->api->c.challenges, (int64_t)time(NULL), &c, &err) != VD_OK) {
+        vd_api_problem(call->resp, 503, "no challenge could be made: %s", err.msg);
+        return;
+    }
+    vd_api_json(call->resp, 200,
+                json_pack("{s:s, s:s}", "nonce", c.b64, "expires_at",
+                          vd_time_format_rfc3339((time_t)c.expires_at, expires, sizeof(expires))));
+}
