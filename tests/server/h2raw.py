@@ -7,11 +7,13 @@ Every loop is bounded and every socket has a timeout; nothing asserts on timing.
 import json
 import socket
 import sys
+import time
 
 import h2.config
 import h2.connection
 import h2.errors
 import h2.events
+import h2.settings
 
 TIMEOUT = 15
 
@@ -39,8 +41,9 @@ def req_headers(path, method="GET"):
             (":authority", "test")]
 
 
-def pump(sock, conn, done, rounds=2000):
-    """Read frames until done(events) is true or the connection ends; returns the events."""
+def pump(sock, conn, done, rounds=2000, ack=True):
+    """Read frames until done(events) is true or the connection ends; returns the events.
+    ack=False: never give flow-control credit back (a client that stops reading)."""
     events = []
     for _ in range(rounds):
         try:
@@ -55,7 +58,7 @@ def pump(sock, conn, done, rounds=2000):
             return events
         for ev in conn.receive_data(data):
             events.append(ev)
-            if isinstance(ev, h2.events.DataReceived):
+            if isinstance(ev, h2.events.DataReceived) and ack:
                 conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
         out = conn.data_to_send()
         if out:
@@ -413,6 +416,42 @@ def case_idle(addr):
         fail("idle HTTP/2: %r" % events)
 
 
+def case_stall(addr):
+    """A client that stops reading: on HTTP/2 (no WINDOW_UPDATE) the stream is reset after
+    idle_timeout; on HTTP/1.1 the write timeout closes the connection."""
+    s = connect(addr)
+    conn = h2conn(s)
+    conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1024})
+    conn.send_headers(1, req_headers("/big?n=200000"), end_stream=True)
+    s.sendall(conn.data_to_send())
+    events = pump(s, conn, lambda evs: any(
+        isinstance(e, h2.events.StreamReset) for e in evs), ack=False)
+    reset = [e for e in events if isinstance(e, h2.events.StreamReset)]
+    got = sum(len(e.data) for e in events if isinstance(e, h2.events.DataReceived))
+    if not reset or reset[0].error_code != h2.errors.ErrorCodes.CANCEL or got >= 200000:
+        fail("stalled HTTP/2 answer: %r, %d bytes" % (reset, got))
+    before = stats(addr)["timeouts"]
+    s = connect(addr)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b"GET /big?n=8000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+    # Read nothing until the server counts a timeout (bounded polling), then drain.
+    for _ in range(400):
+        if stats(addr)["timeouts"] > before:
+            break
+        time.sleep(0.05)
+    else:
+        fail("no write timeout for a client that does not read")
+    data = read_all(s)
+    if len(data) >= 8000000:
+        fail("stalled HTTP/1.1 answer was sent whole")
+
+
+def stats(addr):
+    s = connect(addr)
+    s.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    return json.loads(http1_responses(read_all(s))[0][2])
+
+
 def main():
     if len(sys.argv) < 3:
         fail("usage: h2raw.py CASE HOST:PORT [N]")
@@ -429,6 +468,7 @@ def main():
         "idle": lambda: case_idle(addr),
         "huge": lambda: case_huge(addr),
         "budget": lambda: case_budget(addr, n),
+        "stall": lambda: case_stall(addr),
         "bodiless": lambda: case_bodiless(addr, n, int(sys.argv[4])),
     }
     if case not in cases:

@@ -239,8 +239,9 @@ assert any(json.loads(l)["request_id"] == "client.id_42-x" for l in lines)
 check "no token or query string in the log" sh -c "! grep -q 'SECRET\\|token=\\|x=1' '$tmp/a.log'"
 
 # --- idle keep-alive connections ----------------------------------------------------------------
-start i --idle-timeout 300
+start i --idle-timeout 300 --request-timeout 1000
 check "idle connections closed" "$py" "$here/h2raw.py" idle "$addr_i"
+check "clients that stop reading are dropped" "$py" "$here/h2raw.py" stall "$addr_i"
 kill -TERM "$pid_i"
 
 # --- max connections ----------------------------------------------------------------------------

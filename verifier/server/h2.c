@@ -293,6 +293,11 @@ void vd_srv__h2_respond(vd_srv_req_t *r)
 #undef NV
     nghttp2_data_provider prd = {.source.ptr = r, .read_callback = body_read};
     int with_body = !r->head && resp->body_len > 0;
+    if (with_body) {
+        /* Flow control lets a client stall an answer forever; idle_timeout bounds it. */
+        vd_srv__timer_stop(r);
+        vd_srv__timer_start(r, c->srv->tv_idle);
+    }
     r->close_after = r->state == VD_REQ_DISCARD;
     r->state = VD_REQ_ANSWERED;
     if (nghttp2_submit_response(c->h2, r->stream_id, nv, n, with_body ? &prd : NULL) != 0) {
@@ -304,6 +309,12 @@ void vd_srv__h2_respond(vd_srv_req_t *r)
 void vd_srv__h2_timeout(vd_srv_req_t *r)
 {
     vd_srv_conn_t *c = r->conn;
+    if (r->state == VD_REQ_ANSWERED || r->state == VD_REQ_DISCARD) {
+        /* The client does not take the answer (no WINDOW_UPDATE): drop the stream. */
+        nghttp2_submit_rst_stream(c->h2, NGHTTP2_FLAG_NONE, r->stream_id, NGHTTP2_CANCEL);
+        vd_srv__h2_flush(c);
+        return;
+    }
     if (r->state == VD_REQ_BODY) {
         vd_srv__answer(r, 408, "the request did not arrive in time");
         return;

@@ -137,8 +137,14 @@ static void conn_timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     c->timer_on = 0;
+    int idle = !c->lingering && c->handshaken && c->proto != VD_SRV_SNIFF;
+    if (idle && evbuffer_get_length(bufferevent_get_output(c->bev)) > 0) {
+        /* Still writing the last answer: not idle (a stalled write has its own timeout). */
+        timer_set(c, c->srv->tv_idle);
+        return;
+    }
     vd_srv__conn_enter(c);
-    if (!c->lingering && (!c->handshaken || c->proto == VD_SRV_SNIFF)) {
+    if (!c->lingering && !idle) {
         atomic_fetch_add_explicit(&c->srv->st_timeouts, 1, memory_order_relaxed);
     }
     if (c->proto == VD_SRV_H2 && !c->lingering) {

@@ -21,10 +21,13 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     r->timer_on = 0;
-    if (r->conn == NULL || (r->state != VD_REQ_HEADERS && r->state != VD_REQ_BODY)) {
+    vd_srv_conn_t *c = r->conn;
+    if (c == NULL || r->state == VD_REQ_WORKER) {
         return;
     }
-    vd_srv_conn_t *c = r->conn;
+    if (r->state == VD_REQ_ANSWERED && c->proto != VD_SRV_H2) {
+        return; /* HTTP/1.1 answers are bounded by the write timeout */
+    }
     atomic_fetch_add_explicit(&r->srv->st_timeouts, 1, memory_order_relaxed);
     vd_srv__conn_enter(c);
     if (c->proto == VD_SRV_H2) {
@@ -35,9 +38,9 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
     vd_srv__conn_leave(c);
 }
 
-void vd_srv__timer_start(vd_srv_req_t *r)
+void vd_srv__timer_start(vd_srv_req_t *r, const struct timeval *tv)
 {
-    evtimer_add(&r->timer, r->srv->tv_request);
+    evtimer_add(&r->timer, tv);
     r->timer_on = 1;
 }
 
@@ -65,7 +68,7 @@ vd_srv_req_t *vd_srv__req_new(vd_srv_conn_t *c)
     memcpy(r->remote, c->remote, sizeof(r->remote));
     clock_gettime(CLOCK_MONOTONIC, &r->t0);
     evtimer_assign(&r->timer, c->srv->base, timer_cb, r);
-    vd_srv__timer_start(r);
+    vd_srv__timer_start(r, c->srv->tv_request);
     vd_srv__conn_busy(c);
     return r;
 }

@@ -210,7 +210,8 @@ void vd_srv__problem(vd_http_response_t *resp, int status, const char *detail);
 void vd_srv__answer(vd_srv_req_t *r, int status, const char *detail);
 void vd_srv__respond(vd_srv_req_t *r);
 const char *vd_srv__reason(int status);
-void vd_srv__timer_start(vd_srv_req_t *r);
+/* The request's timer: receiving (tv_request) or, on HTTP/2, sending the answer (tv_idle). */
+void vd_srv__timer_start(vd_srv_req_t *r, const struct timeval *tv);
 void vd_srv__timer_stop(vd_srv_req_t *r);
 
 /* workers.c */
