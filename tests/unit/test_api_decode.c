@@ -247,7 +247,7 @@ static void test_tsm_cbor_errors(void **state)
         {"\x80", 1},                                           /* an array */
         {"\xa1\x67outblob\x61x", 10},                          /* outblob as text */
         {"\xa2\x67outblob\x41x\x67outblob\x41y", 20},          /* twice */
-        {"\xa2\x67outblob\x41x\x68provider\x69tdx_guest", 29}, /* another provider */
+        {"\xa2\x67outblob\x41x\x68provider\x69tdx_guest", 30}, /* another provider */
         {"\xbf\x67outblob\x41x\xff", 11},                      /* indefinite map */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -263,7 +263,7 @@ static void test_tsm_cbor_errors(void **state)
     vd_error_t err = {0};
     assert_int_equal(
         vd_evidence_parse_tsm_cbor((const uint8_t *)"\xa2\x67outblob\x41x\x68provider\x69sev_guest",
-                                   29, &e, &err),
+                                   30, &e, &err),
         VD_OK);
     assert_int_equal(e.report_len, 1);
     vd_evidence_free(&e);
