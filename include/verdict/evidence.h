@@ -38,6 +38,12 @@ vd_err_t vd_evidence_parse_tsm_json(const uint8_t *p, size_t len, vd_evidence_t 
                                     vd_error_t *err) __attribute__((warn_unused_result));
 
 /**
+ * 1 if `p` starts like a CBOR map (major type 5), the CBOR envelope below. A raw report starts
+ * with its version (2..5, little-endian) and hex text with a digit, so neither is taken for one.
+ */
+int vd_evidence_is_cbor_map(const uint8_t *p, size_t len);
+
+/**
  * Decode the CBOR form of the same envelope (application/vnd.veraison.tsm-report+cbor): a map
  * with text keys, "outblob" and "auxblob" as byte strings, "provider" as text. Errors as
  * vd_evidence_parse_tsm_json.

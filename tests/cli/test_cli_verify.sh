@@ -26,6 +26,8 @@ json_has "genoa table json" "j['product']=='Genoa' and any(c['name']=='evidence.
 # The configfs-tsm JSON envelope: outblob is the report, auxblob the cert table.
 expect 0 "genoa configfs-tsm envelope" -- verify --report $vec/veraison-tsm/sevsnp-tsm-report.json --at $at --json
 json_has "envelope json" "j['product']=='Genoa' and any(c['name']=='evidence.cert_table' and c['result']=='pass' for c in j['checks'])"
+expect 0 "genoa configfs-tsm envelope, CBOR" -- verify --report $vec/veraison-tsm/sevsnp-tsm-report.cbor --at $at --json
+json_has "CBOR envelope: Genoa from its cert table" "j['product'] == 'Genoa' and j['status'] == 'genuine'"
 # Revocation (issue #7): chain.revocation is in every result; AMD's real Genoa CRL (it lists the
 # retired ASK 0x020001, not today's 0x020002) passes inside its window, is stale after it.
 json_has "revocation in every result" "any(c['name']=='chain.revocation' and c['result']=='skip' and 'none available' in c['detail'] for c in j['checks'])"

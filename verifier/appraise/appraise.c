@@ -129,9 +129,11 @@ static int decode_evidence(const vd_appraise_request_t *req, work_t *w, vd_appra
     if (p == NULL) {
         p = req->report;
         len = req->report != NULL ? req->report_len : 0;
-    } else if (vd_evidence_is_json(p, len)) {
-        /* A configfs-tsm envelope: outblob is the report, auxblob the cert table. */
-        if (vd_evidence_parse_tsm_json(p, len, &w->ev, &e) != VD_OK) {
+    } else if (vd_evidence_is_json(p, len) || vd_evidence_is_cbor_map(p, len)) {
+        /* A configfs-tsm envelope (JSON or CBOR): outblob is the report, auxblob the table. */
+        vd_err_t rc = vd_evidence_is_json(p, len) ? vd_evidence_parse_tsm_json(p, len, &w->ev, &e)
+                                                  : vd_evidence_parse_tsm_cbor(p, len, &w->ev, &e);
+        if (rc != VD_OK) {
             bad_evidence(out, e.msg);
             return -1;
         }

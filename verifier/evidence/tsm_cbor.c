@@ -11,6 +11,11 @@
 
 #include "verdict/evidence.h"
 
+int vd_evidence_is_cbor_map(const uint8_t *p, size_t len)
+{
+    return len > 0 && (p[0] & 0xE0) == 0xA0;
+}
+
 /* A definite text string equal to `s`. */
 static int text_is(cbor_item_t *it, const char *s)
 {
