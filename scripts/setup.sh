@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fresh Debian 12 machine -> built verdict, checked against a real AMD Turin report.
-# (The HTTP service, `verdict serve`, is not built yet; today verdict is the offline CLI.)
+# scripts/serve.sh runs this, then starts the service.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh

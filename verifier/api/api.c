@@ -3,9 +3,11 @@
  * headers are in (so a request that may not proceed is refused before its body is read), then
  * dispatch to the route's handler with the whole request.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "api_internal.h"
 
@@ -262,6 +264,11 @@ static void on_reload(void *ud)
     vd_error_t err = {0};
     if (api->c.policies != NULL && vd_policyset_refresh(api->c.policies, &err) != VD_OK) {
         fprintf(stderr, "verdict serve: reload: policies: %s\n", err.msg);
+    }
+    vd_error_clear(&err);
+    /* A key rotated offline (`verdict token rotate`, or a replaced Secret) is picked up. */
+    if (api->c.keys != NULL && vd_keyring_reload(api->c.keys, (int64_t)time(NULL), &err) != VD_OK) {
+        fprintf(stderr, "verdict serve: reload: signing key: %s\n", err.msg);
     }
 }
 
