@@ -16,24 +16,13 @@
 #include <openssl/evp.h>
 
 #include "verdict/bytes.h"
+#include "verdict/evidence.h"
 #include "binding.h"
 #include "jcs.h"
 
 static size_t len_of(const uint8_t *p, size_t n)
 {
     return p != NULL ? n : 0;
-}
-
-static int digest2(const EVP_MD *md, const uint8_t *a, size_t alen, const uint8_t *b, size_t blen,
-                   uint8_t *out)
-{
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, md, NULL) == 1 &&
-             (alen == 0 || EVP_DigestUpdate(ctx, a, alen) == 1) &&
-             (blen == 0 || EVP_DigestUpdate(ctx, b, blen) == 1) &&
-             EVP_DigestFinal_ex(ctx, out, NULL) == 1;
-    EVP_MD_CTX_free(ctx);
-    return ok;
 }
 
 static int check_jcs(const uint8_t report_data[64], const vd_policy_input_t *in, char *detail,
@@ -76,7 +65,7 @@ static int check_jcs(const uint8_t report_data[64], const vd_policy_input_t *in,
         snprintf(detail, n, "runtime data cannot be canonicalised: %s", why);
         goto out;
     }
-    if (!digest2(EVP_sha384(), (const uint8_t *)canon, canon_len, NULL, 0, expect)) {
+    if (EVP_Digest(canon, canon_len, expect, NULL, EVP_sha384(), NULL) != 1) {
         snprintf(detail, n, "internal error hashing the runtime data");
         goto out;
     }
@@ -111,7 +100,9 @@ int vd_policy__binding_check(vd_binding_t mode, const uint8_t report_data[64],
                  vd_policy__binding_name(mode));
         return 0;
     }
-    size_t cmp = 64;
+    /* The same rule the attester applies (verdict evidence collect): written once, in
+     * vd_evidence_report_data. */
+    vd_rdata_mode_t rmode;
     switch (mode) {
     case VD_BIND_RAW:
         if (nl + dl > 64) {
@@ -121,30 +112,24 @@ int vd_policy__binding_check(vd_binding_t mode, const uint8_t report_data[64],
                      nl + dl);
             return 0;
         }
-        if (nl) {
-            memcpy(expect, in->nonce, nl);
-        }
-        if (dl) {
-            memcpy(expect + nl, in->runtime_data, dl);
-        }
+        rmode = VD_RDATA_RAW;
         break;
     case VD_BIND_SHA512:
-        if (!digest2(EVP_sha512(), in->nonce, nl, in->runtime_data, dl, expect)) {
-            snprintf(detail, n, "internal error hashing the nonce");
-            return 0;
-        }
+        rmode = VD_RDATA_SHA512;
         break;
     case VD_BIND_SHA256_PREFIX:
-        if (!digest2(EVP_sha256(), in->nonce, nl, in->runtime_data, dl, expect)) {
-            snprintf(detail, n, "internal error hashing the nonce");
-            return 0;
-        }
-        cmp = 32;
+        rmode = VD_RDATA_SHA256_PREFIX;
         break;
     default:
         snprintf(detail, n, "binding mode not applicable");
         return 0;
     }
+    vd_error_t e = {0};
+    if (vd_evidence_report_data(rmode, in->nonce, nl, in->runtime_data, dl, expect, &e) != VD_OK) {
+        snprintf(detail, n, "%s", e.msg);
+        return 0;
+    }
+    size_t cmp = mode == VD_BIND_SHA256_PREFIX ? 32 : 64;
     int ok = CRYPTO_memcmp(expect, report_data, cmp) == 0;
     if (ok) {
         snprintf(detail, n, "REPORT_DATA%s binds the %s%s%s (%s)", cmp == 32 ? "[0..31]" : "",

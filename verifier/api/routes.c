@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "verdict/bytes.h"
 #include "routes.h"
 
 static const vd_route_t routes[] = {
@@ -42,20 +43,6 @@ const vd_route_t *vd_routes_all(size_t *n)
     return routes;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Percent-decode one path segment [s, s+len) into out; 0, or -1 if it is not acceptable. */
 static int decode_segment(const char *s, size_t len, char out[VD_ROUTE_PARAM_MAX])
 {
@@ -66,10 +53,12 @@ static int decode_segment(const char *s, size_t len, char out[VD_ROUTE_PARAM_MAX
     for (size_t i = 0; i < len; i++) {
         int c = (unsigned char)s[i];
         if (c == '%') {
-            if (i + 2 >= len || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+            uint8_t byte = 0;
+            size_t got = 0;
+            if (i + 2 >= len || vd_hex_decode(s + i + 1, 2, &byte, 1, &got) != 0 || got != 1) {
                 return -1;
             }
-            c = hexval(s[i + 1]) << 4 | hexval(s[i + 2]);
+            c = byte;
             i += 2;
         }
         if (c < 0x20 || c == 0x7f || c == '/' || n + 1 >= VD_ROUTE_PARAM_MAX) {
