@@ -218,6 +218,13 @@ class Attest(Base):
         bad = self.attest(attest_body(report, GENUINE[0][2], nonce=b64(b"\x01" * 32)))
         self.assertEqual(bad.status_code, 200)
         self.assertNotEqual(bad.json()["status"], "affirming", bad.text)
+        # Nonces EAR cannot echo (under 8 or over 64 bytes) are still checked, and signed.
+        for n in (b"\x01\x02", b"\x07" * 100):
+            r = self.attest(attest_body(report, GENUINE[0][2], nonce=b64(n)))
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertNotEqual(r.json()["status"], "affirming", r.text)
+            _, payload = verify_token(r.json()["token"], self.jwks)
+            self.assertNotIn("eat_nonce", payload)
 
     def test_malformed_requests(self):
         s = self.server

@@ -116,8 +116,12 @@ static vd_err_t sign_result(vd_api_call_t *call, const vd_appraise_request_t *ar
     in.tvec = r->appraisal.tvec;
     in.policy_name = r->policy_applied ? r->policy_name : NULL;
     in.policy_version = r->policy_version;
-    in.nonce = areq->nonce;
-    in.nonce_len = areq->nonce_len;
+    /* eat_nonce echoes nonces of 8..64 bytes (what EAR consumers accept); a longer one, which
+     * only a hashing binding can use, is still checked but not echoed. */
+    if (areq->nonce_len >= VD_EAR_NONCE_MIN && areq->nonce_len <= VD_EAR_NONCE_MAX) {
+        in.nonce = areq->nonce;
+        in.nonce_len = areq->nonce_len;
+    }
     json_t *annotated = annotated_evidence(genuine);
     in.annotated_evidence = annotated;
     if (r->status != VD_TIER_AFFIRMING) {
