@@ -352,6 +352,8 @@ class Veraison(Base):
         self.assertEqual(s.post("/challenge-response/v1/newSession?nonce=AAAA&nonceSize=32")
                          .status_code, 400)
         self.assertEqual(s.post("/challenge-response/v1/newSession?nonceSize=4").status_code, 400)
+        self.assertEqual(s.post("/challenge-response/v1/newSession?nonce=" + "A" * 400)
+                         .status_code, 400)
         r = s.post("/challenge-response/v1/newSession?nonceSize=48")
         self.assertEqual(len(base64.b64decode(r.json()["nonce"])), 48)
         path = "/challenge-response/v1/" + r.headers["location"]

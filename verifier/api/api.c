@@ -76,7 +76,7 @@ int vd_api_query_param(const vd_http_request_t *req, const char *name, char *out
         if (len > nlen && strncmp(q, name, nlen) == 0 && q[nlen] == '=') {
             size_t vlen = len - nlen - 1;
             if (vlen + 1 > out_size) {
-                vlen = out_size - 1; /* the caller's bound; the value is then invalid anyway */
+                return -1; /* longer than the caller allows: never cut to something else */
             }
             memcpy(out, q + nlen + 1, vlen);
             out[vlen] = '\0';

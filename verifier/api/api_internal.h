@@ -42,7 +42,8 @@ const char *vd_api_req_header(const vd_http_request_t *req, const char *name);
 /** The body parsed as a JSON object; answers 400/415 itself and returns NULL on failure. */
 json_t *vd_api_body_json(vd_api_call_t *call);
 
-/** The value of query parameter `name` (not decoded) copied into `out`; 1 if present. */
+/** The value of query parameter `name` (not decoded) copied into `out`: 1 if present, 0 if
+ * absent, -1 if longer than `out` holds. */
 int vd_api_query_param(const vd_http_request_t *req, const char *name, char *out, size_t out_size);
 
 /** Count one appraisal (status word, seconds) for /metrics (ops.c). */

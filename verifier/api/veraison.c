@@ -49,6 +49,10 @@ static void new_session(vd_api_call_t *call)
     vd_error_t err = {0};
     int has_nonce = vd_api_query_param(call->req, "nonce", nonce_text, sizeof(nonce_text));
     int has_size = vd_api_query_param(call->req, "nonceSize", size_text, sizeof(size_text));
+    if (has_nonce < 0 || has_size < 0) {
+        vd_api_problem(call->resp, 400, "nonce or nonceSize is too long");
+        return;
+    }
     if (has_nonce && has_size) {
         vd_api_problem(call->resp, 400, "give nonce or nonceSize, not both");
         return;
