@@ -32,7 +32,7 @@ typedef enum vd_crl_mode {
 #define VD_CRLS_MAX 16 /* CRLs one appraisal is given: two distribution points per ARK, files */
 
 /** "fail-open", "fail-closed" or "off"; -1 for anything else (NULL or "" = fail-open). */
-int vd_crl_mode_parse(const char *s, vd_crl_mode_t *out);
+int vd_crl_mode_parse(const char *s, vd_crl_mode_t *out) __attribute__((warn_unused_result));
 
 /**
  * A DER CRL spanning the whole blob, or one PEM "X509 CRL" block. NULL if it does not parse.

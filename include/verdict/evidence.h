@@ -74,7 +74,8 @@ typedef enum vd_rdata_mode {
 #define VD_REPORT_DATA_OFFSET 0x50 /* in the SEV-SNP ATTESTATION_REPORT */
 
 /** "raw", "sha512", "sha256-prefix" (the policy's freshness names). 0, or -1 if unknown. */
-int vd_rdata_mode_from_name(const char *name, vd_rdata_mode_t *out);
+int vd_rdata_mode_from_name(const char *name, vd_rdata_mode_t *out)
+    __attribute__((warn_unused_result));
 
 /**
  * The 64 REPORT_DATA bytes binding `nonce` and `runtime_data` (either may be NULL/0; both

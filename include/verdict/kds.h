@@ -20,12 +20,15 @@
  * `out` is too small.
  */
 int vd_kds_vcek_url(const char *base, vd_product_t p, const uint8_t chip_id[64],
-                    const vd_tcb_t *reported, char *out, size_t out_size);
+                    const vd_tcb_t *reported, char *out, size_t out_size)
+    __attribute__((warn_unused_result));
 
 /** cert_chain URL (ASK+ARK, or ASVK+ARK when `vlek`). Returns 0 or -1. */
-int vd_kds_chain_url(const char *base, vd_product_t p, int vlek, char *out, size_t out_size);
+int vd_kds_chain_url(const char *base, vd_product_t p, int vlek, char *out, size_t out_size)
+    __attribute__((warn_unused_result));
 
 /** CRL URL for the VCEK or VLEK hierarchy. Returns 0 or -1. */
-int vd_kds_crl_url(const char *base, vd_product_t p, int vlek, char *out, size_t out_size);
+int vd_kds_crl_url(const char *base, vd_product_t p, int vlek, char *out, size_t out_size)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -107,6 +107,6 @@ unsigned vd_snp_report_signing_key(const vd_snp_report_t *r);
  * is copied as is (the parser then reports its length). Returns 0, or -1 if `out` is too small.
  */
 int vd_snp_report_from_file_bytes(const uint8_t *p, size_t len, uint8_t *out, size_t out_size,
-                                  size_t *out_len);
+                                  size_t *out_len) __attribute__((warn_unused_result));
 
 #endif
