@@ -22,6 +22,7 @@ packages=(
     nghttp2-client                       # server tests: nghttp client
     curl                                 # server tests: HTTP/1.1, h2c and TLS client
     python3-h2                           # server tests: raw HTTP/2 frames (h2raw.py)
+    python3-requests                     # API tests: a Python HTTP/1.1 client (tests/api)
     systemd                              # deploy tests: systemd-analyze verify/security of the unit
     help2man                             # man pages generated from --help (cmake --install, .deb)
     python3-yaml bash-completion         # deploy tests: Kubernetes manifests, bash completion
