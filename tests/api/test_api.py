@@ -408,8 +408,13 @@ class AzureVtpm(Base):
                     self.assertEqual(checks["tpm.nonce"], "pass" if with_nonce else "skip")
                     self.assertEqual(checks["hcl.report_data"], "pass")
                     _, payload = verify_token(b["token"], self.jwks)
-                    self.assertEqual(payload["submods"]["SEVSNP"]["ear.status"], "affirming")
+                    sub = payload["submods"]["SEVSNP"]
+                    self.assertEqual(sub["ear.status"], "affirming")
                     self.assertEqual("eat_nonce" in payload, with_nonce)
+                    # The relying party (a key broker) sees the PCRs and flags in the token.
+                    ann = sub["ear.veraison.annotated-evidence"]["vtpm"]
+                    self.assertEqual(ann["pcrs"], g["vtpm"]["pcrs"])
+                    self.assertIs(ann["secure_boot"], True)
 
     def test_wrong_nonce_is_a_signed_rejection(self):
         for name, path, chain, nonce in AZURE_VTPM:
