@@ -43,6 +43,7 @@ done
 expect 0 "v2 text output" -- verify --report "$az/evidence-v2.json" --certs "$milan" --at $at --nonce "$n_v2"
 output_has "v2 user-data passes" out "pass  hcl.user_data"
 output_has "v2 quote nonce passes" out "pass  tpm.nonce"
+output_has "v2 text summary" out "Azure vTPM    v2 evidence; secure boot on, TPM on, console on; VM 7DF7B373-B947-4AAA-96E5-C358F2A03D20"
 
 # One-field mutations of genuine evidence (azure-vtpm/README.md "Must be rejected").
 $py - "$az" "$tmp" <<'EOF'
