@@ -134,6 +134,18 @@ expect 0 "freshness policy with the nonce" -- verify --report "$az/evidence-v2.j
 # tpm.* / azure.* rules on bare SNP evidence fail, never pass silently.
 expect 1 "vTPM policy on a bare SNP report" -- verify --report "$vec/mstav-tests/turin_attestation_report.bin" --certs "$vec/mstav-tests/turin_vcek.pem" --certs "$vec/mstav-tests/turin_ask.pem" --certs "$vec/amd-roots-mstav/turin_ark.pem" --at $at --policy "$tmp/v2-console.yaml" --json
 json_has "bare SNP: vTPM rules fail" "j['status']=='genuine' and all(chk(n)['result']=='fail' for n in ('policy.tpm.pcr4','policy.tpm.pcr7','policy.tpm.pcr8','policy.azure.secure_boot','policy.azure.tpm_enabled','policy.azure.console','policy.azure.vm_id'))"
+# policy init --from-report writes tpm.pcrs and azure.* for vTPM evidence: the policy affirms
+# the evidence it came from and not another VM's.
+for f in v0 v1 v2 genoa; do
+    c=$(chain_of $f)
+    expect 0 "policy init from $f" -- policy init --from-report "$az/evidence-$f.json" --certs "$c" --at $at --out "$tmp/init-$f.yaml"
+    expect 0 "init-$f affirms $f" -- verify --report "$az/evidence-$f.json" --certs "$c" --at $at --policy "$tmp/init-$f.yaml" --json
+    json_has "init-$f checks" "chk('policy.tpm.pcr4')['result']=='pass' and chk('policy.tpm.pcr7')['result']=='pass' and chk('policy.azure.secure_boot')['result']=='pass' and chk('policy.tpm.pcr10') is None"
+done
+grep -q '^name: azure-milan-' "$tmp/init-v2.yaml" && passed=$((passed + 1)) || { failed=$((failed + 1)); echo "FAIL: init-v2 name"; }
+expect 1 "init-v2 on v1 (another VM)" -- verify --report "$az/evidence-v1.json" --certs "$milan" --at $at --policy "$tmp/init-v2.yaml" --json
+json_has "init-v2 on v1 fails PCR 4" "chk('policy.tpm.pcr4')['result']=='fail'"
+expect 0 "init-v0 on v1 (the same VM)" -- verify --report "$az/evidence-v1.json" --certs "$milan" --at $at --policy "$tmp/init-v0.yaml"
 # Schema errors of the new keys.
 printf 'name: x\ntpm:\n  pcrs:\n    24: [%s]\n' "$(pcr 4)" >"$tmp/bad1.yaml"
 expect 2 "PCR 24" -- verify --report "$az/evidence-v2.json" --certs "$milan" --at $at --policy "$tmp/bad1.yaml"
