@@ -447,7 +447,6 @@ class AzureVtpm(Base):
             {"evidence": {"azure_vtpm": "text"}},
             {"evidence": {"azure_vtpm": {"outblob": "AAAA"}}},
             {"evidence": {"azure_vtpm": ev, "report": b64(b"x")}},
-            {"evidence": {"azure_vtpm": ev, "cert_table": b64(b"x")}},
             {"evidence": {"azure_vtpm": dict(ev, version=3)}},
             {"evidence": {"azure_vtpm": dict(ev, hcl_report="!!")}},
         ]

@@ -186,11 +186,6 @@ static vd_err_t decode_evidence(json_t *ev, vd_attest_req_t *out, vd_error_t *er
                       "\"evidence\" needs exactly one of \"report\" (base64), \"tsm\" (a "
                       "configfs-tsm envelope) or \"azure_vtpm\" (Azure vTPM evidence JSON)");
     }
-    if (vtpm != NULL && json_object_get(ev, "cert_table") != NULL) {
-        return VD_ERR(err, VD_E_MALFORMED,
-                      "\"evidence.cert_table\" does not go with \"azure_vtpm\" (its VCEK travels "
-                      "inside it; use \"certs\" for more)");
-    }
     vd_err_t rc = tsm != NULL    ? decode_tsm(tsm, out, err)
                   : vtpm != NULL ? decode_azure_vtpm(vtpm, out, err)
                                  : vd_api_b64_member(report, "evidence.report", REPORT_MAX,

@@ -145,6 +145,8 @@ static int decode_evidence(const vd_appraise_request_t *req, work_t *w, vd_appra
             w->rbytes = (const uint8_t *)""; /* too short for a report: the core rejects it */
             w->rlen = 0;
         }
+        w->table = req->cert_table; /* a table given beside it (--cert-table), if any */
+        w->table_len = req->cert_table_len;
         return 0;
     }
     if (req->evidence == NULL) {
