@@ -146,6 +146,13 @@ grep -q '^name: azure-milan-' "$tmp/init-v2.yaml" && passed=$((passed + 1)) || {
 expect 1 "init-v2 on v1 (another VM)" -- verify --report "$az/evidence-v1.json" --certs "$milan" --at $at --policy "$tmp/init-v2.yaml" --json
 json_has "init-v2 on v1 fails PCR 4" "chk('policy.tpm.pcr4')['result']=='fail'"
 expect 0 "init-v0 on v1 (the same VM)" -- verify --report "$az/evidence-v1.json" --certs "$milan" --at $at --policy "$tmp/init-v0.yaml"
+# The annotated example policy (policies/examples/azure-vtpm.yaml): v2 with its nonce affirms;
+# without the nonce (freshness: raw) or on another VM it does not.
+ex=$(cd "$(dirname "$0")/../../policies/examples" && pwd)/azure-vtpm.yaml
+expect 0 "example on v2 with its nonce" -- verify --report "$az/evidence-v2.json" --certs "$milan" --at $at --policy "$ex" --nonce "$n_v2"
+expect 1 "example on v2 without a nonce" -- verify --report "$az/evidence-v2.json" --certs "$milan" --at $at --policy "$ex"
+expect 1 "example on genoa" -- verify --report "$az/evidence-genoa.json" --certs "$genoa" --at $at --policy "$ex" --nonce "$n_genoa" --json
+json_has "example on genoa: PCR 4 fails, PCR 7 passes" "chk('policy.tpm.pcr4')['result']=='fail' and chk('policy.tpm.pcr7')['result']=='pass'"
 # Schema errors of the new keys.
 printf 'name: x\ntpm:\n  pcrs:\n    24: [%s]\n' "$(pcr 4)" >"$tmp/bad1.yaml"
 expect 2 "PCR 24" -- verify --report "$az/evidence-v2.json" --certs "$milan" --at $at --policy "$tmp/bad1.yaml"
