@@ -72,6 +72,7 @@ m = copy(v1); m["tpm_quote"] = copy(v2["tpm_quote"]); save("otherquote", m)
 m = copy(v1); m["version"] = 2; save("relabel", m)
 m = copy(v1); m["vcek"] = v2["vcek"]; save("foreignvcek", m)
 m = copy(v1); m["vcek"] = "AAAA"; save("badvcek", m)
+m = copy(v1); del m["vcek"]; save("novcek", m)
 m = copy(v1); m["version"] = 3; save("v3", m)
 m = copy(v1); m["tpm_quote"]["signature"] = "zz"; save("badhex", m)
 open(out + "/raw.hcl", "wb").write(b64d(v1["hcl_report"]))
@@ -90,6 +91,10 @@ output_has "relabel caught by user-data" out "fail  hcl.user_data"
 # cache could look up another one (it is not asked): exit 1, never 3.
 expect 1 "foreign VCEK without --certs" -- verify --report "$tmp/foreignvcek.json" --at $at
 expect 1 "undecodable VCEK without --certs" -- verify --report "$tmp/badvcek.json" --at $at
+# v1/v2 may leave the VCEK out: then it comes from --certs (or the cache), else exit 3.
+expect 3 "no VCEK anywhere" -- verify --report "$tmp/novcek.json" --certs "$milan" --at $at
+expect 0 "no VCEK in the evidence, one in --certs" -- verify --report "$tmp/novcek.json" --certs "$tmp/v1_vcek.der" --certs "$milan" --at $at --nonce "$n_v1" --json
+json_has "vtpm.vcek skipped" "{c['name']:c['result'] for c in j['checks']}['vtpm.vcek']=='skip' and j['outcome']=='affirming'"
 # Evidence that does not decode: input errors.
 expect 2 "version 3" -- verify --report "$tmp/v3.json" --certs "$milan" --at $at
 output_has "version 3 named" err "version"
