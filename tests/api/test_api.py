@@ -109,6 +109,7 @@ class Health(Base):
         d = self.server.get("/.well-known/veraison/verification").json()
         self.assertEqual(d["service-state"], "READY")
         self.assertIn("application/vnd.veraison.tsm-report+json", d["media-types"])
+        self.assertIn("application/vnd.verdict.azure-vtpm+json", d["media-types"])
         self.assertIn("alg", d["ear-verification-key"])
         self.assertEqual(d["api-endpoints"]["newChallengeResponseSession"],
                          "/challenge-response/v1/newSession")
