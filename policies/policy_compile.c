@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "verdict/bytes.h"
 #include "verdict/product.h"
@@ -677,6 +678,117 @@ static vd_err_t compile_snp(cctx_t *c, const vd_ynode_t *snp)
     return rc;
 }
 
+/* tpm: {pcrs: {INDEX: [values like snp.measurements, 32 bytes]}} (Azure vTPM evidence). */
+static vd_err_t compile_tpm(cctx_t *c, const vd_ynode_t *tpm)
+{
+    static const char *const keys[] = {"pcrs", NULL};
+    vd_err_t rc = check_keys(c, tpm, "tpm", keys);
+    const vd_ynode_t *n = rc == VD_OK ? vd_ynode_get(tpm, "pcrs") : NULL;
+    if (n == NULL) {
+        return rc;
+    }
+    if ((rc = want_kind(c, n, "tpm.pcrs", VD_YNODE_MAPPING)) != VD_OK) {
+        return rc;
+    }
+    if (n->count == 0) {
+        return bad(c, n, "tpm.pcrs", "empty: name at least one PCR index (0..23)");
+    }
+    for (size_t i = 0; rc == VD_OK && i + 1 < n->count; i += 2) {
+        uint64_t idx = 0;
+        char path[32];
+        if ((rc = get_uint(c, n->items[i], "tpm.pcrs (a PCR index)", VD_POLICY_PCRS - 1, &idx)) !=
+            VD_OK) {
+            return rc;
+        }
+        if (c->p->pcrs[idx].present) {
+            return bad(c, n->items[i], "tpm.pcrs", "PCR %u appears twice", (unsigned)idx);
+        }
+        snprintf(path, sizeof(path), "tpm.pcrs.%u", (unsigned)idx);
+        rc = compile_refset(c, n->items[i + 1], path, 32, 0, &c->p->pcrs[idx]);
+    }
+    return rc;
+}
+
+/* azure.vm_ids: vmUniqueId strings, each a string or {value, label}. */
+static vd_err_t compile_vm_ids(cctx_t *c, const vd_ynode_t *n, const char *path)
+{
+    static const char *const keys[] = {"value", "label", NULL};
+    vd_refset_t *set = &c->p->vm_ids;
+    vd_err_t rc = want_kind(c, n, path, VD_YNODE_SEQUENCE);
+    if (rc != VD_OK) {
+        return rc;
+    }
+    if (n->count == 0) {
+        return bad(c, n, path, "empty list: remove the key to accept any VM");
+    }
+    if (n->count > VD_POLICY_MAX_VALUES) {
+        return bad(c, n, path, "more than %d values", VD_POLICY_MAX_VALUES);
+    }
+    if ((set->items = calloc(n->count, sizeof(*set->items))) == NULL) {
+        return VD_ERR(c->err, VD_E_NOMEM, "out of memory compiling %s", path);
+    }
+    set->present = 1;
+    for (size_t i = 0; i < n->count; i++) {
+        const vd_ynode_t *value = n->items[i];
+        vd_refval_t *rv = &set->items[set->count];
+        char sub[96];
+        snprintf(sub, sizeof(sub), "%s[%zu]", path, i);
+        if (value->kind == VD_YNODE_MAPPING) {
+            const vd_ynode_t *item = value, *label;
+            char lpath[112];
+            if ((rc = check_keys(c, item, sub, keys)) != VD_OK) {
+                return rc;
+            }
+            if ((value = vd_ynode_get(item, "value")) == NULL) {
+                return bad(c, item, sub, "missing 'value'");
+            }
+            join(lpath, sizeof(lpath), sub, "label");
+            if ((label = vd_ynode_get(item, "label")) != NULL &&
+                (rc = get_string(c, label, lpath, rv->label, sizeof(rv->label),
+                                 VD_POLICY_LABEL_CHARS)) != VD_OK) {
+                return rc;
+            }
+        }
+        if ((rc = get_string(c, value, sub, (char *)rv->v, sizeof(rv->v), sizeof(rv->v) - 1)) !=
+            VD_OK) {
+            return rc;
+        }
+        rv->len = strlen((const char *)rv->v);
+        if (rv->len == 0) {
+            return bad(c, value, sub, "empty VM id");
+        }
+        for (size_t j = 0; j < set->count; j++) {
+            if (strcasecmp((const char *)set->items[j].v, (const char *)rv->v) == 0) {
+                return bad(c, value, sub, "duplicate of item %zu", j);
+            }
+        }
+        set->count++;
+    }
+    return VD_OK;
+}
+
+/* azure: the runtime data's vm-configuration and VM id (Azure vTPM evidence). */
+static vd_err_t compile_azure(cctx_t *c, const vd_ynode_t *az)
+{
+    static const char *const keys[] = {"secure_boot", "tpm_enabled", "console", "vm_ids", NULL};
+    vd_flag_rule_t *rules[] = {&c->p->azure_secure_boot, &c->p->azure_tpm_enabled,
+                               &c->p->azure_console};
+    vd_err_t rc = check_keys(c, az, "azure", keys);
+    for (size_t i = 0; rc == VD_OK && i < 3; i++) {
+        const vd_ynode_t *n = vd_ynode_get(az, keys[i]);
+        char path[32];
+        if (n != NULL) {
+            join(path, sizeof(path), "azure", keys[i]);
+            rc = get_rule(c, n, path, rules[i]);
+        }
+    }
+    const vd_ynode_t *ids = rc == VD_OK ? vd_ynode_get(az, "vm_ids") : NULL;
+    if (ids != NULL) {
+        rc = compile_vm_ids(c, ids, "azure.vm_ids");
+    }
+    return rc;
+}
+
 int vd_policy__name_ok(const char *s)
 {
     if (s[0] == '\0') {
@@ -695,7 +807,8 @@ int vd_policy__name_ok(const char *s)
 vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, vd_policy_t **out,
                            vd_error_t *err)
 {
-    static const char *const top_keys[] = {"name", "description", "snp", "appraisal", NULL};
+    static const char *const top_keys[] = {"name",  "description", "snp", "tpm",
+                                           "azure", "appraisal",   NULL};
     static const char *const appraisal_keys[] = {"on_failure", NULL};
     vd_ydoc_t doc;
     vd_err_t rc;
@@ -739,6 +852,12 @@ vd_err_t vd_policy_compile(const char *yaml, size_t len, const char *filename, v
     if ((n = vd_ynode_get(doc.root, "snp")) != NULL && (rc = compile_snp(&c, n)) != VD_OK) {
         goto out;
     }
+    if ((n = vd_ynode_get(doc.root, "tpm")) != NULL && (rc = compile_tpm(&c, n)) != VD_OK) {
+        goto out;
+    }
+    if ((n = vd_ynode_get(doc.root, "azure")) != NULL && (rc = compile_azure(&c, n)) != VD_OK) {
+        goto out;
+    }
     if ((n = vd_ynode_get(doc.root, "appraisal")) != NULL) {
         if ((rc = check_keys(&c, n, "appraisal", appraisal_keys)) != VD_OK) {
             goto out;
@@ -768,6 +887,10 @@ void vd_policy_free(vd_policy_t **pp)
     for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
         free(sets[i]->items);
     }
+    for (size_t i = 0; i < VD_POLICY_PCRS; i++) {
+        free(p->pcrs[i].items);
+    }
+    free(p->vm_ids.items);
     free(p);
     *pp = NULL;
 }

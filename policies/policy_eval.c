@@ -9,11 +9,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/crypto.h>
 
 #include "verdict/bytes.h"
 #include "verdict/report.h"
+#include "verdict/vtpm.h"
 #include "binding.h"
 #include "policy_internal.h"
 
@@ -99,11 +101,37 @@ const vd_check_def_t vd_policy__checks[] = {
      VD_AR_AFFIRMING},
     {"policy.platform_info.iommu_write_safe", VD_CLAIM_HARDWARE, VD_AR_WARNING, VD_AR_AFFIRMING},
     {"policy.platform_info.tio", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
+    /* Azure vTPM evidence (verifier/vtpm/README.md): a PCR outside its allow-list is an
+     * unapproved boot chain; vm-configuration flags are configuration; an unknown VM id is an
+     * unrecognized instance. "policy.tpm.pcrN" (one check per listed PCR) maps to the first. */
+    {"policy.tpm.pcrs", VD_CLAIM_EXECUTABLES, VD_AR_CONTRAINDICATED, VD_AR_APPROVED_BOOT},
+    {"policy.azure.secure_boot", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
+    {"policy.azure.tpm_enabled", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
+    {"policy.azure.console", VD_CLAIM_CONFIGURATION, VD_AR_CONTRAINDICATED, VD_AR_AFFIRMING},
+    {"policy.azure.vm_id", VD_CLAIM_INSTANCE_IDENTITY, VD_AR_UNRECOGNIZED, VD_AR_AFFIRMING},
 };
 const size_t vd_policy__check_count = sizeof(vd_policy__checks) / sizeof(vd_policy__checks[0]);
 
+/* "policy.tpm.pcrN", N = 0..23 without leading zeros: one check per listed PCR. */
+static int pcr_check_name(const char *name)
+{
+    static const char prefix[] = "policy.tpm.pcr";
+    const char *d = name + sizeof(prefix) - 1;
+    if (strncmp(name, prefix, sizeof(prefix) - 1) != 0 || d[0] < '0' || d[0] > '9' ||
+        (d[0] == '0' && d[1] != '\0')) {
+        return 0;
+    }
+    if (d[1] == '\0') {
+        return 1;
+    }
+    return d[1] >= '0' && d[1] <= '9' && d[2] == '\0' && (d[0] - '0') * 10 + (d[1] - '0') < 24;
+}
+
 const vd_check_def_t *vd_policy__check_def(const char *name)
 {
+    if (pcr_check_name(name)) {
+        name = "policy.tpm.pcrs";
+    }
     for (size_t i = 0; i < vd_policy__check_count; i++) {
         if (strcmp(vd_policy__checks[i].name, name) == 0) {
             return &vd_policy__checks[i];
@@ -486,6 +514,128 @@ static void eval_refvals(ectx_t *e)
     }
 }
 
+/*
+ * Freshness of Azure vTPM evidence: REPORT_DATA binds the paravisor's runtime data, so the nonce
+ * is bound in the quote's extraData (and v2 user-data), which vd_vtpm_check compared
+ * (tpm.nonce, hcl.user_data). A policy that asks for freshness needs a nonce; runtime data of
+ * the caller cannot be bound at all.
+ */
+static void eval_freshness_vtpm(ectx_t *e, vd_binding_t mode, int have_nonce, int have_data)
+{
+    const vd_vtpm_result_t *v = e->in->vtpm;
+    if (have_data) {
+        record(e, "policy.freshness", VD_CHECK_FAIL,
+               "runtime data given, but vTPM evidence cannot bind it: REPORT_DATA carries the "
+               "paravisor's runtime data; give the quote's qualifying data as the nonce");
+    } else if (have_nonce) {
+        if (v->nonce_checked) {
+            record(e, "policy.freshness", VD_CHECK_PASS,
+                   "the nonce (%zu bytes) equals the vTPM quote's extraData (tpm.nonce)",
+                   e->in->nonce_len);
+        } else {
+            record(e, "policy.freshness", VD_CHECK_FAIL,
+                   "the nonce is not bound by this vTPM evidence (tpm.nonce did not pass)");
+        }
+    } else if (mode != VD_BIND_UNSET && mode != VD_BIND_NONE) {
+        record(e, "policy.freshness", VD_CHECK_FAIL,
+               "the policy asks for freshness (%s) but no nonce was given: the vTPM quote may be "
+               "a replay",
+               vd_policy__binding_name(mode));
+    }
+}
+
+/* ---- Azure vTPM rules (tpm.*, azure.*) ------------------------------------------------------- */
+
+static int has_vtpm_rules(const vd_policy_t *p)
+{
+    int any = p->azure_secure_boot != VD_RULE_UNSET || p->azure_tpm_enabled != VD_RULE_UNSET ||
+              p->azure_console != VD_RULE_UNSET || p->vm_ids.present;
+    for (int i = 0; i < VD_POLICY_PCRS; i++) {
+        any |= p->pcrs[i].present;
+    }
+    return any;
+}
+
+/* A vm-configuration flag (1, 0, -1 absent) under required / forbidden / allowed. */
+static void eval_vm_flag(ectx_t *e, const char *name, const char *field, vd_flag_rule_t rule,
+                         int value, const char *no_claims)
+{
+    const char *state = value > 0 ? "true" : value == 0 ? "false" : "absent";
+    if (rule == VD_RULE_UNSET) {
+        return;
+    }
+    if (no_claims != NULL) {
+        record(e, name, VD_CHECK_FAIL, "%s cannot be checked: %s", field, no_claims);
+    } else if (rule == VD_RULE_ALLOWED) {
+        record(e, name, VD_CHECK_PASS, "vm-configuration %s is %s; either is allowed", field,
+               state);
+    } else if (value < 0) {
+        record(e, name, VD_CHECK_FAIL,
+               "vm-configuration %s is absent from the runtime data, but the policy %s it", field,
+               rule == VD_RULE_REQUIRED ? "requires" : "forbids");
+    } else if ((rule == VD_RULE_REQUIRED) == (value == 1)) {
+        record(e, name, VD_CHECK_PASS, "vm-configuration %s is %s; the policy %s it", field, state,
+               rule == VD_RULE_REQUIRED ? "requires" : "forbids");
+    } else {
+        record(e, name, VD_CHECK_FAIL, "vm-configuration %s is %s but %s", field, state,
+               rule == VD_RULE_REQUIRED ? "required" : "forbidden");
+    }
+}
+
+/* The tpm.* and azure.* rules. Evidence that is not vTPM evidence (or lacks the claims) fails
+ * each of them: a rule that cannot be checked never passes. */
+static void eval_vtpm(ectx_t *e)
+{
+    const vd_policy_t *p = e->p;
+    const vd_vtpm_result_t *v = e->in != NULL ? e->in->vtpm : NULL;
+    const char *no_claims = v == NULL        ? "the evidence is not Azure vTPM evidence"
+                            : !v->runtime_ok ? "the vTPM runtime data did not parse"
+                                             : NULL;
+    for (unsigned i = 0; i < VD_POLICY_PCRS; i++) {
+        char name[VD_CHECK_NAME_MAX], field[16];
+        if (!p->pcrs[i].present) {
+            continue;
+        }
+        snprintf(name, sizeof(name), "policy.tpm.pcr%u", i);
+        snprintf(field, sizeof(field), "PCR %u", i);
+        if (v == NULL) {
+            record(e, name, VD_CHECK_FAIL,
+                   "PCR %u cannot be checked: the evidence is not Azure vTPM evidence (no quote)",
+                   i);
+        } else if (!(v->pcr_mask & (1u << i))) {
+            record(e, name, VD_CHECK_FAIL, "PCR %u is not in the evidence's %s", i,
+                   v->quote_ok ? "quote" : "(there is no quote)");
+        } else {
+            eval_refset(e, name, field, &p->pcrs[i], v->pcrs[i], 32);
+        }
+    }
+    const vd_vtpm_runtime_t *rt = v != NULL ? &v->runtime : NULL;
+    eval_vm_flag(e, "policy.azure.secure_boot", "secure-boot", p->azure_secure_boot,
+                 rt ? rt->secure_boot : -1, no_claims);
+    eval_vm_flag(e, "policy.azure.tpm_enabled", "tpm-enabled", p->azure_tpm_enabled,
+                 rt ? rt->tpm_enabled : -1, no_claims);
+    eval_vm_flag(e, "policy.azure.console", "console-enabled", p->azure_console,
+                 rt ? rt->console_enabled : -1, no_claims);
+    if (p->vm_ids.present) {
+        if (no_claims != NULL || rt->vm_unique_id[0] == '\0') {
+            record(e, "policy.azure.vm_id", VD_CHECK_FAIL, "the VM id cannot be checked: %s",
+                   no_claims != NULL ? no_claims : "the runtime data has no vmUniqueId");
+            return;
+        }
+        for (size_t i = 0; i < p->vm_ids.count; i++) {
+            const vd_refval_t *id = &p->vm_ids.items[i];
+            if (strcasecmp((const char *)id->v, rt->vm_unique_id) == 0) {
+                record(e, "policy.azure.vm_id", VD_CHECK_PASS, "vmUniqueId %s is listed%s%s%s",
+                       rt->vm_unique_id, id->label[0] ? " as \"" : "", id->label,
+                       id->label[0] ? "\"" : "");
+                return;
+            }
+        }
+        record(e, "policy.azure.vm_id", VD_CHECK_FAIL, "vmUniqueId %s is not in the list (%zu)",
+               rt->vm_unique_id, p->vm_ids.count);
+    }
+}
+
 /* Whatever the caller gives (nonce, runtime data) is checked, in the policy's mode or `raw`;
  * a policy that says `none` cannot bind it, so the check fails rather than ignore it (a
  * replayed report must never affirm a fresh nonce). Also runs without a policy. */
@@ -495,6 +645,10 @@ static void eval_freshness(ectx_t *e)
     vd_binding_t mode = e->p != NULL ? e->p->binding : VD_BIND_UNSET;
     int have_nonce = e->in != NULL && e->in->nonce != NULL;
     int have_data = e->in != NULL && e->in->runtime_data != NULL;
+    if (e->in != NULL && e->in->vtpm != NULL) {
+        eval_freshness_vtpm(e, mode, have_nonce, have_data);
+        return;
+    }
     if (mode == VD_BIND_NONE) {
         if (have_nonce || have_data) {
             record(e, "policy.freshness", VD_CHECK_FAIL,
@@ -557,6 +711,9 @@ void vd_policy_evaluate(const vd_policy_t *policy, const vd_snp_result_t *snp,
         eval_firmware(&e);
         eval_guest(&e);
         eval_refvals(&e);
+        if (has_vtpm_rules(policy)) {
+            eval_vtpm(&e);
+        }
     }
     ectx_t fe = {.p = policy, .snp = snp, .r = &snp->report, .in = in, .out = out};
     eval_freshness(&fe);

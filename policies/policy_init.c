@@ -23,6 +23,7 @@
 #include "verdict/policy_init.h"
 #include "verdict/product.h"
 #include "verdict/report.h"
+#include "verdict/vtpm.h"
 #include "policy_internal.h"
 
 #define OUT_MAX (1024 * 1024) /* the compiler's document bound */
@@ -270,6 +271,91 @@ static void put_from_report(out_t *o, const vd_pinit_t *in)
            "sha384-jcs, sha256-prefix\n");
 }
 
+/*
+ * Azure vTPM evidence: the guest's boot chain is in the PCRs (MEASUREMENT is the paravisor's).
+ * The PCRs that describe the boot chain are pinned; those that change at run time or are not
+ * used are comments. vm-configuration as for guest POLICY flags: what this VM enforces is
+ * required, what it permits is allowed (with a note). The VM id is one instance: a comment.
+ */
+static void put_vtpm(out_t *o, const vd_vtpm_result_t *v)
+{
+    static const char *const meaning[VD_VTPM_PCRS] = {
+        "firmware code",
+        "firmware configuration (may differ between VM sizes)",
+        "option ROM code",
+        "option ROM configuration",
+        "boot manager code: shim, grub, kernel",
+        "boot manager configuration, GPT",
+        "platform specific",
+        "Secure Boot policy: PK, KEK, db, dbx",
+        "grub commands; Trustee's init-data",
+        "files grub loaded",
+        "IMA: grows at run time",
+        "systemd-stub / UKI",
+        "kernel command line",
+        "system extensions",
+        "shim MOK list",
+        "systemd",
+        "debug",
+        "dynamic launch",
+        "dynamic launch",
+        "dynamic launch",
+        "dynamic launch",
+        "dynamic launch",
+        "dynamic launch",
+        "application",
+    };
+    /* Pinned: the boot chain up to the kernel and its command line. */
+    const uint32_t pinned = 0x7BBFu; /* 0-5, 7-9, 11-14 */
+    if (v->pcr_mask != 0) {
+        put(o,
+            "\n# The guest's boot chain, from this VM's quoted PCRs (SHA-256 bank). MEASUREMENT\n"
+            "# above is Azure's paravisor, the same for every guest on its firmware.\ntpm:\n"
+            "  pcrs:\n");
+        for (unsigned i = 0; i < VD_VTPM_PCRS; i++) {
+            if (!(v->pcr_mask & (1u << i))) {
+                continue;
+            }
+            int pin = (pinned >> i) & 1u;
+            put(o, "    %s%u: [", pin ? "" : "# ", i);
+            put_hex(o, v->pcrs[i], 32);
+            put(o, "]%*s# %s\n", i < 10 ? 2 : 1, "", meaning[i]);
+        }
+    } else {
+        put(o, "\n# No TPM quote in this evidence (a raw HCL report): no PCRs to pin.\n");
+    }
+    const vd_vtpm_runtime_t *rt = &v->runtime;
+    if (!v->runtime_ok) {
+        return;
+    }
+    put(o, "\n# The paravisor's vm-configuration, bound by REPORT_DATA.\nazure:\n");
+    const struct {
+        const char *key, *what;
+        int value, strict_when_true;
+    } flags[] = {
+        {"secure_boot", "secure boot", rt->secure_boot, 1},
+        {"tpm_enabled", "the vTPM", rt->tpm_enabled, 1},
+        {"console", "the serial console", rt->console_enabled, 0},
+    };
+    for (size_t i = 0; i < 3; i++) {
+        int val = flags[i].value;
+        if (val < 0) {
+            put(o, "  # %s: allowed   # absent from this VM's runtime data\n", flags[i].key);
+        } else if (flags[i].strict_when_true) {
+            put(o, "  %s: %s%s\n", flags[i].key, val ? "required" : "allowed",
+                val ? "" : "   # off on this VM: require it for production");
+        } else {
+            put(o, "  %s: %s%s\n", flags[i].key, val ? "allowed" : "forbidden",
+                val ? "   # on for this VM: forbid it for production" : "");
+        }
+    }
+    if (rt->vm_unique_id[0] != '\0') {
+        put(o, "  # vm_ids: [");
+        put_comment_text(o, rt->vm_unique_id); /* evidence text: printable ASCII only */
+        put(o, "]   # this one VM (vmUniqueId)\n");
+    }
+}
+
 /* Is measurement i equal to an earlier one? Its index, or `i`. */
 static size_t first_equal(const vd_pinit_t *in, size_t i)
 {
@@ -404,6 +490,9 @@ vd_err_t vd_policy_init(const vd_pinit_t *in, char **out, vd_error_t *err)
     put(&o, "\n\nsnp:\n");
     if (in->snp != NULL) {
         put_from_report(&o, in);
+        if (in->vtpm != NULL) {
+            put_vtpm(&o, in->vtpm);
+        }
     } else {
         put_from_measure(&o, in);
     }

@@ -85,6 +85,9 @@ typedef struct vd_override {
 
 #define VD_POLICY_MAX_OVERRIDES 64
 
+/* Azure vTPM rules (tpm.*, azure.*): PCR 0..23 of the SHA-256 bank (vtpm.h). */
+#define VD_POLICY_PCRS 24
+
 struct vd_policy {
     char name[VD_POLICY_NAME_MAX];
     char description[4 * VD_POLICY_DESCRIPTION_CHARS + 1];
@@ -113,6 +116,11 @@ struct vd_policy {
     vd_binding_t binding;
     vd_override_t overrides[VD_POLICY_MAX_OVERRIDES];
     size_t override_count;
+    /* tpm.pcrs: allowed SHA-256 values per PCR index; azure.*: vm-configuration rules;
+     * azure.vm_ids: vmUniqueId strings (in vd_refval_t.v, NUL-terminated, len = strlen). */
+    vd_refset_t pcrs[VD_POLICY_PCRS];
+    vd_flag_rule_t azure_secure_boot, azure_tpm_enabled, azure_console;
+    vd_refset_t vm_ids;
 };
 
 /** Default definition of a check by name, or NULL. */

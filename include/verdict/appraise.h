@@ -27,6 +27,7 @@
 #include "verdict/policyset.h"
 #include "verdict/trust.h"
 #include "verdict/verify.h"
+#include "verdict/vtpm.h"
 
 #define VD_APPRAISE_NONCE_MAX   1024
 #define VD_APPRAISE_RUNTIME_MAX (256 * 1024)
@@ -51,8 +52,10 @@ void vd_appraiser_free(vd_appraiser_t **pp);
 /*
  * One request. The evidence is either `evidence` (raw 1184 bytes, hex text or a configfs-tsm
  * JSON envelope, as `verify --report` reads it) or already split into `report` and
- * `cert_table`; `certs` are extra candidate certificates (untrusted). When `certs_only` is set,
- * nothing is looked up in the cache or KDS (`verify --certs`), but a CRL already cached is used.
+ * `cert_table`; either may also be Azure vTPM evidence (Trustee's JSON v0/v1/v2 or a raw HCL
+ * report, detected by content: vtpm.h), whose VCEK travels inside it; `certs` are extra candidate
+ * certificates (untrusted). When `certs_only` is set, nothing is looked up in the cache or KDS
+ * (`verify --certs`), but a CRL already cached is used.
  */
 typedef struct vd_appraise_request {
     const uint8_t *evidence;
@@ -68,7 +71,8 @@ typedef struct vd_appraise_request {
     X509_CRL *const *crls;
     size_t n_crls;
 
-    const uint8_t *nonce; /* expected in REPORT_DATA; always checked when given */
+    const uint8_t *nonce; /* expected in REPORT_DATA (vTPM evidence: the quote's extraData and,
+                             for v2, user-data); always checked when given */
     size_t nonce_len;
     const uint8_t *runtime_data; /* bound with the nonce (policy's freshness mode) */
     size_t runtime_data_len;
@@ -108,6 +112,10 @@ typedef struct vd_appraise_result {
     char problem[512];
     uint8_t report_sha256[32]; /* of the report bytes, for audit records */
     int has_report_digest;
+    /* Azure vTPM evidence (verifier/vtpm/README.md): its checks are in snp.checks, its claims
+     * (PCRs, vm-configuration, quote) here; they mean something only when snp is GENUINE. */
+    int has_vtpm;
+    vd_vtpm_result_t vtpm;
 } vd_appraise_result_t;
 
 /**

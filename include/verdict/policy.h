@@ -39,12 +39,18 @@ const char *vd_policy_name(const vd_policy_t *p);
 /** The policy's `description`, or "". */
 const char *vd_policy_description(const vd_policy_t *p);
 
+struct vd_vtpm_result; /* vtpm.h */
+
 /** Evidence-side inputs that are not in the report. */
 typedef struct vd_policy_input {
     const uint8_t *nonce; /* what the relying party expects bound in REPORT_DATA; may be NULL */
     size_t nonce_len;
     const uint8_t *runtime_data; /* e.g. Trustee's runtime-data JSON; may be NULL */
     size_t runtime_data_len;
+    /* Azure vTPM evidence (vtpm.h), checked by vd_vtpm_check; NULL for bare SNP evidence. Its
+     * claims feed the tpm.* and azure.* rules, and its nonce is bound in the quote's
+     * extraData (tpm.nonce), not in REPORT_DATA. */
+    const struct vd_vtpm_result *vtpm;
 } vd_policy_input_t;
 
 typedef struct vd_appraisal {

@@ -24,6 +24,8 @@
 #define VD_PINIT_MEASUREMENTS_MAX 1024
 #define VD_PINIT_COMMENT_MAX      200
 
+struct vd_vtpm_result; /* vtpm.h */
+
 /* One reference measurement for `--measure`. */
 typedef struct vd_pinit_measurement {
     uint8_t digest[48];
@@ -38,6 +40,9 @@ typedef struct vd_pinit {
     /* Either a genuine verified report ... */
     const vd_snp_result_t *snp;
     const char *report_label; /* its measurement's label; NULL = "known-good report" */
+    /* ... with, for Azure vTPM evidence, its claims (vtpm.h): tpm.pcrs and azure.* are written
+     * from them. NULL for bare SNP evidence. */
+    const struct vd_vtpm_result *vtpm;
     /* ... or measurements (--measure); not both. Equal digests are listed once. */
     const vd_pinit_measurement_t *measurements;
     size_t n_measurements;

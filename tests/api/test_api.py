@@ -109,6 +109,7 @@ class Health(Base):
         d = self.server.get("/.well-known/veraison/verification").json()
         self.assertEqual(d["service-state"], "READY")
         self.assertIn("application/vnd.veraison.tsm-report+json", d["media-types"])
+        self.assertIn("application/vnd.verdict.azure-vtpm+json", d["media-types"])
         self.assertIn("alg", d["ear-verification-key"])
         self.assertEqual(d["api-endpoints"]["newChallengeResponseSession"],
                          "/challenge-response/v1/newSession")
@@ -374,6 +375,126 @@ snp:
     - value: "%s"
       label: the tested image
 """
+
+
+# Azure vTPM evidence (issue #13): Trustee's az-snp-vtpm JSON, the chain to send, the nonce the
+# quote binds (azure-vtpm/README.md).
+AZURE_VTPM = [
+    ("v0", "azure-vtpm/evidence-v0.json", "amd-roots-trustee/milan_ask_ark_asvk.pem",
+     "6368616c6c656e6765"),
+    ("v1", "azure-vtpm/evidence-v1.json", "amd-roots-trustee/milan_ask_ark_asvk.pem",
+     "6368616c6c656e6765"),
+    ("v2", "azure-vtpm/evidence-v2.json", "amd-roots-trustee/milan_ask_ark_asvk.pem",
+     "982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9aa398f647caa2338748cd0fd9f5"
+     "f819ef"),
+    ("genoa", "azure-vtpm/evidence-genoa.json", "amd-roots-trustee/genoa_ask_ark_asvk.pem",
+     "0218488bae25d2509232bf676f1a66a30d7372add909109b36016ef136f2938ca05475f8b46094de6b64270ea3"
+     "5d950f"),
+]
+
+
+class AzureVtpm(Base):
+    VTPM = "application/vnd.verdict.azure-vtpm+json"
+
+    def body(self, path, chain, **extra):
+        b = {"evidence": {"azure_vtpm": json.loads(read(path)), "certs": pem_certs(chain)}}
+        b.update(extra)
+        return b
+
+    def test_every_vector_with_and_without_its_nonce(self):
+        for name, path, chain, nonce in AZURE_VTPM:
+            for with_nonce in (False, True):
+                with self.subTest(name=name, nonce=with_nonce):
+                    extra = {"nonce": b64(bytes.fromhex(nonce))} if with_nonce else {}
+                    r = self.attest(self.body(path, chain, **extra))
+                    self.assertEqual(r.status_code, 200, r.text)
+                    b = r.json()
+                    self.assertEqual(b["status"], "affirming", b)
+                    g = b["genuine"]
+                    self.assertEqual(g["status"], "genuine")
+                    self.assertEqual(len(g["vtpm"]["pcrs"]), 24)
+                    self.assertIs(g["vtpm"]["nonce_checked"], with_nonce)
+                    checks = {c["name"]: c["result"] for c in g["checks"]}
+                    self.assertEqual(checks["tpm.nonce"], "pass" if with_nonce else "skip")
+                    self.assertEqual(checks["hcl.report_data"], "pass")
+                    _, payload = verify_token(b["token"], self.jwks)
+                    sub = payload["submods"]["SEVSNP"]
+                    self.assertEqual(sub["ear.status"], "affirming")
+                    self.assertEqual("eat_nonce" in payload, with_nonce)
+                    # The relying party (a key broker) sees the PCRs and flags in the token.
+                    ann = sub["ear.veraison.annotated-evidence"]["vtpm"]
+                    self.assertEqual(ann["pcrs"], g["vtpm"]["pcrs"])
+                    self.assertIs(ann["secure_boot"], True)
+
+    def test_wrong_nonce_is_a_signed_rejection(self):
+        for name, path, chain, nonce in AZURE_VTPM:
+            for bad in (bytes.fromhex(nonce) + b"\0", bytes.fromhex(nonce)[:-1], b"\x01" * 32):
+                with self.subTest(name=name, bad=bad.hex()):
+                    r = self.attest(self.body(path, chain, nonce=b64(bad)))
+                    self.assertEqual(r.status_code, 200, r.text)
+                    b = r.json()
+                    self.assertEqual(b["status"], "contraindicated", b)
+                    self.assertTrue(b["genuine"]["reason"].startswith("tpm.nonce"), b)
+                    _, payload = verify_token(b["token"], self.jwks)
+                    self.assertEqual(payload["submods"]["SEVSNP"]["ear.status"],
+                                     "contraindicated")
+
+    def test_tampered_pcr_is_rejected(self):
+        name, path, chain, nonce = AZURE_VTPM[2]
+        b = self.body(path, chain, nonce=b64(bytes.fromhex(nonce)))
+        pcrs = b["evidence"]["azure_vtpm"]["tpm_quote"]["pcrs"]
+        pcrs[7] = "%064x" % (int(pcrs[7], 16) ^ 1)
+        r = self.attest(b)
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["status"], "contraindicated")
+        self.assertTrue(r.json()["genuine"]["reason"].startswith("tpm.pcr_digest"))
+        verify_token(r.json()["token"], self.jwks)
+
+    def test_malformed(self):
+        name, path, chain, nonce = AZURE_VTPM[1]
+        ev = json.loads(read(path))
+        cases = [
+            {"evidence": {"azure_vtpm": "text"}},
+            {"evidence": {"azure_vtpm": {"outblob": "AAAA"}}},
+            {"evidence": {"azure_vtpm": ev, "report": b64(b"x")}},
+            {"evidence": {"azure_vtpm": dict(ev, version=3)}},
+            {"evidence": {"azure_vtpm": dict(ev, hcl_report="!!")}},
+        ]
+        for body in cases:
+            with self.subTest(body=str(body)[:80]):
+                r = self.attest(body)
+                self.assertEqual(r.status_code, 400, r.text)
+
+    def test_veraison_session(self):
+        # No "certs" in a Veraison session: the ASK/ARK chain comes from the certificate cache
+        # (imported here; the server is offline), the VCEK from the evidence.
+        for chain in ("amd-roots-trustee/milan_ask_ark_asvk.pem",
+                      "amd-roots-trustee/genoa_ask_ark_asvk.pem"):
+            r = self.server.post("/v1/certs", data=read(chain), headers=admin())
+            self.assertEqual(r.status_code, 200, r.text)
+        for name, path, chain, nonce in AZURE_VTPM:
+            for good in (True, False):
+                with self.subTest(name=name, good=good):
+                    n = bytes.fromhex(nonce) if good else bytes(32)
+                    r = self.server.post("/challenge-response/v1/newSession?nonce=" + b64url(n),
+                                         headers={"accept": Veraison.SESSION})
+                    self.assertEqual(r.status_code, 201, r.text)
+                    sp = "/challenge-response/v1/" + r.headers["location"]
+                    r = self.server.post(sp, data=read(path),
+                                         headers={"content-type": self.VTPM})
+                    self.assertEqual(r.status_code, 200, r.text)
+                    s = r.json()
+                    self.assertEqual(s["status"], "complete", s)
+                    self.assertEqual(base64.b64decode(s["evidence"]["value"]), read(path))
+                    _, payload = verify_token(s["result"], self.jwks)
+                    self.assertEqual(payload["submods"]["SEVSNP"]["ear.status"],
+                                     "affirming" if good else "contraindicated")
+        # Not vTPM evidence under the vTPM media type: 400.
+        r = self.server.post("/challenge-response/v1/newSession?nonceSize=32",
+                             headers={"accept": Veraison.SESSION})
+        sp = "/challenge-response/v1/" + r.headers["location"]
+        r = self.server.post(sp, data=b'{"outblob": "AAAA"}', headers={"content-type": self.VTPM})
+        self.assertEqual(r.status_code, 400, r.text)
 
 
 class Admin(Base):

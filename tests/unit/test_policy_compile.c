@@ -222,7 +222,7 @@ static void test_compile_unknown_top_level_key(void **state)
     (void)state;
     EXPECT_ERR("name: a\nsnpp: {}\n",
                "p.yaml:2:1: (top level): unknown key 'snpp' (expected one of: name, description, "
-               "snp, appraisal)");
+               "snp, tpm, azure, appraisal)");
     EXPECT_ERR("name: a\nversion: 2\n", "p.yaml:2:1: (top level): unknown key 'version'");
 }
 

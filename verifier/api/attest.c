@@ -26,11 +26,13 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* The report fields a relying party reads, for ear.veraison.annotated-evidence. */
+/* The report fields a relying party reads, for ear.veraison.annotated-evidence; for Azure vTPM
+ * evidence also its claims (PCRs by number, vm-configuration, the quote). */
 static json_t *annotated_evidence(json_t *genuine)
 {
     json_t *o = json_object();
-    static const char *const keys[] = {"product", "report_version", "signing_key", "report", NULL};
+    static const char *const keys[] = {"product", "report_version", "signing_key", "report", "vtpm",
+                                       NULL};
     for (size_t i = 0; o != NULL && keys[i] != NULL; i++) {
         json_t *v = json_object_get(genuine, keys[i]);
         if (v != NULL && !json_is_null(v)) {

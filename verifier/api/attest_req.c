@@ -10,6 +10,7 @@
 #include "verdict/base64.h"
 #include "verdict/evidence.h"
 #include "verdict/report.h"
+#include "verdict/vtpm.h"
 #include "attest_req.h"
 
 #define REPORT_MAX     (VD_SNP_REPORT_SIZE * 4) /* room for a wrong length to reach the core */
@@ -134,6 +135,31 @@ static vd_err_t decode_tsm(json_t *tsm, vd_attest_req_t *out, vd_error_t *err)
     return rc;
 }
 
+/* {"azure_vtpm": <Trustee's az-snp-vtpm evidence JSON>}: handed to vd_appraise as the report
+ * bytes (compact JSON text), which it detects and decodes like `verify --report` (vtpm.h). */
+static vd_err_t decode_azure_vtpm(json_t *v, vd_attest_req_t *out, vd_error_t *err)
+{
+    if (!json_is_object(v)) {
+        return VD_ERR(err, VD_E_MALFORMED,
+                      "\"evidence.azure_vtpm\" must be Azure vTPM evidence, a JSON object");
+    }
+    char *text = json_dumps(v, JSON_COMPACT);
+    if (text == NULL) {
+        return VD_ERR(err, VD_E_NOMEM, "out of memory");
+    }
+    size_t len = strlen(text);
+    vd_vtpm_form_t f = vd_vtpm_evidence_detect((const uint8_t *)text, len);
+    if (f != VD_VTPM_FORM_V0 && f != VD_VTPM_FORM_V1 && f != VD_VTPM_FORM_V2) {
+        free(text);
+        return VD_ERR(err, VD_E_MALFORMED,
+                      "\"evidence.azure_vtpm\" is not Azure vTPM evidence (Trustee's az-snp-vtpm "
+                      "v0: report, quote, vcek; v1/v2: version, hcl_report, tpm_quote, vcek)");
+    }
+    out->report = (uint8_t *)text; /* malloc'd by jansson's default allocator */
+    out->report_len = len;
+    return VD_OK;
+}
+
 static vd_err_t decode_evidence(json_t *ev, vd_attest_req_t *out, vd_error_t *err)
 {
     const char *key;
@@ -144,23 +170,26 @@ static vd_err_t decode_evidence(json_t *ev, vd_attest_req_t *out, vd_error_t *er
     json_object_foreach(ev, key, v)
     {
         if (strcmp(key, "report") != 0 && strcmp(key, "cert_table") != 0 &&
-            strcmp(key, "certs") != 0 && strcmp(key, "tsm") != 0) {
+            strcmp(key, "certs") != 0 && strcmp(key, "tsm") != 0 &&
+            strcmp(key, "azure_vtpm") != 0) {
             return VD_ERR(err, VD_E_MALFORMED,
                           "\"evidence\" has an unknown member \"%.64s\" (report, cert_table, "
-                          "certs or tsm)",
+                          "certs, tsm or azure_vtpm)",
                           key);
         }
     }
     json_t *tsm = json_object_get(ev, "tsm");
     json_t *report = json_object_get(ev, "report");
-    if ((tsm == NULL) == (report == NULL)) {
+    json_t *vtpm = json_object_get(ev, "azure_vtpm");
+    if ((tsm != NULL) + (report != NULL) + (vtpm != NULL) != 1) {
         return VD_ERR(err, VD_E_MALFORMED,
-                      "\"evidence\" needs exactly one of \"report\" (base64) or \"tsm\" (a "
-                      "configfs-tsm envelope)");
+                      "\"evidence\" needs exactly one of \"report\" (base64), \"tsm\" (a "
+                      "configfs-tsm envelope) or \"azure_vtpm\" (Azure vTPM evidence JSON)");
     }
-    vd_err_t rc = tsm != NULL ? decode_tsm(tsm, out, err)
-                              : vd_api_b64_member(report, "evidence.report", REPORT_MAX,
-                                                  &out->report, &out->report_len, err);
+    vd_err_t rc = tsm != NULL    ? decode_tsm(tsm, out, err)
+                  : vtpm != NULL ? decode_azure_vtpm(vtpm, out, err)
+                                 : vd_api_b64_member(report, "evidence.report", REPORT_MAX,
+                                                     &out->report, &out->report_len, err);
     json_t *table = json_object_get(ev, "cert_table");
     if (rc == VD_OK && table != NULL) {
         free(out->cert_table); /* an explicit cert_table wins over the envelope's auxblob */

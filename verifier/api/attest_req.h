@@ -2,7 +2,8 @@
  * Decoding the body of POST /v1/attest and the policy dry runs (issue #8 section 3):
  *
  *   {"evidence": {"report": B64, "cert_table": B64?, "certs": [PEM | B64 DER]?}
- *              | {"tsm": <configfs-tsm JSON envelope>},
+ *              | {"tsm": <configfs-tsm JSON envelope>}
+ *              | {"azure_vtpm": <Azure vTPM evidence JSON, vtpm.h>, "certs": [...]?},
  *    "nonce": B64?, "runtime_data": B64?, "challenge": STRING?, "policy": NAME?}
  *
  * Base64 standard or URL-safe, padded or not. Unknown members are refused, so that a misspelt

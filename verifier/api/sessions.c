@@ -33,8 +33,8 @@ struct vd_sessions {
 };
 
 static const char *const accept_types[] = {
-    "application/vnd.veraison.tsm-report+json",
-    "application/vnd.veraison.tsm-report+cbor",
+    "application/vnd.veraison.tsm-report+json", "application/vnd.veraison.tsm-report+cbor",
+    "application/vnd.verdict.azure-vtpm+json", /* Azure vTPM evidence (vtpm.h) */
 };
 
 json_t *vd_sessions_accept_json(void)

@@ -15,11 +15,13 @@
 
 #include "verdict/base64.h"
 #include "verdict/evidence.h"
+#include "verdict/vtpm.h"
 #include "api_internal.h"
 
 #define SESSION_TYPE    "application/vnd.veraison.challenge-response-session+json"
 #define TSM_JSON        "application/vnd.veraison.tsm-report+json"
 #define TSM_CBOR        "application/vnd.veraison.tsm-report+cbor"
+#define AZURE_VTPM      "application/vnd.verdict.azure-vtpm+json" /* vtpm.h: v0, v1, v2 */
 #define DEFAULT_NONCE   32 /* Veraison's default nonce size */
 #define NONCE_PARAM_MAX 256
 
@@ -105,6 +107,19 @@ static void new_session(vd_api_call_t *call)
     vd_api_header(call->resp, "location", loc);
 }
 
+/* Azure vTPM evidence JSON (vd_appraise decodes it): 0, or -1 after answering 400. */
+static int check_vtpm(vd_api_call_t *call)
+{
+    vd_vtpm_form_t f = vd_vtpm_evidence_detect(call->req->body, call->req->body_len);
+    if (f != VD_VTPM_FORM_V0 && f != VD_VTPM_FORM_V1 && f != VD_VTPM_FORM_V2) {
+        vd_api_problem(call->resp, 400,
+                       "%s: not Azure vTPM evidence JSON (Trustee's az-snp-vtpm v0, v1 or v2)",
+                       AZURE_VTPM);
+        return -1;
+    }
+    return 0;
+}
+
 /* Decode the posted configfs-tsm envelope (JSON or CBOR). 0, or -1 after answering 400. */
 static int decode_envelope(vd_api_call_t *call, int cbor, vd_evidence_t *ev)
 {
@@ -124,12 +139,15 @@ static void post_evidence(vd_api_call_t *call)
     const char *ct = vd_api_req_header(call->req, "content-type");
     int json = ct != NULL && strncasecmp(ct, TSM_JSON, strlen(TSM_JSON)) == 0;
     int cbor = ct != NULL && strncasecmp(ct, TSM_CBOR, strlen(TSM_CBOR)) == 0;
+    int vtpm = ct != NULL && strncasecmp(ct, AZURE_VTPM, strlen(AZURE_VTPM)) == 0;
+    const char *media = vtpm ? AZURE_VTPM : json ? TSM_JSON : TSM_CBOR;
     uint8_t nonce[VD_SESSION_NONCE_MAX];
     size_t nonce_len = 0;
     vd_evidence_t ev = {0};
-    if (!json && !cbor) {
-        vd_api_problem(call->resp, 415, "evidence must be %s or %s", TSM_JSON, TSM_CBOR);
-        vd_api_header(call->resp, "accept", TSM_JSON ", " TSM_CBOR);
+    if (!json && !cbor && !vtpm) {
+        vd_api_problem(call->resp, 415, "evidence must be %s, %s or %s", TSM_JSON, TSM_CBOR,
+                       AZURE_VTPM);
+        vd_api_header(call->resp, "accept", TSM_JSON ", " TSM_CBOR ", " AZURE_VTPM);
         return;
     }
     if (call->req->body_len == 0) {
@@ -145,15 +163,16 @@ static void post_evidence(vd_api_call_t *call)
         vd_api_problem(call->resp, 409, "session %s already has evidence", call->param);
         return;
     }
-    if (decode_envelope(call, cbor, &ev) != 0) {
-        vd_sessions_finish(call->api->sessions, call->param, VD_SESSION_FAILED,
-                           json ? TSM_JSON : TSM_CBOR, call->req->body, call->req->body_len, NULL);
+    if (vtpm ? check_vtpm(call) != 0 : decode_envelope(call, cbor, &ev) != 0) {
+        vd_sessions_finish(call->api->sessions, call->param, VD_SESSION_FAILED, media,
+                           call->req->body, call->req->body_len, NULL);
         return;
     }
     vd_appraise_request_t areq;
     memset(&areq, 0, sizeof(areq));
-    areq.report = ev.report;
-    areq.report_len = ev.report_len;
+    /* vTPM evidence goes to vd_appraise as it came; the session nonce is the quote's. */
+    areq.report = vtpm ? call->req->body : ev.report;
+    areq.report_len = vtpm ? call->req->body_len : ev.report_len;
     areq.cert_table = ev.cert_table;
     areq.cert_table_len = ev.cert_table_len;
     areq.nonce = nonce;
@@ -163,14 +182,14 @@ static void post_evidence(vd_api_call_t *call)
     char *token = NULL;
     json_t *result = NULL;
     if (vd_api_appraise_and_sign(call, &areq, &token, &result) != 0) {
-        vd_sessions_finish(call->api->sessions, call->param, VD_SESSION_FAILED,
-                           json ? TSM_JSON : TSM_CBOR, call->req->body, call->req->body_len, NULL);
+        vd_sessions_finish(call->api->sessions, call->param, VD_SESSION_FAILED, media,
+                           call->req->body, call->req->body_len, NULL);
         vd_evidence_free(&ev);
         return; /* the response says why */
     }
     json_decref(result);
-    vd_sessions_finish(call->api->sessions, call->param, VD_SESSION_COMPLETE,
-                       json ? TSM_JSON : TSM_CBOR, call->req->body, call->req->body_len, token);
+    vd_sessions_finish(call->api->sessions, call->param, VD_SESSION_COMPLETE, media,
+                       call->req->body, call->req->body_len, token);
     free(token);
     vd_evidence_free(&ev);
     session_answer(call, 200, call->param);

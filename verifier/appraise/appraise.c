@@ -17,6 +17,7 @@
 #include "verdict/chain.h"
 #include "verdict/evidence.h"
 #include "verdict/report.h"
+#include "appraise_vtpm.h"
 
 struct vd_appraiser {
     vd_appraiser_config_t cfg;
@@ -89,6 +90,7 @@ typedef struct work {
     size_t table_len;
     vd_certset_t *certs;
     const vd_policy_ref_t *ref;
+    vd_appraise_vtpm_t vtpm; /* Azure vTPM evidence (appraise_vtpm.c); active = 0 otherwise */
 } work_t;
 
 /* Text that is only hex digits and white space, with an odd number of digits: a truncated or
@@ -129,6 +131,26 @@ static int decode_evidence(const vd_appraise_request_t *req, work_t *w, vd_appra
     if (p == NULL) {
         p = req->report;
         len = req->report != NULL ? req->report_len : 0;
+    }
+    /* Azure vTPM evidence first: it is JSON too, but not a configfs-tsm envelope. */
+    char problem[sizeof(out->problem)];
+    int vt = vd_appraise__vtpm_decode(p, len, &w->vtpm, problem, sizeof(problem));
+    if (vt < 0) {
+        bad_evidence(out, problem);
+        return -1;
+    }
+    if (vt > 0) {
+        w->rbytes = vd_vtpm_snp_report(&w->vtpm.ev, &w->rlen);
+        if (w->rbytes == NULL) {
+            w->rbytes = (const uint8_t *)""; /* too short for a report: the core rejects it */
+            w->rlen = 0;
+        }
+        w->table = req->cert_table; /* a table given beside it (--cert-table), if any */
+        w->table_len = req->cert_table_len;
+        return 0;
+    }
+    if (req->evidence == NULL) {
+        /* already split: no envelope to open */
     } else if (vd_evidence_is_json(p, len) || vd_evidence_is_cbor_map(p, len)) {
         /* A configfs-tsm envelope (JSON or CBOR): outblob is the report, auxblob the table. */
         vd_err_t rc = vd_evidence_is_json(p, len) ? vd_evidence_parse_tsm_json(p, len, &w->ev, &e)
@@ -182,7 +204,11 @@ static vd_err_t collect(vd_appraiser_t *a, const vd_appraise_request_t *req, wor
         rc = vd_certset_add_x509(w->certs, vd_certset_get(req->certs, i),
                                  vd_certset_origin(req->certs, i), err);
     }
-    if (rc != VD_OK || req->certs_only || a->cfg.cache == NULL) {
+    int use_cache = 1;
+    if (rc == VD_OK && w->vtpm.active) {
+        rc = vd_appraise__vtpm_certs(&w->vtpm, w->certs, &use_cache, err);
+    }
+    if (rc != VD_OK || req->certs_only || a->cfg.cache == NULL || !use_cache) {
         return rc;
     }
     /* The cert table's certificates are evidence too: the cache looks them up first. A table
@@ -364,6 +390,9 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
     in.crls = crls.crls;
     in.n_crls = crls.n;
     rc = vd_snp_verify(&in, &out->snp, err);
+    if (rc == VD_OK && w.vtpm.active) {
+        rc = vd_appraise__vtpm_check(&w.vtpm, req, out, err);
+    }
     if (rc != VD_OK) {
         goto out;
     }
@@ -386,6 +415,7 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
         .nonce_len = req->nonce_len,
         .runtime_data = req->runtime_data,
         .runtime_data_len = req->runtime_data_len,
+        .vtpm = out->has_vtpm ? &out->vtpm : NULL, /* its nonce is the quote's, not REPORT_DATA's */
     };
     vd_policy_evaluate(policy, &out->snp, &pin, &out->appraisal);
     out->policy_applied = policy != NULL;
@@ -412,6 +442,7 @@ out:
         out->snp.status = VD_SNP_REJECTED;
     }
     vd_crl_list_free(&crls);
+    vd_appraise__vtpm_free(&w.vtpm, out);
     work_free(a, &w);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include "verdict/bytes.h"
 #include "verdict/text.h"
 #include "verdict/timefmt.h"
+#include "appraise_vtpm.h"
 
 /* A JSON string of untrusted text, escaped when needed. NULL only when out of memory. */
 static json_t *text_json(const char *s)
@@ -175,6 +176,14 @@ json_t *vd_appraise_result_json(const vd_appraise_result_t *r, time_t at)
         json_object_set_new(root, "report_version", json_null());
         json_object_set_new(root, "signing_key", json_null());
         json_object_set_new(root, "tcb", json_null());
+    }
+    if (r->has_vtpm) {
+        /* Azure vTPM claims (PCRs by number, vm-configuration, the quote); the hcl.* tpm.*
+         * vtpm.* checks are in "checks" with the SNP ones. */
+        json_t *v = vd_appraise__vtpm_json(&r->vtpm);
+        if (v == NULL || json_object_set_new(root, "vtpm", v) != 0) {
+            goto fail;
+        }
     }
     if (json_object_set_new(root, "checks", checks) != 0) {
         checks = NULL;

@@ -224,7 +224,7 @@ static int from_report(int argc, char **argv)
     for (char *q = lower; *q; q++) {
         *q = (char)tolower((unsigned char)*q);
     }
-    snprintf(name, sizeof(name), "%s-%.8s", lower, hex);
+    snprintf(name, sizeof(name), "%s%s-%.8s", res->has_vtpm ? "azure-" : "", lower, hex);
     snprintf(source, sizeof(source), "report %s: %s, version %u, signed by its %s, genuine at %s",
              report ? base_name(report) : "?", vd_product_name(snp->product), snp->report.version,
              vd_signing_key_name(snp->signing_key), vd_time_format_rfc3339(at, when, sizeof(when)));
@@ -234,6 +234,7 @@ static int from_report(int argc, char **argv)
         .source = source,
         .snp = snp,
         .report_label = io.label,
+        .vtpm = res->has_vtpm ? &res->vtpm : NULL,
     };
     code = write_policy(&in, &io);
 out:

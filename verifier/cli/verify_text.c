@@ -55,6 +55,17 @@ void vd_cli_print_text(FILE *f, const vd_appraise_result_t *r, time_t at)
                 vd_signing_key_name(res->signing_key));
         fprintf(f, "  reported TCB  %s\n", vd_tcb_format(&res->reported_tcb, t, sizeof(t)));
     }
+    if (r->has_vtpm && r->vtpm.runtime_ok) {
+        static const char *const state[] = {"absent", "off", "on"};
+        const vd_vtpm_runtime_t *rt = &r->vtpm.runtime;
+        fprintf(f, "  Azure vTPM    %s evidence; secure boot %s, TPM %s, console %s; VM %s\n",
+                vd_vtpm_form_str(r->vtpm.form), state[rt->secure_boot + 1],
+                state[rt->tpm_enabled + 1], state[rt->console_enabled + 1],
+                vd_text_escape(rt->vm_unique_id[0] ? rt->vm_unique_id : "?", a, sizeof(a)));
+        fprintf(f, "  PCRs          %s\n",
+                r->vtpm.pcr_mask ? "SHA-256 bank, quoted (--json lists them by number)"
+                                 : "none (no quote)");
+    }
     fprintf(f, "checks:\n");
     print_checks(f, &res->checks);
     const vd_appraisal_t *ap = &r->appraisal;
