@@ -98,8 +98,9 @@ class Playground(unittest.TestCase):
 
     def tearDown(self):
         # A failing test keeps a screenshot and the page's HTML.
-        outcome = getattr(self, "_outcome", None)
-        failed = outcome is not None and not outcome.success
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        failed = result is not None and any(
+            t is self for t, _ in list(result.errors) + list(result.failures))
         if failed and SHOT_DIR:
             os.makedirs(SHOT_DIR, exist_ok=True)
             base = os.path.join(SHOT_DIR, self.id().split(".")[-1])
@@ -264,6 +265,54 @@ class Playground(unittest.TestCase):
             "window.verdictPlayground.showToken(window.__verdictTestToken)"
             ".then(() => done(document.getElementById('token-verified').textContent));")
         self.assertTrue(result.startswith("not verified"), result)
+
+    def test_draft_from_evidence_then_run_affirms(self):
+        self.paste_evidence()
+        self.set_value("policy", "")
+        self.el("draft").click()
+        self.wait_for(lambda d: self.el("policy-state").text.startswith("Drafted"), "a draft")
+        text = self.el("policy").get_attribute("value")
+        self.assertIn("name: draft", text)
+        self.assertIn(measurement(), text)
+        self.wait_valid()
+        self.assertEqual(self.run_and_wait(), "affirming")
+        self.assertIn("dry run", self.el("run-mode").text.lower())
+        checks = self.checks()
+        self.assertEqual(checks.get("policy.measurement"), "pass", checks)
+        self.assertNotIn("fail", checks.values())
+        # The draft is specific: another report's measurement would not pass. Change the pinned
+        # measurement in the draft and the same evidence is contraindicated.
+        self.set_value("policy", text.replace(measurement(), "00" * 48))
+        self.wait_valid()
+        self.assertEqual(self.run_and_wait(), "contraindicated")
+
+    def test_keyboard_and_narrow_screen(self):
+        from selenium.webdriver.common.keys import Keys
+        self.paste_evidence()
+        self.set_value("policy", POLICY % ("ui-keys", "00" * 48))
+        self.wait_valid()
+        # Keyboard alone: Tab from the policy editor reaches Run (no focus trap), Enter runs.
+        self.el("policy").click()
+        self.driver.execute_script("document.getElementById('status').textContent = 'stale'")
+        active = None
+        for _ in range(20):
+            self.driver.switch_to.active_element.send_keys(Keys.TAB)
+            active = self.driver.switch_to.active_element.get_attribute("id")
+            if active == "run":
+                break
+        self.assertEqual(active, "run")
+        self.driver.switch_to.active_element.send_keys(Keys.ENTER)
+        self.wait_for(lambda d: self.el("status").text == "contraindicated", "run by keyboard")
+        # Narrow: with results shown, nothing is wider than the window.
+        size = self.driver.get_window_size()
+        try:
+            self.driver.set_window_size(360, 800)
+            widths = self.driver.execute_script(
+                "return [document.documentElement.scrollWidth, "
+                "document.documentElement.clientWidth]")
+            self.assertLessEqual(widths[0], widths[1], widths)
+        finally:
+            self.driver.set_window_size(size["width"], size["height"])
 
     def test_screenshot_for_the_readme(self):
         if not SCREENSHOT:

@@ -2,13 +2,15 @@
 # The policy playground's files as `verdict serve` answers them (issue #14), with curl: /ui/ and
 # its files, byte for byte the sources, under a Content-Security-Policy of default-src 'self' and
 # X-Content-Type-Options: nosniff; / redirects to /ui/; names outside the compiled set are 404;
-# the page names no external asset; POST /v1/policies:validate; ui.enabled = false (file or
-# VERDICT_UI) turns all of it off while the API stays up.
-# usage: test_ui_serve.sh VERDICT_BINARY UI_SOURCE_DIR
+# the page names no external asset; POST /v1/policies:validate; POST /v1/policies:init drafts
+# from a real envelope and refuses a tampered one; ui.enabled = false (file or VERDICT_UI) turns
+# the page off while the API stays up.
+# usage: test_ui_serve.sh VERDICT_BINARY UI_SOURCE_DIR VECTORS_DIR
 set -u
 bin=$1
 ui=$2
 . "$(dirname "$0")/../cli/lib.sh"
+need_vectors "$3"
 export VERDICT_ADMIN_TOKEN=ui-serve-test-admin-token
 srv_pid=
 stop_server() {
@@ -31,7 +33,8 @@ start_server() {
     addr=
     i=0
     while [ $i -lt 100 ] && [ -z "$addr" ]; do
-        addr=$(sed -n 's|.*listening on https\{0,1\}://\([^ ]*\).*|\1|p' "$dir/stdout" | head -n 1)
+        addr=$(sed -n 's|.*listening on https\{0,1\}://\([^ ]*\).*|\1|p' "$dir/stdout" 2>/dev/null |
+            head -n 1)
         [ -n "$addr" ] || sleep 0.1
         i=$((i + 1))
     done
@@ -105,6 +108,40 @@ expect_cmd 0 "validate needs a token" -- test "$(curl -sS -o /dev/null -w '%{htt
 expect_cmd 0 "validate refuses other members" -- test "$(curl -sS -o /dev/null \
     -w '%{http_code}' -H "$auth" -H 'content-type: application/json' \
     --data '{"policy":"name: x\n","x":1}' "http://$addr/v1/policies:validate")" = 400
+# Draft from evidence: a genuine envelope gives a policy pinning its measurement, which compiles
+# (validate) and affirms it (dry run); a tampered report gives 422 and no policy.
+/usr/bin/python3 - "$vec/veraison-tsm/sevsnp-tsm-report.json" "$tmp" <<'PY'
+import base64, json, sys
+env = json.load(open(sys.argv[1]))
+b = env["outblob"]
+raw = bytearray(base64.urlsafe_b64decode(b + "=" * (-len(b) % 4)))
+open(sys.argv[2] + "/measurement", "w").write(raw[0x90:0xC0].hex())
+json.dump({"name": "drafted", "evidence": {"tsm": env}}, open(sys.argv[2] + "/init.json", "w"))
+raw[0x90] ^= 1  # the measurement, under the signature
+env["outblob"] = base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+json.dump({"name": "drafted", "evidence": {"tsm": env}}, open(sys.argv[2] + "/bad.json", "w"))
+PY
+post() { # PATH FILE: status code to stdout, body to $tmp/b
+    curl -sS -o "$tmp/b" -w '%{http_code}' -H "$auth" -H 'content-type: application/json' \
+        --data-binary @"$2" "http://$addr$1"
+}
+expect_cmd 0 "init from a genuine envelope is 200" -- test "$(post /v1/policies:init "$tmp/init.json")" = 200
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); open(sys.argv[2],"w").write(d["policy"])' \
+    "$tmp/b" "$tmp/drafted.yaml"
+expect_cmd 0 "the draft pins the measurement" -- grep -q "value: $(cat "$tmp/measurement")" "$tmp/drafted.yaml"
+expect_cmd 0 "the draft is named as asked" -- grep -q '^name: drafted$' "$tmp/drafted.yaml"
+/usr/bin/python3 -c 'import json,sys; b=json.load(open(sys.argv[1])); b["policy"]=open(sys.argv[2]).read(); b.pop("name"); json.dump(b,open(sys.argv[3],"w"))' \
+    "$tmp/init.json" "$tmp/drafted.yaml" "$tmp/dry.json"
+expect_cmd 0 "the draft dry-runs" -- test "$(post /v1/policies:test "$tmp/dry.json")" = 200
+expect_cmd 0 "the draft affirms its evidence" -- grep -q '"status":"affirming"' "$tmp/b"
+expect_cmd 0 "init from a tampered report is 422" -- test "$(post /v1/policies:init "$tmp/bad.json")" = 422
+expect_cmd 0 "422 names the failing check" -- grep -q 'report.signature' "$tmp/b"
+expect_cmd 1 "422 carries no policy" -- grep -q 'snp:' "$tmp/b"
+printf '{"evidence":{"tsm":%s}}' "$(cat "$vec/veraison-tsm/sevsnp-tsm-report.json")" >"$tmp/noname.json"
+expect_cmd 0 "init without a name is 400" -- test "$(post /v1/policies:init "$tmp/noname.json")" = 400
+expect_cmd 0 "init needs a token" -- test "$(curl -sS -o /dev/null -w '%{http_code}' \
+    -H 'content-type: application/json' --data-binary @"$tmp/init.json" \
+    "http://$addr/v1/policies:init")" = 401
 stop_server
 
 # Off in the configuration file: every playground path is 404, the API answers.

@@ -249,6 +249,9 @@ static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *r
     case VD_R_POLICIES_VALIDATE:
         vd_api_policy_validate(&call);
         break;
+    case VD_R_POLICIES_INIT:
+        vd_api_policy_init(&call);
+        break;
     case VD_R_UI_REDIRECT:
     case VD_R_UI_INDEX:
     case VD_R_UI_FILE:

@@ -22,6 +22,7 @@ static const vd_route_t routes[] = {
     {VD_R_POLICIES_LIST, "GET", "/v1/policies", VD_ACCESS_READ, 0},
     {VD_R_POLICIES_TEST, "POST", "/v1/policies:test", VD_ACCESS_READ, 0},
     {VD_R_POLICIES_VALIDATE, "POST", "/v1/policies:validate", VD_ACCESS_READ, 0},
+    {VD_R_POLICIES_INIT, "POST", "/v1/policies:init", VD_ACCESS_READ, 0},
     {VD_R_POLICY_GET, "GET", "/v1/policies/{name}", VD_ACCESS_READ, 0},
     {VD_R_POLICY_PUT, "PUT", "/v1/policies/{name}", VD_ACCESS_ADMIN, 0},
     {VD_R_POLICY_DELETE, "DELETE", "/v1/policies/{name}", VD_ACCESS_ADMIN, 0},

@@ -42,6 +42,7 @@ typedef enum vd_route_id {
     VD_R_READYZ,
     VD_R_METRICS,
     VD_R_POLICIES_VALIDATE,
+    VD_R_POLICIES_INIT,
     VD_R_UI_REDIRECT,
     VD_R_UI_INDEX,
     VD_R_UI_FILE,

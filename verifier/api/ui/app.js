@@ -323,6 +323,29 @@
     await listVersions(name);
   }
 
+  async function draftFromEvidence() {
+    const ev = evidenceBody();
+    if (ev.error) {
+      $("policy-state").textContent = "No draft: " + ev.error;
+      return;
+    }
+    const body = ev.body;
+    body.name = declaredName() || "draft";
+    let r;
+    try {
+      r = await api("POST", "/v1/policies:init", body);
+    } catch (e) {
+      r = { status: 0, json: null, text: String(e) };
+    }
+    if (!r.ok || !r.json || typeof r.json.policy !== "string") {
+      $("policy-state").textContent = "No draft: " + problemText(r);
+      return;
+    }
+    $("policy").value = r.json.policy;
+    onPolicyInput();
+    $("policy-state").textContent = "Drafted from the evidence (not saved).";
+  }
+
   /* ---- run --------------------------------------------------------------------------------- */
 
   function showChecks(lists) {
@@ -572,6 +595,7 @@
       }
     });
     $("run").addEventListener("click", run);
+    $("draft").addEventListener("click", draftFromEvidence);
     $("save").addEventListener("click", save);
     $("refresh-list").addEventListener("click", refreshList);
     $("load").addEventListener("click", () => loadStored($("stored").value));
