@@ -270,7 +270,7 @@ class Playground(unittest.TestCase):
         self.paste_evidence()
         self.set_value("policy", "")
         self.el("draft").click()
-        self.wait_for(lambda d: self.el("policy-state").text.startswith("Drafted"), "a draft")
+        self.wait_for(lambda d: self.el("draft-state").text.startswith("Drafted"), "a draft")
         text = self.el("policy").get_attribute("value")
         self.assertIn("name: draft", text)
         self.assertIn(measurement(), text)

@@ -272,6 +272,7 @@
 
   function onPolicyInput() {
     renderGutter(null);
+    $("policy-state").textContent = "Checking\u2026";
     clearTimeout(validateTimer);
     validateTimer = setTimeout(validate, 300);
   }
@@ -326,9 +327,10 @@
   async function draftFromEvidence() {
     const ev = evidenceBody();
     if (ev.error) {
-      $("policy-state").textContent = "No draft: " + ev.error;
+      $("draft-state").textContent = "No draft: " + ev.error;
       return;
     }
+    $("draft-state").textContent = "drafting";
     const body = ev.body;
     body.name = declaredName() || "draft";
     let r;
@@ -338,12 +340,13 @@
       r = { status: 0, json: null, text: String(e) };
     }
     if (!r.ok || !r.json || typeof r.json.policy !== "string") {
-      $("policy-state").textContent = "No draft: " + problemText(r);
+      $("draft-state").textContent = "No draft: " + problemText(r);
       return;
     }
     $("policy").value = r.json.policy;
     onPolicyInput();
-    $("policy-state").textContent = "Drafted from the evidence (not saved).";
+    $("draft-state").textContent = "Drafted from the evidence as \u201c" + body.name +
+      "\u201d (not saved).";
   }
 
   /* ---- run --------------------------------------------------------------------------------- */
