@@ -318,9 +318,14 @@ class Playground(unittest.TestCase):
         if not SCREENSHOT:
             self.skipTest("no --screenshot PATH")
         self.paste_evidence()
-        self.set_value("policy", POLICY % ("ui-shot", "00" * 48))
+        self.set_value("policy", POLICY % ("ui-shot", measurement()))
         self.wait_valid()
-        self.assertEqual(self.run_and_wait(), "contraindicated")
+        self.el("save").click()
+        self.wait_for(lambda d: self.el("save-result").text.startswith("Saved"), "saved")
+        self.assertEqual(self.run_and_wait(), "affirming")
+        self.wait_for(lambda d: self.el("token-verified").text == "verified", "verified")
+        height = self.driver.execute_script("return document.documentElement.scrollHeight")
+        self.driver.set_window_size(1200, min(int(height) + 100, 8000))
         self.driver.save_screenshot(SCREENSHOT)
 
 
