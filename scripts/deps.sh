@@ -27,6 +27,7 @@ packages=(
     help2man                             # man pages generated from --help (cmake --install, .deb)
     python3-yaml bash-completion         # deploy tests: Kubernetes manifests, bash completion
     dpkg-dev fakeroot                    # cpack -G DEB
+    chromium chromium-driver python3-selenium  # playground tests: headless browser (tests/api/test_ui.py)
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"

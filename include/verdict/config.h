@@ -101,6 +101,8 @@ typedef struct vd_config {
     int64_t audit_queue;
     int64_t audit_commit_timeout_ms;
 
+    int ui_enabled; /* the policy playground at /ui/ */
+
     int log_access; /* one JSON line per request */
     char *log_file; /* "-" = standard output */
 

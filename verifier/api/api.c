@@ -246,6 +246,17 @@ static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *r
     case VD_R_METRICS:
         vd_api_ops(&call);
         break;
+    case VD_R_POLICIES_VALIDATE:
+        vd_api_policy_validate(&call);
+        break;
+    case VD_R_POLICIES_INIT:
+        vd_api_policy_init(&call);
+        break;
+    case VD_R_UI_REDIRECT:
+    case VD_R_UI_INDEX:
+    case VD_R_UI_FILE:
+        vd_api_ui(&call);
+        break;
     case VD_R__COUNT:
         vd_api_problem(resp, 500, "route table corrupt");
         break;

@@ -66,6 +66,12 @@ void vd_api_discovery(vd_api_call_t *call);      /* discovery.c: jwks, openid, v
 void vd_api_keys_rotate(vd_api_call_t *call);    /* discovery.c */
 void vd_api_ops(vd_api_call_t *call);            /* ops.c: healthz, readyz, metrics */
 
+/* POST /v1/policies:validate (policy_validate.c), POST /v1/policies:init (policy_init_api.c);
+ * the policy playground, / and /ui/ (ui.c). */
+void vd_api_policy_validate(vd_api_call_t *call);
+void vd_api_policy_init(vd_api_call_t *call);
+void vd_api_ui(vd_api_call_t *call);
+
 /*
  * The appraisal every evidence route makes (attest.c): run vd_appraise on `areq`, sign the
  * result as an EAR, record it in the audit log. On success *token (malloc'd) and *result (new

@@ -21,6 +21,8 @@ static const vd_route_t routes[] = {
     {VD_R_VERAISON_DISCOVERY, "GET", "/.well-known/veraison/verification", VD_ACCESS_OPEN, 1},
     {VD_R_POLICIES_LIST, "GET", "/v1/policies", VD_ACCESS_READ, 0},
     {VD_R_POLICIES_TEST, "POST", "/v1/policies:test", VD_ACCESS_READ, 0},
+    {VD_R_POLICIES_VALIDATE, "POST", "/v1/policies:validate", VD_ACCESS_READ, 0},
+    {VD_R_POLICIES_INIT, "POST", "/v1/policies:init", VD_ACCESS_READ, 0},
     {VD_R_POLICY_GET, "GET", "/v1/policies/{name}", VD_ACCESS_READ, 0},
     {VD_R_POLICY_PUT, "PUT", "/v1/policies/{name}", VD_ACCESS_ADMIN, 0},
     {VD_R_POLICY_DELETE, "DELETE", "/v1/policies/{name}", VD_ACCESS_ADMIN, 0},
@@ -35,6 +37,11 @@ static const vd_route_t routes[] = {
     {VD_R_HEALTHZ, "GET", "/healthz", VD_ACCESS_OPEN, 1},
     {VD_R_READYZ, "GET", "/readyz", VD_ACCESS_OPEN, 1},
     {VD_R_METRICS, "GET", "/metrics", VD_ACCESS_OPEN, 1},
+    /* The policy playground (ui.c): static files compiled in; the page calls the API above. */
+    {VD_R_UI_REDIRECT, "GET", "/", VD_ACCESS_OPEN, 1},
+    {VD_R_UI_REDIRECT, "GET", "/ui", VD_ACCESS_OPEN, 1},
+    {VD_R_UI_INDEX, "GET", "/ui/", VD_ACCESS_OPEN, 1},
+    {VD_R_UI_FILE, "GET", "/ui/{file}", VD_ACCESS_OPEN, 1},
 };
 
 const vd_route_t *vd_routes_all(size_t *n)

@@ -41,6 +41,11 @@ typedef enum vd_route_id {
     VD_R_HEALTHZ,
     VD_R_READYZ,
     VD_R_METRICS,
+    VD_R_POLICIES_VALIDATE,
+    VD_R_POLICIES_INIT,
+    VD_R_UI_REDIRECT,
+    VD_R_UI_INDEX,
+    VD_R_UI_FILE,
     VD_R__COUNT
 } vd_route_id_t;
 

@@ -158,6 +158,8 @@ static const setting_t settings[] = {
     {"audit.commit_timeout_ms", "VERDICT_AUDIT_COMMIT_TIMEOUT_MS", T_INT,
      OFF(audit_commit_timeout_ms), 100, 600000, NULL, C_NONE, "10000",
      "how long a request waits for its audit record to commit before failing (503)"},
+    {"ui.enabled", "VERDICT_UI", T_BOOL, OFF(ui_enabled), 0, 0, NULL, C_NONE, "true",
+     "serve the policy playground at /ui/ (and redirect / there)"},
     {"log.access", "VERDICT_LOG_ACCESS", T_BOOL, OFF(log_access), 0, 0, NULL, C_NONE, "true",
      "one JSON line per request (no secrets, tokens or evidence)"},
     {"log.file", "VERDICT_LOG_FILE", T_STR, OFF(log_file), 0, 0, NULL, C_NONEMPTY, "-",
