@@ -4,11 +4,13 @@
  * Trust boundary: blobs are untrusted. Parsing is bounded by VD_CERT_BLOB_MAX and the bag by
  * VD_CERTSET_MAX; DER must be exactly one certificate with no trailing bytes.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "verdict/certset.h"
@@ -66,6 +68,71 @@ static int looks_like_pem(const uint8_t *p, size_t len)
     return 0;
 }
 
+/*
+ * Parsed certificates by the SHA-256 of their DER bytes, shared by the whole process: relying
+ * parties send the same chain with every request, and parsing it (DER, the RSA-4096 and P-384
+ * public keys through OpenSSL's decoders) cost more than the appraisal's ECDSA verify. Only
+ * bytes that parsed completely (no trailing bytes) are kept, so a hit gives exactly what
+ * d2i_X509 would. Direct-mapped and bounded: a collision replaces the slot. The lock is held
+ * only to compare a digest and take a reference, never while parsing. A parsed X509 is shared
+ * read-only (certsets and the certificate cache already share them by reference).
+ */
+#define PARSED_SLOTS 1024
+
+typedef struct parsed_slot {
+    unsigned char digest[32];
+    X509 *x;
+} parsed_slot_t;
+
+static parsed_slot_t parsed[PARSED_SLOTS];
+static pthread_mutex_t parsed_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+static EVP_MD *sha256_md; /* fetched once; NULL: no cache (parse every time) */
+
+/* The cache lives as long as the process (reachable through `parsed`, so leak checkers do
+ * not count it): freeing it at exit could race with a thread still appraising. */
+static void init_cache(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+/* d2i_X509 of `der`, through the cache. *used: how many bytes the certificate spans. */
+static X509 *parse_der(const uint8_t *der, size_t len, size_t *used)
+{
+    unsigned char d[32];
+    unsigned int dl = 0;
+    pthread_once(&sha256_once, init_cache);
+    int keyed = sha256_md != NULL && EVP_Digest(der, len, d, &dl, sha256_md, NULL) == 1 && dl == 32;
+    parsed_slot_t *slot = keyed ? &parsed[(((size_t)d[0] << 8) | d[1]) % PARSED_SLOTS] : NULL;
+    if (slot != NULL) {
+        X509 *hit = NULL;
+        pthread_mutex_lock(&parsed_mu);
+        if (slot->x != NULL && memcmp(slot->digest, d, 32) == 0 && X509_up_ref(slot->x) == 1) {
+            hit = slot->x;
+        }
+        pthread_mutex_unlock(&parsed_mu);
+        if (hit != NULL) {
+            *used = len;
+            return hit;
+        }
+    }
+    const unsigned char *q = der;
+    X509 *x = d2i_X509(NULL, &q, (long)len);
+    if (x == NULL) {
+        return NULL;
+    }
+    *used = (size_t)(q - der);
+    if (slot != NULL && *used == len && X509_up_ref(x) == 1) {
+        pthread_mutex_lock(&parsed_mu);
+        X509 *old = slot->x;
+        memcpy(slot->digest, d, 32);
+        slot->x = x;
+        pthread_mutex_unlock(&parsed_mu);
+        X509_free(old);
+    }
+    return x;
+}
+
 static vd_err_t add_pem(vd_certset_t *s, const uint8_t *p, size_t len, const char *origin,
                         vd_error_t *err)
 {
@@ -76,8 +143,11 @@ static vd_err_t add_pem(vd_certset_t *s, const uint8_t *p, size_t len, const cha
         return VD_ERR(err, VD_E_NOMEM, "%s: out of memory", origin);
     }
     for (;;) {
-        X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-        if (x == NULL) {
+        /* The blocks PEM_read_bio_X509 reads (CERTIFICATE, others skipped), then d2i_X509 of
+         * the decoded bytes as it does (trailing bytes ignored), with the parse cached. */
+        unsigned char *der = NULL;
+        long der_len = 0;
+        if (PEM_bytes_read_bio(&der, &der_len, NULL, PEM_STRING_X509, bio, NULL, NULL) != 1) {
             unsigned long e = ERR_peek_last_error();
             if (ERR_GET_REASON(e) == PEM_R_NO_START_LINE) {
                 ERR_clear_error(); /* normal end: no more certificates */
@@ -86,6 +156,15 @@ static vd_err_t add_pem(vd_certset_t *s, const uint8_t *p, size_t len, const cha
                             origin, added + 1);
                 vd_error_add_openssl(err);
             }
+            break;
+        }
+        size_t used = 0;
+        X509 *x = der_len > 0 ? parse_der(der, (size_t)der_len, &used) : NULL;
+        OPENSSL_free(der);
+        if (x == NULL) {
+            rc = VD_ERR(err, VD_E_MALFORMED, "%s: certificate %zu is not valid PEM/X.509", origin,
+                        added + 1);
+            vd_error_add_openssl(err);
             break;
         }
         rc = vd_certset_add_x509(s, x, origin, err);
@@ -105,17 +184,17 @@ static vd_err_t add_pem(vd_certset_t *s, const uint8_t *p, size_t len, const cha
 static vd_err_t add_der(vd_certset_t *s, const uint8_t *p, size_t len, const char *origin,
                         vd_error_t *err)
 {
-    const unsigned char *q = p;
-    X509 *x = d2i_X509(NULL, &q, (long)len);
+    size_t used = 0;
+    X509 *x = parse_der(p, len, &used);
     if (x == NULL) {
         vd_err_t rc = VD_ERR(err, VD_E_MALFORMED, "%s: neither PEM nor a DER certificate", origin);
         vd_error_add_openssl(err);
         return rc;
     }
-    if ((size_t)(q - p) != len) {
+    if (used != len) {
         X509_free(x);
         return VD_ERR(err, VD_E_MALFORMED, "%s: %zu trailing bytes after the DER certificate",
-                      origin, len - (size_t)(q - p));
+                      origin, len - used);
     }
     vd_err_t rc = vd_certset_add_x509(s, x, origin, err);
     X509_free(x);
