@@ -351,6 +351,53 @@ static void test_certset_parse_cache(void **state)
     free(other);
 }
 
+/* PEM blobs through the cache: one certificate, twice, is the same; a blob of two gives two,
+ * every time; the PEM text of a certificate is never taken for its DER or the other way. */
+static void test_certset_parse_cache_pem(void **state)
+{
+    (void)state;
+    vd_error_t err = {0};
+    vd_certset_t *s = NULL;
+    size_t vl, al;
+    uint8_t *vcek = vd_test_read_vector("mstav-tests/turin_vcek.pem", &vl);
+    uint8_t *ask = vd_test_read_vector("mstav-tests/turin_ask.pem", &al);
+    uint8_t *both = malloc(vl + al);
+    assert_non_null(both);
+    memcpy(both, vcek, vl);
+    memcpy(both + vl, ask, al);
+    assert_int_equal(vd_certset_new(&s, &err), VD_OK);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(vd_certset_add_blob(s, vcek, vl, "vcek", &err), VD_OK);
+        assert_int_equal(vd_certset_add_blob(s, both, vl + al, "both", &err), VD_OK);
+    }
+    assert_int_equal(vd_certset_count(s), 6);
+    for (size_t i = 0; i < 6; i += 3) {
+        assert_int_equal(X509_cmp(vd_certset_get(s, i), vd_certset_get(s, 0)), 0);
+        assert_int_equal(X509_cmp(vd_certset_get(s, i + 1), vd_certset_get(s, 0)), 0);
+        assert_int_not_equal(X509_cmp(vd_certset_get(s, i + 2), vd_certset_get(s, 0)), 0);
+    }
+    /* The DER of the cached VCEK parses to it; the PEM text with a byte changed in its base64
+     * body is parsed afresh (an error or another certificate, never the cached one). */
+    unsigned char *der = NULL;
+    int dl = i2d_X509(vd_certset_get(s, 0), &der);
+    assert_true(dl > 0);
+    assert_int_equal(vd_certset_add_blob(s, der, (size_t)dl, "der", &err), VD_OK);
+    assert_int_equal(X509_cmp(vd_certset_get(s, 6), vd_certset_get(s, 0)), 0);
+    OPENSSL_free(der);
+    static const char begin[] = "-----BEGIN CERTIFICATE-----\n";
+    assert_true(vl > sizeof(begin) + 100);
+    assert_memory_equal(vcek, begin, sizeof(begin) - 1);
+    uint8_t *b64 = vcek + sizeof(begin) - 1; /* 64 characters a line: [100] is base64 */
+    b64[100] = b64[100] == 'A' ? 'B' : 'A';
+    if (vd_certset_add_blob(s, vcek, vl, "changed", NULL) == VD_OK) {
+        assert_int_not_equal(X509_cmp(vd_certset_get(s, 7), vd_certset_get(s, 0)), 0);
+    }
+    vd_certset_free(&s);
+    free(both);
+    free(vcek);
+    free(ask);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_certset_pem_der_crlf),
         cmocka_unit_test(test_certset_rejects_junk),
         cmocka_unit_test(test_certset_parse_cache),
+        cmocka_unit_test(test_certset_parse_cache_pem),
         cmocka_unit_test(test_amdcert_milan_vcek),
         cmocka_unit_test(test_amdcert_turin_vcek),
         cmocka_unit_test(test_amdcert_genoa_and_vlek),

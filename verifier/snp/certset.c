@@ -96,39 +96,70 @@ static void init_cache(void)
     sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+/* The cache key of `p`: SHA-256 of a one-byte domain (D: DER bytes, P: a whole PEM blob), so
+ * that the same bytes seen as DER and as PEM text never share a slot. 0: no key (no cache). */
+static int cache_key(char domain, const uint8_t *p, size_t len, unsigned char d[32])
+{
+    unsigned int dl = 0;
+    pthread_once(&sha256_once, init_cache);
+    EVP_MD_CTX *ctx = sha256_md != NULL ? EVP_MD_CTX_new() : NULL;
+    int ok = ctx != NULL && EVP_DigestInit_ex(ctx, sha256_md, NULL) == 1 &&
+             EVP_DigestUpdate(ctx, &domain, 1) == 1 && EVP_DigestUpdate(ctx, p, len) == 1 &&
+             EVP_DigestFinal_ex(ctx, d, &dl) == 1 && dl == 32;
+    EVP_MD_CTX_free(ctx);
+    return ok;
+}
+
+static parsed_slot_t *slot_of(const unsigned char d[32])
+{
+    return &parsed[(((size_t)d[0] << 8) | d[1]) % PARSED_SLOTS];
+}
+
+/* The certificate cached under `d` (a new reference), or NULL. */
+static X509 *cache_get(const unsigned char d[32])
+{
+    parsed_slot_t *slot = slot_of(d);
+    X509 *hit = NULL;
+    pthread_mutex_lock(&parsed_mu);
+    if (slot->x != NULL && memcmp(slot->digest, d, 32) == 0 && X509_up_ref(slot->x) == 1) {
+        hit = slot->x;
+    }
+    pthread_mutex_unlock(&parsed_mu);
+    return hit;
+}
+
+static void cache_put(const unsigned char d[32], X509 *x)
+{
+    parsed_slot_t *slot = slot_of(d);
+    if (X509_up_ref(x) != 1) {
+        return;
+    }
+    pthread_mutex_lock(&parsed_mu);
+    X509 *old = slot->x;
+    memcpy(slot->digest, d, 32);
+    slot->x = x;
+    pthread_mutex_unlock(&parsed_mu);
+    X509_free(old);
+}
+
 /* d2i_X509 of `der`, through the cache. *used: how many bytes the certificate spans. */
 static X509 *parse_der(const uint8_t *der, size_t len, size_t *used)
 {
     unsigned char d[32];
-    unsigned int dl = 0;
-    pthread_once(&sha256_once, init_cache);
-    int keyed = sha256_md != NULL && EVP_Digest(der, len, d, &dl, sha256_md, NULL) == 1 && dl == 32;
-    parsed_slot_t *slot = keyed ? &parsed[(((size_t)d[0] << 8) | d[1]) % PARSED_SLOTS] : NULL;
-    if (slot != NULL) {
-        X509 *hit = NULL;
-        pthread_mutex_lock(&parsed_mu);
-        if (slot->x != NULL && memcmp(slot->digest, d, 32) == 0 && X509_up_ref(slot->x) == 1) {
-            hit = slot->x;
-        }
-        pthread_mutex_unlock(&parsed_mu);
-        if (hit != NULL) {
-            *used = len;
-            return hit;
-        }
+    int keyed = cache_key('D', der, len, d);
+    X509 *x = keyed ? cache_get(d) : NULL;
+    if (x != NULL) {
+        *used = len;
+        return x;
     }
     const unsigned char *q = der;
-    X509 *x = d2i_X509(NULL, &q, (long)len);
+    x = d2i_X509(NULL, &q, (long)len);
     if (x == NULL) {
         return NULL;
     }
     *used = (size_t)(q - der);
-    if (slot != NULL && *used == len && X509_up_ref(x) == 1) {
-        pthread_mutex_lock(&parsed_mu);
-        X509 *old = slot->x;
-        memcpy(slot->digest, d, 32);
-        slot->x = x;
-        pthread_mutex_unlock(&parsed_mu);
-        X509_free(old);
+    if (keyed && *used == len) {
+        cache_put(d, x);
     }
     return x;
 }
@@ -138,6 +169,16 @@ static vd_err_t add_pem(vd_certset_t *s, const uint8_t *p, size_t len, const cha
 {
     vd_err_t rc = VD_OK;
     size_t added = 0;
+    /* A blob that held exactly one certificate before holds it again: what follows is a pure
+     * function of the bytes, so the base64 decoding is skipped too. */
+    unsigned char d[32];
+    int keyed = cache_key('P', p, len, d);
+    X509 *known = keyed ? cache_get(d) : NULL;
+    if (known != NULL) {
+        rc = vd_certset_add_x509(s, known, origin, err);
+        X509_free(known);
+        return rc;
+    }
     BIO *bio = BIO_new_mem_buf(p, (int)len);
     if (bio == NULL) {
         return VD_ERR(err, VD_E_NOMEM, "%s: out of memory", origin);
@@ -177,6 +218,9 @@ static vd_err_t add_pem(vd_certset_t *s, const uint8_t *p, size_t len, const cha
     BIO_free(bio);
     if (rc == VD_OK && added == 0) {
         rc = VD_ERR(err, VD_E_MALFORMED, "%s: no PEM certificate found", origin);
+    }
+    if (rc == VD_OK && added == 1 && keyed) {
+        cache_put(d, s->certs[s->count - 1]);
     }
     return rc;
 }
