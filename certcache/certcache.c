@@ -109,6 +109,10 @@ vd_err_t vd_certcache_open(const vd_certcache_config_t *cfg, vd_certcache_t **ou
         rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
         goto out;
     }
+    rc = vd_chain_memo_new(0, &c->memo, err);
+    if (rc != VD_OK) {
+        goto out;
+    }
     if (cfg->trust != NULL) {
         c->trust = cfg->trust;
     } else {
@@ -200,6 +204,7 @@ void vd_certcache_free(vd_certcache_t **pp)
     lru_clear(c);
     slots_clear(c);
     free(c->buckets);
+    vd_chain_memo_free(&c->memo);
     vd_certcache__db_close(c);
     vd_kds_client_free(&c->kds);
     vd_trust_free(&c->own_trust);
@@ -718,6 +723,7 @@ static int chain_from_set(const vd_certcache_t *c, vd_product_t p, int vlek, con
     q.trust = c->trust;
     q.product = p;
     q.vlek = vlek;
+    q.memo = c->memo; /* the evidence brings the same chain every time: verified once */
     vd_chain_locate_and_judge(&q, &ch);
     if (ch.ark_state != VD_LINK_PASS || ch.issuer_state != VD_LINK_PASS) {
         const char *d = ch.ark_state != VD_LINK_PASS ? ch.ark_detail : ch.issuer_detail;
@@ -1049,6 +1055,48 @@ static void vlek_candidate(void *ud, const uint8_t *der, size_t len)
     X509_free(x);
 }
 
+/*
+ * The evidence's VCEK for this report, found by what it is, without a signature check: CN
+ * SEV-VCEK, hwID = CHIP_ID and SPLs = REPORTED_TCB (in product `p`'s layout, or the
+ * certificate's own product when `p` is unknown). That is the certificate the cache would
+ * otherwise look up; whether it signs the report is the core's to verify, once per appraisal
+ * (vd_snp_verify). NULL when none matches (then the caller looks for the key that verifies the
+ * report, as for a masked CHIP_ID). *found_p: the product it was matched under.
+ */
+static X509 *evidence_vcek(const vd_certset_t *s, const vd_snp_report_t *r, vd_product_t p,
+                           vd_product_t *found_p)
+{
+    for (size_t i = 0; s != NULL && i < vd_certset_count(s); i++) {
+        X509 *x = vd_certset_get(s, i);
+        vd_amdcert_t ext;
+        vd_error_t e = {0};
+        const char *missing = NULL;
+        if (!vd_x509_cn_is(x, "SEV-VCEK") || vd_amdcert_parse(x, &ext, &e) != VD_OK) {
+            continue;
+        }
+        vd_product_t q = p;
+        if (q == VD_PRODUCT_UNKNOWN && ext.has_product_name) {
+            q = vd_product_from_name(ext.product_name);
+        }
+        if (q == VD_PRODUCT_UNKNOWN) {
+            continue;
+        }
+        size_t hl = hwid_len_for(q);
+        if (!ext.has_hwid || ext.hwid_len != hl || vd_all_zero(r->chip_id, hl) ||
+            CRYPTO_memcmp(ext.hwid, r->chip_id, hl) != 0 ||
+            !vd_amdcert_tcb_complete(&ext, q, &missing)) {
+            continue;
+        }
+        vd_tcb_t have = vd_amdcert_tcb(&ext, q);
+        vd_tcb_t want = vd_tcb_decode(r->reported_tcb, q);
+        if (vd_tcb_eq(&have, &want)) {
+            *found_p = q;
+            return x;
+        }
+    }
+    return NULL;
+}
+
 /* collect, with the deadline given; *pp / *pvlek get the chain it needed (UNKNOWN: none). */
 static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t report_len,
                               const vd_certset_t *evidence, vd_product_t hint, int64_t deadline,
@@ -1077,18 +1125,28 @@ static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t r
     }
     int vlek = key == VD_SNP_SIGNING_KEY_VLEK;
 
-    /* The endorsement key from the evidence: the candidate whose key verifies the report. */
+    /* The endorsement key from the evidence: the chip's VCEK for the reported TCB, else (VLEK,
+     * masked CHIP_ID) the candidate whose key verifies the report. */
     vd_chain_query_t lq;
     vd_chain_t lc;
     memset(&lq, 0, sizeof(lq));
     lq.certs = evidence;
     lq.vlek = vlek;
     lq.report = r;
-    vd_chain_find_leaf(&lq, &lc);
-    leaf = lc.leaf_signs_report ? lc.leaf : NULL;
-    vd_product_t p = VD_PRODUCT_UNKNOWN;
+    vd_product_t p = VD_PRODUCT_UNKNOWN, leaf_p = VD_PRODUCT_UNKNOWN;
     if (r->version >= 3) {
         p = vd_product_from_cpuid(r->cpuid_fam_id, r->cpuid_mod_id, NULL);
+    }
+    leaf = vlek ? NULL : evidence_vcek(evidence, r, p, &leaf_p);
+    if (leaf != NULL && p == VD_PRODUCT_UNKNOWN) {
+        p = leaf_p;
+    }
+    if (leaf == NULL) {
+        vd_chain_find_leaf(&lq, &lc);
+        leaf = lc.leaf_signs_report ? lc.leaf : NULL;
+    }
+    if (p != VD_PRODUCT_UNKNOWN) {
+        /* known from the report or from the VCEK's identity */
     } else if (leaf != NULL) {
         vd_amdcert_t ext;
         if (vd_amdcert_parse(leaf, &ext, &pe) == VD_OK && ext.has_product_name) {
@@ -1126,14 +1184,15 @@ static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t r
         /* A VCEK from the evidence that verifies is kept for the next appraisal of this chip. */
         const uint8_t *hw = r->chip_id;
         uint64_t traw = vd_certcache__tcb_raw(&tcb, p);
-        if (!vlek && !vd_all_zero(hw, 64) &&
-            vd_certcache__vcek_ok(leaf, issuer, p, hw, hwid_len_for(p), traw, why, sizeof(why))) {
+        if (!vlek && !vd_all_zero(hw, 64)) {
+            /* Known already: nothing to verify or store (the common, warm case). */
             char k[CC_KEY_MAX];
             vcek_key(k, sizeof(k), p, hw, hwid_len_for(p), traw);
             pthread_mutex_lock(&c->mu);
             X509 *known = lru_get(c, k);
             pthread_mutex_unlock(&c->mu);
-            if (known == NULL) {
+            if (known == NULL && vd_certcache__vcek_ok(leaf, issuer, p, hw, hwid_len_for(p), traw,
+                                                       why, sizeof(why))) {
                 vd_certcache__remember_vcek(c, p, hw, hwid_len_for(p), traw, leaf, "evidence");
             }
             X509_free(known);

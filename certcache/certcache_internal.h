@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "verdict/certcache.h"
+#include "verdict/chain.h"
 #include "verdict/kdsclient.h"
 
 #define CC_KEY_MAX      200
@@ -62,6 +63,7 @@ struct vd_certcache {
     const vd_trust_t *trust;
     vd_trust_t *own_trust; /* when cfg.trust was NULL */
     vd_kds_client_t *kds;  /* NULL when offline */
+    vd_chain_memo_t *memo; /* signatures of evidence chains that verified (thread-safe) */
     char kds_base[512];
     sqlite3 *db;          /* NULL: memory only (none configured, or unusable: see warning) */
     char warning[640];    /* why the database is not (fully) used; "" = nothing to say */

@@ -301,6 +301,103 @@ static void test_amdcert_hwid_wrapped(void **state)
     assert_memory_not_equal(raw.hwid, good.hwid, 64);
 }
 
+/* Parsed certificates are shared by the digest of their bytes: a repeat gives the same
+ * certificate, other bytes never alias it, and a prefix that parsed before does not let the
+ * same bytes with trailing data through. */
+static void test_certset_parse_cache(void **state)
+{
+    (void)state;
+    vd_error_t err = {0};
+    vd_certset_t *a = NULL, *b = NULL;
+    size_t len, len2;
+    uint8_t *der = vd_test_read_vector("gosevguest-milan/vcek.der", &len);
+    uint8_t *other = vd_test_read_vector("trustee-snp/test-vcek.der", &len2);
+    assert_int_equal(vd_certset_new(&a, &err), VD_OK);
+    assert_int_equal(vd_certset_new(&b, &err), VD_OK);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(vd_certset_add_blob(a, der, len, "der", &err), VD_OK);
+        assert_int_equal(vd_certset_add_blob(b, other, len2, "other", &err), VD_OK);
+    }
+    assert_int_equal(vd_certset_count(a), 2);
+    const unsigned char *q = der;
+    X509 *fresh = d2i_X509(NULL, &q, (long)len);
+    assert_non_null(fresh);
+    assert_int_equal(X509_cmp(vd_certset_get(a, 0), fresh), 0);
+    assert_int_equal(X509_cmp(vd_certset_get(a, 1), fresh), 0);
+    assert_int_not_equal(X509_cmp(vd_certset_get(b, 0), fresh), 0);
+    X509_free(fresh);
+    /* Freeing one set leaves the certificates of the other (and of the cache) usable. */
+    vd_certset_free(&b);
+    assert_int_equal(vd_certset_new(&b, &err), VD_OK);
+    assert_int_equal(vd_certset_add_blob(b, other, len2, "other again", &err), VD_OK);
+    assert_non_null(X509_get0_pubkey(vd_certset_get(b, 0)));
+    /* The same bytes followed by one more: still refused. */
+    uint8_t *longer = malloc(len + 1);
+    assert_non_null(longer);
+    memcpy(longer, der, len);
+    longer[len] = 0;
+    assert_int_equal(vd_certset_add_blob(a, longer, len + 1, "der+1", &err), VD_E_MALFORMED);
+    assert_non_null(strstr(err.msg, "trailing"));
+    /* One byte changed: parsed afresh (a different certificate, or an error), never the cached. */
+    longer[len / 2] ^= 0x01;
+    vd_error_clear(&err);
+    if (vd_certset_add_blob(b, longer, len, "flipped", &err) == VD_OK) {
+        assert_int_not_equal(X509_cmp(vd_certset_get(b, 1), vd_certset_get(a, 0)), 0);
+    }
+    free(longer);
+    vd_certset_free(&a);
+    vd_certset_free(&b);
+    free(der);
+    free(other);
+}
+
+/* PEM blobs through the cache: one certificate, twice, is the same; a blob of two gives two,
+ * every time; the PEM text of a certificate is never taken for its DER or the other way. */
+static void test_certset_parse_cache_pem(void **state)
+{
+    (void)state;
+    vd_error_t err = {0};
+    vd_certset_t *s = NULL;
+    size_t vl, al;
+    uint8_t *vcek = vd_test_read_vector("mstav-tests/turin_vcek.pem", &vl);
+    uint8_t *ask = vd_test_read_vector("mstav-tests/turin_ask.pem", &al);
+    uint8_t *both = malloc(vl + al);
+    assert_non_null(both);
+    memcpy(both, vcek, vl);
+    memcpy(both + vl, ask, al);
+    assert_int_equal(vd_certset_new(&s, &err), VD_OK);
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(vd_certset_add_blob(s, vcek, vl, "vcek", &err), VD_OK);
+        assert_int_equal(vd_certset_add_blob(s, both, vl + al, "both", &err), VD_OK);
+    }
+    assert_int_equal(vd_certset_count(s), 6);
+    for (size_t i = 0; i < 6; i += 3) {
+        assert_int_equal(X509_cmp(vd_certset_get(s, i), vd_certset_get(s, 0)), 0);
+        assert_int_equal(X509_cmp(vd_certset_get(s, i + 1), vd_certset_get(s, 0)), 0);
+        assert_int_not_equal(X509_cmp(vd_certset_get(s, i + 2), vd_certset_get(s, 0)), 0);
+    }
+    /* The DER of the cached VCEK parses to it; the PEM text with a byte changed in its base64
+     * body is parsed afresh (an error or another certificate, never the cached one). */
+    unsigned char *der = NULL;
+    int dl = i2d_X509(vd_certset_get(s, 0), &der);
+    assert_true(dl > 0);
+    assert_int_equal(vd_certset_add_blob(s, der, (size_t)dl, "der", &err), VD_OK);
+    assert_int_equal(X509_cmp(vd_certset_get(s, 6), vd_certset_get(s, 0)), 0);
+    OPENSSL_free(der);
+    static const char begin[] = "-----BEGIN CERTIFICATE-----\n";
+    assert_true(vl > sizeof(begin) + 100);
+    assert_memory_equal(vcek, begin, sizeof(begin) - 1);
+    uint8_t *b64 = vcek + sizeof(begin) - 1; /* 64 characters a line: [100] is base64 */
+    b64[100] = b64[100] == 'A' ? 'B' : 'A';
+    if (vd_certset_add_blob(s, vcek, vl, "changed", NULL) == VD_OK) {
+        assert_int_not_equal(X509_cmp(vd_certset_get(s, 7), vd_certset_get(s, 0)), 0);
+    }
+    vd_certset_free(&s);
+    free(both);
+    free(vcek);
+    free(ask);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -311,6 +408,8 @@ int main(void)
         cmocka_unit_test(test_certtable_unknown_guid_kept),
         cmocka_unit_test(test_certset_pem_der_crlf),
         cmocka_unit_test(test_certset_rejects_junk),
+        cmocka_unit_test(test_certset_parse_cache),
+        cmocka_unit_test(test_certset_parse_cache_pem),
         cmocka_unit_test(test_amdcert_milan_vcek),
         cmocka_unit_test(test_amdcert_turin_vcek),
         cmocka_unit_test(test_amdcert_genoa_and_vlek),
