@@ -31,6 +31,11 @@ typedef struct vd_api_config {
     vd_audit_t *audit;           /* NULL: no audit log */
     vd_metrics_t *metrics;       /* NULL: /metrics is empty */
     const char *build;           /* "verdict 0.2.0", for ear.verifier-id */
+    /* SIGHUP: load the configuration again (NULL: it is not reloaded). On success *out is the
+     * new configuration, which the caller keeps alive until the API is freed: requests in
+     * flight may still read the one they started with. */
+    vd_err_t (*reload_config)(void *ud, const vd_config_t **out, vd_error_t *err);
+    void *reload_ud;
 } vd_api_config_t;
 
 typedef struct vd_api vd_api_t;

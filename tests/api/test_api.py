@@ -602,6 +602,57 @@ class NoAdminToken(unittest.TestCase):
             self.assertEqual(r.status_code, 403, r.text)
 
 
+class Reload(unittest.TestCase):
+    """SIGHUP reloads the configuration (and policies, keys, TLS): per-request settings take
+    effect, a change that needs a restart is refused whole."""
+
+    def token_ttl(self, s):
+        name, report, certs = GENUINE[0]
+        r = s.post("/v1/attest", json=attest_body(read(report), certs))
+        self.assertEqual(r.status_code, 200, r.text)
+        _, payload = jwt_parts(r.json()["token"])[:2]
+        return payload["exp"] - payload["iat"]
+
+    def test_sighup_reloads_the_configuration(self):
+        s = Server(BIN, config="signing:\n  token_ttl_s: 300\n").start()
+        try:
+            self.assertEqual(self.token_ttl(s), 300)
+            with open(os.path.join(s.dir, "verdict.yaml"), "w") as f:
+                f.write("signing:\n  token_ttl_s: 120\n")
+            s.proc.send_signal(signal.SIGHUP)
+            deadline = time.time() + 10
+            while self.token_ttl(s) != 120 and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertEqual(self.token_ttl(s), 120)
+            # A setting built once at start: refused, the configuration in force kept.
+            with open(os.path.join(s.dir, "verdict.yaml"), "w") as f:
+                f.write("signing:\n  token_ttl_s: 60\nserver:\n  workers: 7\n")
+            s.proc.send_signal(signal.SIGHUP)
+            time.sleep(1)
+            self.assertEqual(self.token_ttl(s), 120)
+            # A file that does not parse: kept as well, the server goes on.
+            with open(os.path.join(s.dir, "verdict.yaml"), "w") as f:
+                f.write("signing: [\n")
+            s.proc.send_signal(signal.SIGHUP)
+            time.sleep(1)
+            self.assertEqual(self.token_ttl(s), 120)
+        finally:
+            s.stop()
+        with open(s.log) as f:
+            log = f.read()
+        self.assertIn("configuration reloaded", log)
+        self.assertIn("changed: that takes a restart", log)
+
+    def test_challenge_expires(self):
+        with Server(BIN, config="challenge:\n  ttl_s: 1\n") as s:
+            c = s.post("/v1/challenge").json()
+            time.sleep(2.2)
+            name, report, certs = GENUINE[0]
+            r = s.post("/v1/attest", json=attest_body(read(report), certs, challenge=c["nonce"]))
+            self.assertEqual(r.status_code, 400, r.text)
+            self.assertIn("expired", r.json()["detail"])
+
+
 class Lifecycle(unittest.TestCase):
     def test_sigterm_drains_and_kill9_keeps_the_audit(self):
         s = Server(BIN).start()

@@ -23,6 +23,7 @@ vd_err_t vd_api_new(const vd_api_config_t *cfg, vd_api_t **out, vd_error_t *err)
         return VD_ERR(err, VD_E_NOMEM, "out of memory");
     }
     a->c = *cfg;
+    a->live_cfg = cfg->cfg;
     vd_config_issuer(cfg->cfg, NULL, a->issuer, sizeof(a->issuer));
     vd_err_t rc = vd_sessions_new(SESSIONS_MAX, SESSION_TTL_S, &a->sessions, err);
     if (rc == VD_OK && cfg->metrics != NULL) {
@@ -125,7 +126,7 @@ static void unauthorized(vd_http_response_t *resp, const char *why)
 static int authorize(const vd_api_t *api, const vd_route_t *route, const vd_http_request_t *req,
                      vd_http_response_t *resp)
 {
-    const vd_config_t *cfg = api->c.cfg;
+    const vd_config_t *cfg = vd_api_cfg(api);
     const char *auth = vd_api_req_header(req, "authorization");
     vd_auth_level_t role = vd_config_auth_header(cfg, auth);
     switch (route->access) {
@@ -273,6 +274,16 @@ static void on_reload(void *ud)
 {
     vd_api_t *api = ud;
     vd_error_t err = {0};
+    const vd_config_t *fresh = NULL;
+    if (api->c.reload_config != NULL) {
+        if (api->c.reload_config(api->c.reload_ud, &fresh, &err) == VD_OK) {
+            __atomic_store_n(&api->live_cfg, fresh, __ATOMIC_RELEASE);
+            fprintf(stderr, "verdict serve: reload: configuration reloaded\n");
+        } else {
+            fprintf(stderr, "verdict serve: reload: configuration kept: %s\n", err.msg);
+        }
+        vd_error_clear(&err);
+    }
     if (api->c.policies != NULL && vd_policyset_refresh(api->c.policies, &err) != VD_OK) {
         fprintf(stderr, "verdict serve: reload: policies: %s\n", err.msg);
     }

@@ -20,6 +20,7 @@
 
 struct vd_api {
     vd_api_config_t c;
+    const vd_config_t *live_cfg; /* c.cfg, or the last one SIGHUP loaded (atomic: vd_api_cfg) */
     vd_sessions_t *sessions;
     vd_server_t *server;
     char issuer[256];     /* iss of tokens, issuer of the OpenID configuration */
@@ -45,6 +46,12 @@ json_t *vd_api_body_json(vd_api_call_t *call);
 /** The value of query parameter `name` (not decoded) copied into `out`: 1 if present, 0 if
  * absent, -1 if longer than `out` holds. */
 int vd_api_query_param(const vd_http_request_t *req, const char *name, char *out, size_t out_size);
+
+/** The configuration in force (swapped by SIGHUP while requests run). */
+static inline const vd_config_t *vd_api_cfg(const vd_api_t *a)
+{
+    return __atomic_load_n(&a->live_cfg, __ATOMIC_ACQUIRE);
+}
 
 /** Count one appraisal (status word, seconds) for /metrics (ops.c). */
 void vd_api_metrics_appraisal(vd_api_t *api, const char *status, double seconds);

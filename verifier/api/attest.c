@@ -31,8 +31,8 @@ static int64_t now_us(void)
 static json_t *annotated_evidence(json_t *genuine)
 {
     json_t *o = json_object();
-    static const char *const keys[] = {"product", "report_version", "signing_key", "report", "vtpm",
-                                       NULL};
+    static const char *const keys[] = {"product", "report_version", "signing_key",
+                                       "report",  "vtpm",           NULL};
     for (size_t i = 0; o != NULL && keys[i] != NULL; i++) {
         json_t *v = json_object_get(genuine, keys[i]);
         if (v != NULL && !json_is_null(v)) {
@@ -138,7 +138,7 @@ static vd_err_t sign_result(vd_api_call_t *call, const vd_appraise_request_t *ar
         in.problem = vd_text_escape(raw, problem, sizeof(problem));
     }
     in.iat = (int64_t)time(NULL);
-    in.ttl = api->c.cfg->token_ttl_s;
+    in.ttl = vd_api_cfg(api)->token_ttl_s;
     in.issuer = api->issuer;
     in.developer = VD_API_DEVELOPER;
     in.build = api->c.build;
@@ -178,7 +178,7 @@ int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *a
     /* The status the token carries (the AR4SI invariant); the answer reports the same. */
     vd_tier_t status = vd_ear_final_status(r->status, &r->appraisal.tvec);
     if (r->outcome == VD_OUTCOME_COLLATERAL &&
-        api->c.cfg->collateral_unavailable == VD_COLLATERAL_503) {
+        vd_api_cfg(api)->collateral_unavailable == VD_COLLATERAL_503) {
         char secs[24];
         int64_t ra = r->retry_after_ms > 0 ? (r->retry_after_ms + 999) / 1000 : 10;
         snprintf(secs, sizeof(secs), "%lld", (long long)ra);

@@ -58,7 +58,7 @@ static void security_headers(vd_http_response_t *resp)
 void vd_api_ui(vd_api_call_t *call)
 {
     vd_http_response_t *resp = call->resp;
-    if (!call->api->c.cfg->ui_enabled) {
+    if (!vd_api_cfg(call->api)->ui_enabled) {
         vd_api_problem(resp, 404, "no such endpoint");
         return;
     }

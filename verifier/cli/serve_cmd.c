@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -171,8 +172,13 @@ static int parse_args(int argc, char **argv, serve_opts_t *o)
 }
 
 /* The service's parts, built in order and torn down in reverse. */
+#define RELOADS_MAX 64 /* configurations kept alive for requests in flight (SIGHUP) */
+
 typedef struct service {
     vd_config_t *cfg;
+    const serve_opts_t *opts;
+    vd_config_t *reloaded[RELOADS_MAX]; /* every configuration SIGHUP loaded, freed at exit */
+    size_t n_reloaded;
     vd_trust_t *trust;
     vd_certcache_t *cache;
     vd_policyset_t *policies;
@@ -237,6 +243,9 @@ static void service_free(service_t *s)
     vd_policyset_free(&s->policies);
     vd_certcache_free(&s->cache);
     vd_trust_free(&s->trust);
+    for (size_t i = 0; i < s->n_reloaded; i++) {
+        vd_config_free(&s->reloaded[i]);
+    }
     vd_config_free(&s->cfg);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mu);
@@ -259,9 +268,76 @@ static int load_config(const serve_opts_t *o, vd_config_t **out)
     return 0;
 }
 
+/* Settings a reload cannot change: the listeners, the database, the workers, the files and
+ * objects built once at start. Returns the first that differs, or NULL. */
+static const char *needs_restart(const vd_config_t *a, const vd_config_t *b)
+{
+    if (a->n_listen != b->n_listen) {
+        return "listen";
+    }
+    for (size_t i = 0; i < a->n_listen; i++) {
+        if (strcmp(a->listen[i], b->listen[i]) != 0) {
+            return "listen";
+        }
+    }
+    static const struct {
+        const char *key;
+        size_t off;
+    } strs[] = {
+        {"db", offsetof(vd_config_t, db)},
+        {"tls.cert", offsetof(vd_config_t, tls_cert)},
+        {"tls.key", offsetof(vd_config_t, tls_key)},
+        {"signing.key", offsetof(vd_config_t, signing_key)},
+        {"signing.issuer", offsetof(vd_config_t, issuer)},
+        {"challenge.secret", offsetof(vd_config_t, nonce_secret)},
+        {"appraisal.default_policy", offsetof(vd_config_t, default_policy)},
+        {"appraisal.extra_roots", offsetof(vd_config_t, extra_roots)},
+        {"kds.url", offsetof(vd_config_t, kds_url)},
+    };
+    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+        const char *x = *(char *const *)((const char *)a + strs[i].off);
+        const char *y = *(char *const *)((const char *)b + strs[i].off);
+        if (strcmp(x, y) != 0) {
+            return strs[i].key;
+        }
+    }
+    if (a->workers != b->workers || a->offline != b->offline || a->crl_mode != b->crl_mode ||
+        a->signing_alg != b->signing_alg || a->challenge_ttl_s != b->challenge_ttl_s) {
+        return "server.workers, kds.offline, appraisal.crl, signing.alg or challenge.ttl_s";
+    }
+    return NULL;
+}
+
+/*
+ * SIGHUP (on the network thread): load the file, the environment and the flags again. What the
+ * API reads per request (tokens, token TTL, the collateral answer, the playground switch) takes
+ * effect; a change to a setting that is built once at start is refused with the reason, and the
+ * configuration in force is kept whole.
+ */
+static vd_err_t reload_config(void *ud, const vd_config_t **out, vd_error_t *err)
+{
+    service_t *s = ud;
+    vd_config_t *fresh = NULL;
+    if (s->n_reloaded >= RELOADS_MAX) {
+        return VD_ERR(err, VD_E_CONFIG, "reloaded %d times: restart to reload again", RELOADS_MAX);
+    }
+    if (load_config(s->opts, &fresh) != 0) {
+        return VD_ERR(err, VD_E_CONFIG, "the new configuration is not valid (see above)");
+    }
+    const char *key = needs_restart(s->cfg, fresh);
+    if (key != NULL) {
+        vd_config_free(&fresh);
+        return VD_ERR(err, VD_E_CONFIG, "%s changed: that takes a restart", key);
+    }
+    s->reloaded[s->n_reloaded++] = fresh;
+    *out = fresh;
+    return VD_OK;
+}
+
 /* Build every part; prints what failed. */
 static int service_start(service_t *s, const serve_opts_t *o)
 {
+    s->opts = o;
     vd_error_t err = {0};
     const char *what = "configuration";
     if (load_config(o, &s->cfg) != 0) {
@@ -329,9 +405,9 @@ static int service_start(service_t *s, const serve_opts_t *o)
         goto fail;
     }
     what = "API";
-    vd_api_config_t apc = {cfg,      s->appraiser, s->policies,
-                           s->cache, s->keys,      s->challenges,
-                           s->audit, s->metrics,   "verdict " VD_VERSION};
+    vd_api_config_t apc = {
+        cfg,      s->appraiser, s->policies,           s->cache,      s->keys, s->challenges,
+        s->audit, s->metrics,   "verdict " VD_VERSION, reload_config, s};
     if (vd_api_new(&apc, &s->api, &err) != VD_OK) {
         goto fail;
     }
