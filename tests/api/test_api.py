@@ -595,6 +595,28 @@ class Admin(Base):
         self.assertEqual(r.status_code, 400)
 
 
+class KeyRotation(unittest.TestCase):
+    def test_rotate_keeps_the_old_key_published(self):
+        with Server(BIN) as s:
+            name, report, certs = GENUINE[0]
+            old = s.post("/v1/attest", json=attest_body(read(report), certs)).json()["token"]
+            old_kid = jwt_parts(old)[0]["kid"]
+            self.assertEqual(s.post("/v1/keys/rotate").status_code, 401)
+            r = s.post("/v1/keys/rotate", json={"alg": "ES384"}, headers=admin())
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertEqual(r.json()["alg"], "ES384")
+            self.assertNotEqual(r.json()["kid"], old_kid)
+            jwks = s.get("/.well-known/jwks.json").json()
+            self.assertEqual({k["kid"] for k in jwks["keys"]}, {old_kid, r.json()["kid"]})
+            verify_token(old, jwks)  # tokens signed before the rotation still verify
+            new = s.post("/v1/attest", json=attest_body(read(report), certs)).json()["token"]
+            header, _ = verify_token(new, jwks)
+            self.assertEqual(header["alg"], "ES384")
+            self.assertEqual(header["kid"], r.json()["kid"])
+            r = s.post("/v1/keys/rotate", json={"alg": "RS256"}, headers=admin())
+            self.assertEqual(r.status_code, 400)
+
+
 class NoAdminToken(unittest.TestCase):
     def test_admin_disabled_without_token(self):
         with Server(BIN, env={"VERDICT_ADMIN_TOKEN": ""}) as s:
