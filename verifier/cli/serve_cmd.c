@@ -6,7 +6,6 @@
  */
 #include <getopt.h>
 #include <pthread.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,24 +279,22 @@ static const char *needs_restart(const vd_config_t *a, const vd_config_t *b)
             return "listen";
         }
     }
-    static const struct {
+    const struct {
         const char *key;
-        size_t off;
+        const char *x, *y;
     } strs[] = {
-        {"db", offsetof(vd_config_t, db)},
-        {"tls.cert", offsetof(vd_config_t, tls_cert)},
-        {"tls.key", offsetof(vd_config_t, tls_key)},
-        {"signing.key", offsetof(vd_config_t, signing_key)},
-        {"signing.issuer", offsetof(vd_config_t, issuer)},
-        {"challenge.secret", offsetof(vd_config_t, nonce_secret)},
-        {"appraisal.default_policy", offsetof(vd_config_t, default_policy)},
-        {"appraisal.extra_roots", offsetof(vd_config_t, extra_roots)},
-        {"kds.url", offsetof(vd_config_t, kds_url)},
+        {"db", a->db, b->db},
+        {"tls.cert", a->tls_cert, b->tls_cert},
+        {"tls.key", a->tls_key, b->tls_key},
+        {"signing.key", a->signing_key, b->signing_key},
+        {"signing.issuer", a->issuer, b->issuer},
+        {"challenge.secret", a->nonce_secret, b->nonce_secret},
+        {"appraisal.default_policy", a->default_policy, b->default_policy},
+        {"appraisal.extra_roots", a->extra_roots, b->extra_roots},
+        {"kds.url", a->kds_url, b->kds_url},
     };
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-        const char *x = *(char *const *)((const char *)a + strs[i].off);
-        const char *y = *(char *const *)((const char *)b + strs[i].off);
-        if (strcmp(x, y) != 0) {
+        if (strcmp(strs[i].x, strs[i].y) != 0) {
             return strs[i].key;
         }
     }
