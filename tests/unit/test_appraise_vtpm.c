@@ -365,8 +365,8 @@ static void test_undecodable_vtpm_evidence(void **state)
     (void)state;
     static const char *const bad[] = {
         "{\"version\": 3, \"hcl_report\": \"\", \"tpm_quote\": {}, \"vcek\": \"\"}",
-        "{\"version\": 1, \"hcl_report\": \"!!\", \"tpm_quote\": {\"signature\": \"00\", "
-        "\"message\": \"00\", \"pcrs\": []}}",
+        ("{\"version\": 1, \"hcl_report\": \"!!\", \"tpm_quote\": {\"signature\": \"00\", "
+         "\"message\": \"00\", \"pcrs\": []}}"),
         "{\"report\": [256], \"quote\": {}, \"vcek\": \"\"}",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
