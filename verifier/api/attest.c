@@ -261,22 +261,6 @@ static int use_challenge(vd_api_call_t *call, vd_attest_req_t *req)
     return 0;
 }
 
-static void fill_request(const vd_attest_req_t *req, vd_appraise_request_t *a)
-{
-    memset(a, 0, sizeof(*a));
-    a->report = req->report;
-    a->report_len = req->report_len;
-    a->cert_table = req->cert_table;
-    a->cert_table_len = req->cert_table_len;
-    a->certs = req->certs;
-    a->nonce = req->nonce;
-    a->nonce_len = req->nonce_len;
-    a->runtime_data = req->runtime_data;
-    a->runtime_data_len = req->runtime_data_len;
-    a->policy_name = req->policy;
-    a->at = time(NULL);
-}
-
 void vd_api_attest(vd_api_call_t *call)
 {
     vd_attest_req_t req;
@@ -293,7 +277,7 @@ void vd_api_attest(vd_api_call_t *call)
     if (use_challenge(call, &req) != 0) {
         goto out;
     }
-    fill_request(&req, &areq);
+    vd_attest_req_to_appraise(&req, &areq);
     areq.budget_ms = VD_API_COLLATERAL_BUDGET_MS;
     char *token = NULL;
     json_t *result = NULL;
@@ -343,7 +327,7 @@ void vd_api_policy_dry_run(vd_api_call_t *call)
         vd_api_problem(call->resp, 400, "a dry run takes \"nonce\", not \"challenge\"");
         goto out;
     }
-    fill_request(&req, &areq);
+    vd_attest_req_to_appraise(&req, &areq);
     areq.policy = policy;
     areq.policy_name = unsaved ? NULL : call->param;
     areq.budget_ms = VD_API_COLLATERAL_BUDGET_MS;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "verdict/appraise.h"
 #include "verdict/base64.h"
@@ -259,4 +260,20 @@ vd_err_t vd_attest_req_decode(json_t *doc, const char *const *extra_ok, vd_attes
         rc = string_member(json_object_get(doc, "policy"), "policy", &out->policy, err);
     }
     return rc;
+}
+
+void vd_attest_req_to_appraise(const vd_attest_req_t *req, vd_appraise_request_t *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->report = req->report;
+    a->report_len = req->report_len;
+    a->cert_table = req->cert_table;
+    a->cert_table_len = req->cert_table_len;
+    a->certs = req->certs;
+    a->nonce = req->nonce;
+    a->nonce_len = req->nonce_len;
+    a->runtime_data = req->runtime_data;
+    a->runtime_data_len = req->runtime_data_len;
+    a->policy_name = req->policy;
+    a->at = time(NULL);
 }

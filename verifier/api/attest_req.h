@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "verdict/appraise.h"
 #include "verdict/certset.h"
 #include "verdict/error.h"
 
@@ -43,6 +44,12 @@ vd_err_t vd_attest_req_decode(json_t *doc, const char *const *extra_ok, vd_attes
                               vd_error_t *err) __attribute__((warn_unused_result));
 
 void vd_attest_req_free(vd_attest_req_t *r);
+
+/**
+ * The appraisal request for `req` at the current time (pointers borrowed from `req`, which must
+ * outlive it): the evidence, certificates, nonce, runtime data and policy name.
+ */
+void vd_attest_req_to_appraise(const vd_attest_req_t *req, vd_appraise_request_t *a);
 
 /**
  * Decode the base64 string `v` (any alphabet, padded or not) into a malloc'd buffer of at most

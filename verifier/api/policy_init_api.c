@@ -104,18 +104,9 @@ void vd_api_policy_init(vd_api_call_t *call)
         goto out;
     }
     vd_appraise_request_t areq;
-    memset(&areq, 0, sizeof(areq));
-    areq.report = req.report;
-    areq.report_len = req.report_len;
-    areq.cert_table = req.cert_table;
-    areq.cert_table_len = req.cert_table_len;
-    areq.certs = req.certs;
-    areq.nonce = req.nonce;
-    areq.nonce_len = req.nonce_len;
-    areq.runtime_data = req.runtime_data;
-    areq.runtime_data_len = req.runtime_data_len;
-    areq.no_policy = 1;
-    areq.at = time(NULL);
+    vd_attest_req_to_appraise(&req, &areq);
+    areq.policy_name = NULL;
+    areq.no_policy = 1; /* genuineness only: a configured default policy never applies */
     areq.budget_ms = VD_API_COLLATERAL_BUDGET_MS;
     vd_appraise_result_t *r = calloc(1, sizeof(*r));
     if (r == NULL) {
