@@ -12,6 +12,7 @@ Exits 77 (skipped) when chromium, chromedriver, selenium or the vectors are miss
 set, that is a failure.
 """
 import json
+import base64
 import os
 import shutil
 import sys
@@ -171,6 +172,22 @@ class Playground(unittest.TestCase):
         self.assertIn(measurement(), self.el("report").text)
         # A dry run: no token, by design.
         self.assertEqual(self.el("token-verified").text, "no token (dry run)")
+
+    def test_azure_vtpm_evidence(self):
+        """Trustee's Azure vTPM evidence pasted as it is, with the nonce its quote binds."""
+        self.set_value("evidence", read("azure-vtpm/evidence-v2.json").decode())
+        self.wait_for(lambda d: "vTPM" in self.el("evidence-kind").text, "vTPM detected")
+        nonce = bytes.fromhex("982f5c6e45df0ed3f10b6f60b02f0c8390e281300f3805e2279c16168cd6ae9a"
+                              "a398f647caa2338748cd0fd9f5f819ef")
+        self.set_value("nonce", base64.b64encode(nonce).decode())
+        # The evidence carries the VCEK; the ASK and ARK come from the certificates field.
+        self.set_value("certs", read("gosevguest-milan/cert_chain_milan_vcek.pem").decode())
+        self.set_value("policy", "")
+        self.assertEqual(self.run_and_wait(), "affirming")
+        checks = self.checks()
+        self.assertEqual(checks.get("tpm.nonce"), "pass", checks)
+        self.assertEqual(checks.get("tpm.signature"), "pass", checks)
+        self.assertEqual(checks.get("report.signature"), "pass", checks)
 
     def test_contraindicating_policy(self):
         self.paste_evidence()

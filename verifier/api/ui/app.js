@@ -112,6 +112,9 @@
       }
       if (doc && typeof doc.outblob === "string") {
         evidence = { tsm: doc };
+      } else if (doc && (doc.tpm_quote !== undefined || doc.hcl_report !== undefined ||
+                         (doc.quote !== undefined && doc.vcek !== undefined))) {
+        evidence = { azure_vtpm: doc }; /* Trustee's Azure vTPM evidence, v0, v1 or v2 */
       } else if (doc && typeof doc.evidence === "object" && doc.evidence !== null) {
         evidence = doc.evidence; /* a whole /v1/attest body: its evidence and nonce */
         if (typeof doc.nonce === "string" && $("nonce").value.trim() === "") {
@@ -122,7 +125,10 @@
       } else if (doc && typeof doc.report === "string") {
         evidence = doc;
       } else {
-        return { error: "JSON evidence needs outblob (configfs-tsm), report, tsm or evidence" };
+        return {
+          error: "JSON evidence needs outblob (configfs-tsm), an Azure vTPM evidence, report, " +
+            "tsm or evidence"
+        };
       }
     } else {
       const compact = raw.replace(/\s+/g, "");
@@ -157,6 +163,8 @@
       el.textContent = r.error;
     } else if (r.body.evidence.tsm) {
       el.textContent = "Read as a configfs-tsm envelope.";
+    } else if (r.body.evidence.azure_vtpm) {
+      el.textContent = "Read as Azure vTPM evidence (HCL report and TPM quote).";
     } else {
       el.textContent = "Read as a raw report (base64).";
     }
