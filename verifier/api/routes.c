@@ -10,8 +10,8 @@
 
 static const vd_route_t routes[] = {
     {VD_R_ATTEST, "POST", "/v1/attest", VD_ACCESS_EVIDENCE, 0},
-    {VD_R_CHALLENGE, "POST", "/v1/challenge", VD_ACCESS_EVIDENCE, 1},
-    {VD_R_VERAISON_NEW_SESSION, "POST", "/challenge-response/v1/newSession", VD_ACCESS_EVIDENCE, 1},
+    {VD_R_CHALLENGE, "POST", "/v1/challenge", VD_ACCESS_EVIDENCE, 0},
+    {VD_R_VERAISON_NEW_SESSION, "POST", "/challenge-response/v1/newSession", VD_ACCESS_EVIDENCE, 0},
     {VD_R_VERAISON_SESSION_GET, "GET", "/challenge-response/v1/session/{id}", VD_ACCESS_EVIDENCE,
      1},
     {VD_R_VERAISON_SESSION_POST, "POST", "/challenge-response/v1/session/{id}", VD_ACCESS_EVIDENCE,

@@ -54,7 +54,8 @@ typedef struct vd_route {
     const char *method;
     const char *pattern; /* "/v1/policies/{name}": one {param} segment at most */
     vd_access_t access;
-    int inline_ok; /* cheap: runs on the network thread */
+    int inline_ok; /* cheap and free of crypto (HMAC, RNG, signing): may run on the network thread
+                    */
 } vd_route_t;
 
 #define VD_ROUTE_PARAM_MAX 128
