@@ -62,6 +62,7 @@ class Conn:
         self.dec = hpack.Decoder()
         self.buf = b""
         self.frames = []
+        self.status_of = {}  # stream -> :status, decoded in arrival order (HPACK is stateful)
         self.eof = False
         self.s.sendall(PREFACE + (settings() if first is None else first))
 
@@ -92,6 +93,13 @@ class Conn:
             t, fl = self.buf[3], self.buf[4]
             sid = int.from_bytes(self.buf[5:9], "big") & 0x7FFFFFFF
             self.frames.append((t, fl, sid, self.buf[9:9 + n]))
+            if t == HEADERS:
+                payload = self.buf[9:9 + n]
+                if fl & PADDED:
+                    payload = payload[1:len(payload) - payload[0]]
+                if fl & PRIO:
+                    payload = payload[5:]
+                self.status_of[sid] = dict(self.dec.decode(payload)).get(":status")
             if t == SETTINGS and not fl & ACK:
                 self.send(frame(SETTINGS, ACK, 0))
             self.buf = self.buf[9 + n:]
@@ -133,12 +141,7 @@ class Conn:
             return None
         if f[0] == RST_STREAM:
             return "RST:" + code_name(struct.unpack(">I", f[3])[0])
-        payload = f[3]
-        if f[1] & PADDED:
-            payload = payload[1:len(payload) - payload[0]]
-        if f[1] & PRIO:
-            payload = payload[5:]
-        return dict(self.dec.decode(payload)).get(":status")
+        return self.status_of.get(sid)
 
     def close(self):
         self.s.close()
@@ -589,7 +592,7 @@ def _(a):
         raise Failed("no GOAWAY, RST_STREAM or answer to an unbounded header block (%s)" %
                      ("closed" if c.eof else "left open"))
     if f[0] == HEADERS:
-        st = dict(c.dec.decode(f[3])).get(":status")
+        st = c.status_of.get(1)
         if st != "431":
             raise Failed("answered %r, expected 431 or an error" % st)
         return "431"
