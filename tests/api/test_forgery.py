@@ -15,6 +15,7 @@ another key, with alg none, with alg HS256 keyed by the public key, or with an e
 usage: test_forgery.py VERDICT_BINARY VECTORS_DIR MKPKI_BINARY
 """
 import base64
+import contextlib
 import json
 import os
 import re
@@ -29,6 +30,27 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from verdict_server import Server, b64, b64url, jwt_parts, unb64url, verify_token  # noqa: E402
+
+
+def stopped_cleanly(server):
+    """Stop `server`; it must exit 0 (under a sanitizer, a report makes the exit code non-zero,
+    and the report itself is only in the server's log)."""
+    log = server.log
+    rc = server.stop()
+    if rc != 0:
+        with open(log, errors="replace") as f:
+            raise AssertionError("verdict serve exited %s; log tail:\n%s" % (rc, f.read()[-4000:]))
+
+
+@contextlib.contextmanager
+def serving(*args, **kw):
+    s = Server(*args, **kw).start()
+    try:
+        yield s
+    except BaseException:
+        s.stop()
+        raise
+    stopped_cleanly(s)
 
 BIN = VEC = MKPKI = None
 TSM = "application/vnd.veraison.tsm-report+json"
@@ -117,8 +139,10 @@ class Forgery(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.server.stop()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        try:
+            stopped_cleanly(cls.server)
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     # ---- the three ways in --------------------------------------------------------------
 
@@ -231,7 +255,7 @@ class Forgery(unittest.TestCase):
         # Roles by cert table GUID. A fresh server, so that its cache has nothing for this chip:
         # the forgeries come first, the control last.
         g = self.genoa.with_(table=True)
-        with Server(BIN) as s:
+        with serving(BIN) as s:
             jwks = s.get("/.well-known/jwks.json").json()
             self.rejected_everywhere("ARK as VCEK", g.with_(vcek=g.ark), s, jwks)
             self.rejected_everywhere("no VCEK", g.with_(vcek=None), s, jwks)
@@ -251,7 +275,7 @@ class Forgery(unittest.TestCase):
         # Another Milan chip's VCEK (genuine, same product, same AMD chain) for this report, on a
         # fresh server whose cache cannot supply the right one.
         chain = self.other_milan_chain
-        with Server(BIN) as s:
+        with serving(BIN) as s:
             jwks = s.get("/.well-known/jwks.json").json()
             forged = self.milan.with_(vcek=self.other_milan_vcek, ask=chain[0],
                                       ark=chain[1] if len(chain) > 1 else None)
@@ -262,7 +286,7 @@ class Forgery(unittest.TestCase):
     def test_expired_vcek_with_a_trusted_test_root(self):
         # Trusting the test PKI's root isolates the expiry: the valid VCEK affirms.
         roots = os.path.join(self.pki, "ark.pem")
-        with Server(BIN, ["--extra-roots", roots]) as s:
+        with serving(BIN, ["--extra-roots", roots]) as s:
             jwks = s.get("/.well-known/jwks.json").json()
             extra = ["--extra-roots", roots]
             expired = to_der(read(os.path.join(self.pki, "expired_vcek.pem")))[0]
@@ -285,7 +309,8 @@ class Forgery(unittest.TestCase):
 
     def test_challenges_single_use_and_expire(self):
         roots = os.path.join(self.pki, "ark.pem")
-        with Server(BIN, ["--extra-roots", roots], env={"VERDICT_CHALLENGE_TTL_S": "1"}) as s:
+        with serving(BIN, ["--extra-roots", roots],
+                     env={"VERDICT_CHALLENGE_TTL_S": "1"}) as s:
             certs = [b64(d) for _, d in self.test_pki.entries()]
 
             def bound(challenge):
@@ -319,7 +344,7 @@ class Tokens(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="verdict-tokens-")
-        with Server(BIN) as s:
+        with serving(BIN) as s:
             cls.jwks = s.get("/.well-known/jwks.json").json()
             body = {"evidence": {"report": b64(read("mstav-tests/milan_attestation_report.bin")),
                                  "certs": [read("mstav-tests/milan_vcek.pem").decode(),

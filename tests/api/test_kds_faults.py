@@ -12,6 +12,7 @@ with their real VCEKs and chains served by the mock as AMD's KDS would (DER VCEK
 
 usage: test_kds_faults.py VERDICT_BINARY VECTORS_DIR MOCK_KDS_PY
 """
+import contextlib
 import json
 import os
 import re
@@ -26,6 +27,27 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from verdict_server import Server, b64  # noqa: E402
+
+
+def stopped_cleanly(server):
+    """Stop `server`; it must exit 0 (under a sanitizer, a report makes the exit code non-zero,
+    and the report itself is only in the server's log)."""
+    log = server.log
+    rc = server.stop()
+    if rc != 0:
+        with open(log, errors="replace") as f:
+            raise AssertionError("verdict serve exited %s; log tail:\n%s" % (rc, f.read()[-4000:]))
+
+
+@contextlib.contextmanager
+def serving(*args, **kw):
+    s = Server(*args, **kw).start()
+    try:
+        yield s
+    except BaseException:
+        s.stop()
+        raise
+    stopped_cleanly(s)
 
 BIN = VEC = MOCK = None
 KDS_TIMEOUT_MS = 1500
@@ -113,7 +135,7 @@ class KdsFaults(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def server(self):
-        return Server(BIN, ["--kds-url", self.kds.base],
+        return serving(BIN, ["--kds-url", self.kds.base],
                       env={"VERDICT_OFFLINE": "0", "VERDICT_KDS_TIMEOUT_MS": str(KDS_TIMEOUT_MS)})
 
     def attest(self, s, report, certs=None):

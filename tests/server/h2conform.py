@@ -751,6 +751,11 @@ def main():
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        if p.returncode != 0:
+            # Under a sanitizer a report makes the exit code non-zero; the report is in err.
+            with open(os.path.join(tmp, "err"), errors="replace") as f:
+                print("FAIL  echo_server exited %d:\n%s" % (p.returncode, f.read()[-4000:]))
+            failed += 1
         if table:
             print("\n| RFC 9113 section | client error | server behaviour |\n|---|---|---|")
             for section, text, got, ok in rows:
