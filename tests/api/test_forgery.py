@@ -114,8 +114,6 @@ class Forgery(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="verdict-forgery-")
-        cls.server = Server(BIN).start()
-        cls.jwks = cls.server.get("/.well-known/jwks.json").json()
         # Real evidence: the Veraison vector (Genoa, certificates in its table) and Milan's.
         table = "veraison-tsm/derived/auxblob_entry_%s.bin"
         cls.genoa = Evidence(read("veraison-tsm/derived/outblob_report.bin"),
@@ -136,6 +134,9 @@ class Forgery(unittest.TestCase):
         cls.test_pki = Evidence(read(os.path.join(cls.pki, "report.bin")),
                                 to_der(read(os.path.join(cls.pki, "vcek.pem")))[0], chain[0],
                                 chain[1])
+        # Started last: a failure above leaves no server behind (tearDownClass would not run).
+        cls.server = Server(BIN).start()
+        cls.jwks = cls.server.get("/.well-known/jwks.json").json()
 
     @classmethod
     def tearDownClass(cls):
