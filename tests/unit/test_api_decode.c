@@ -249,6 +249,7 @@ static void test_tsm_cbor_errors(void **state)
         {"\xa2\x67outblob\x41x\x67outblob\x41y", 20},          /* twice */
         {"\xa2\x67outblob\x41x\x68provider\x69tdx_guest", 30}, /* another provider */
         {"\xbf\x67outblob\x41x\xff", 11},                      /* indefinite map */
+        {"\xa1\x67outblob\x41x\x00", 12},                      /* trailing byte */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         vd_evidence_t e = {0};
@@ -258,6 +259,33 @@ static void test_tsm_cbor_errors(void **state)
             fail_msg("accepted case %zu", i);
         }
         vd_evidence_free(&e);
+    }
+    /* Found by fuzz_evidence_cbor: counts far beyond the input made libcbor allocate them up
+     * front (a 75-byte body cost gigabytes). They are refused by the pre-scan, before libcbor. */
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } huge[] = {
+        {"\xa1\x67outblob\x9a\x10\x00\x00\x00\x00", 15},             /* array of 2^28, 1 byte */
+        {"\xa1\x67outblob\x9b\xff\xff\xff\xff\xff\xff\xff\xff", 18}, /* array of 2^64-1 */
+        {"\xa1\x67outblob\xba\x08\x00\x00\x00\x01\x02", 16},         /* map of 2^27 pairs */
+        {"\xa1\x67outblob\x5a\x7f\xff\xff\xff\x00", 15},             /* byte string of 2 GiB */
+        {"\xa1\x67outblob\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81\x81"
+         "\x81\x81\x41x",
+         29},                                      /* nested 18 deep */
+        {"\xa1\x67outblob\x5f\x41x\x61y\xff", 15}, /* indefinite bytes with a text chunk */
+        {"\xa1\x67outblob\x1c", 10},               /* reserved additional information */
+    };
+    for (size_t i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+        vd_evidence_t e = {0};
+        vd_error_t err = {0};
+        assert_int_equal(
+            vd_evidence_parse_tsm_cbor((const uint8_t *)huge[i].bytes, huge[i].len, &e, &err),
+            VD_E_MALFORMED);
+        if (strstr(err.msg, "well-formed") == NULL) {
+            fail_msg("case %zu: %s", i, err.msg);
+        }
+        assert_null(e.report);
     }
     vd_evidence_t e = {0};
     vd_error_t err = {0};

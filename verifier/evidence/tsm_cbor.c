@@ -60,6 +60,97 @@ static vd_err_t check_provider(cbor_item_t *v, vd_error_t *err)
     return VD_OK;
 }
 
+/* Nesting allowed by the pre-scan; the envelope is a flat map. */
+#define CBOR_MAX_DEPTH 16
+
+/*
+ * Well-formedness pre-scan of one CBOR item at p[*off..len), before libcbor sees it: libcbor
+ * allocates an array or map for the count its header declares, before reading a single element,
+ * so a 75-byte body declaring billions of elements cost gigabytes (found by fuzz_evidence_cbor).
+ * Here every count is checked against the bytes left (an element takes at least one byte, a map
+ * pair two), every string length too, and nesting is bounded. Sets *off past the item.
+ * 0, or -1 if malformed, truncated or too deep.
+ */
+static int cbor_scan(const uint8_t *p, size_t len, size_t *off, int depth)
+{
+    if (depth > CBOR_MAX_DEPTH || *off >= len) {
+        return -1;
+    }
+    uint8_t ib = p[(*off)++];
+    unsigned major = ib >> 5, ai = ib & 0x1F;
+    uint64_t n = ai;
+    if (ai >= 24 && ai <= 27) {
+        size_t w = (size_t)1 << (ai - 24);
+        if (len - *off < w) {
+            return -1;
+        }
+        n = 0;
+        for (size_t i = 0; i < w; i++) {
+            n = (n << 8) | p[(*off)++];
+        }
+    } else if (ai >= 28 && ai <= 30) {
+        return -1; /* reserved */
+    } else if (ai == 31 && (major == 0 || major == 1 || major == 6)) {
+        return -1; /* no indefinite form */
+    }
+    switch (major) {
+    case 0:
+    case 1:
+        return 0;
+    case 2:
+    case 3:
+        if (ai == 31) { /* definite chunks of the same major type, then a break */
+            for (;;) {
+                if (*off >= len) {
+                    return -1;
+                }
+                if (p[*off] == 0xFF) {
+                    (*off)++;
+                    return 0;
+                }
+                if ((p[*off] >> 5) != major || (p[*off] & 0x1F) == 31 ||
+                    cbor_scan(p, len, off, depth + 1) != 0) {
+                    return -1;
+                }
+            }
+        }
+        if (n > len - *off) {
+            return -1;
+        }
+        *off += (size_t)n;
+        return 0;
+    case 4:
+    case 5:
+        if (ai == 31) {
+            for (size_t items = 0;; items++) {
+                if (*off >= len) {
+                    return -1;
+                }
+                if (p[*off] == 0xFF) {
+                    (*off)++;
+                    return major == 5 && items % 2 != 0 ? -1 : 0;
+                }
+                if (cbor_scan(p, len, off, depth + 1) != 0) {
+                    return -1;
+                }
+            }
+        }
+        if (n > (len - *off) / (major == 5 ? 2 : 1)) {
+            return -1;
+        }
+        for (uint64_t i = 0; i < n * (major == 5 ? 2 : 1); i++) {
+            if (cbor_scan(p, len, off, depth + 1) != 0) {
+                return -1;
+            }
+        }
+        return 0;
+    case 6:
+        return cbor_scan(p, len, off, depth + 1);
+    default: /* 7: simple values and floats (their bytes were read above); a lone break */
+        return ai == 31 ? -1 : 0;
+    }
+}
+
 vd_err_t vd_evidence_parse_tsm_cbor(const uint8_t *p, size_t len, vd_evidence_t *out,
                                     vd_error_t *err)
 {
@@ -69,6 +160,16 @@ vd_err_t vd_evidence_parse_tsm_cbor(const uint8_t *p, size_t len, vd_evidence_t 
     if (len > VD_EVIDENCE_MAX_BYTES) {
         return VD_ERR(err, VD_E_TOO_LARGE, "tsm evidence: %zu bytes, more than %d", len,
                       VD_EVIDENCE_MAX_BYTES);
+    }
+    size_t end = 0;
+    if (cbor_scan(p, len, &end, 0) != 0) {
+        return VD_ERR(err, VD_E_MALFORMED,
+                      "tsm evidence: not well-formed CBOR (truncated, a count larger than the "
+                      "input, or nested more than %d deep)",
+                      CBOR_MAX_DEPTH);
+    }
+    if (end != len) {
+        return VD_ERR(err, VD_E_MALFORMED, "tsm evidence: %zu bytes after the CBOR map", len - end);
     }
     cbor_item_t *doc = cbor_load(p, len, &res);
     if (doc == NULL || res.error.code != CBOR_ERR_NONE || res.read != len || !cbor_isa_map(doc) ||

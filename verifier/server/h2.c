@@ -236,6 +236,24 @@ void vd_srv__h2_flush(vd_srv_conn_t *c)
     }
 }
 
+/* A flood (CONTINUATION frames without end, control frames whose answers pile up) is fatal to
+ * the nghttp2 session, which then queues nothing: tell the client why with a GOAWAY of our own
+ * before closing (RFC 9113 section 6.8; tests/server/h2conform.py). */
+static void raw_goaway(vd_srv_conn_t *c, uint32_t code)
+{
+    if (c->goaway_sent) {
+        return;
+    }
+    uint32_t last = (uint32_t)nghttp2_session_get_last_proc_stream_id(c->h2) & 0x7FFFFFFFu;
+    uint8_t f[17] = {0, 0, 8, NGHTTP2_GOAWAY, 0, 0, 0, 0, 0};
+    for (int i = 0; i < 4; i++) {
+        f[9 + i] = (uint8_t)(last >> (24 - 8 * i));
+        f[13 + i] = (uint8_t)(code >> (24 - 8 * i));
+    }
+    evbuffer_add(bufferevent_get_output(c->bev), f, sizeof(f));
+    c->goaway_sent = 1;
+}
+
 void vd_srv__h2_read(vd_srv_conn_t *c)
 {
     struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -258,6 +276,9 @@ void vd_srv__h2_read(vd_srv_conn_t *c)
             evbuffer_drain(in, evbuffer_get_length(in));
             vd_srv__h2_flush(c);
             if (!c->dead) {
+                if (n == NGHTTP2_ERR_FLOODED || n == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS) {
+                    raw_goaway(c, NGHTTP2_ENHANCE_YOUR_CALM);
+                }
                 vd_srv__conn_flushed_close(c, 0);
             }
             return;
