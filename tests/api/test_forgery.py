@@ -15,7 +15,6 @@ another key, with alg none, with alg HS256 keyed by the public key, or with an e
 usage: test_forgery.py VERDICT_BINARY VECTORS_DIR MKPKI_BINARY
 """
 import base64
-import contextlib
 import json
 import os
 import re
@@ -29,28 +28,9 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verdict_server import Server, b64, b64url, jwt_parts, unb64url, verify_token  # noqa: E402
+from verdict_server import (Server, b64, b64url, jwt_parts, serving,  # noqa: E402
+                            stopped_cleanly, unb64url, verify_token)
 
-
-def stopped_cleanly(server):
-    """Stop `server`; it must exit 0 (under a sanitizer, a report makes the exit code non-zero,
-    and the report itself is only in the server's log)."""
-    log = server.log
-    rc = server.stop()
-    if rc != 0:
-        with open(log, errors="replace") as f:
-            raise AssertionError("verdict serve exited %s; log tail:\n%s" % (rc, f.read()[-4000:]))
-
-
-@contextlib.contextmanager
-def serving(*args, **kw):
-    s = Server(*args, **kw).start()
-    try:
-        yield s
-    except BaseException:
-        s.stop()
-        raise
-    stopped_cleanly(s)
 
 BIN = VEC = MKPKI = None
 TSM = "application/vnd.veraison.tsm-report+json"

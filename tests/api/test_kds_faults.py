@@ -12,7 +12,6 @@ with their real VCEKs and chains served by the mock as AMD's KDS would (DER VCEK
 
 usage: test_kds_faults.py VERDICT_BINARY VECTORS_DIR MOCK_KDS_PY
 """
-import contextlib
 import json
 import os
 import re
@@ -26,28 +25,8 @@ import unittest
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verdict_server import Server, b64  # noqa: E402
+from verdict_server import Server, b64, serving  # noqa: E402
 
-
-def stopped_cleanly(server):
-    """Stop `server`; it must exit 0 (under a sanitizer, a report makes the exit code non-zero,
-    and the report itself is only in the server's log)."""
-    log = server.log
-    rc = server.stop()
-    if rc != 0:
-        with open(log, errors="replace") as f:
-            raise AssertionError("verdict serve exited %s; log tail:\n%s" % (rc, f.read()[-4000:]))
-
-
-@contextlib.contextmanager
-def serving(*args, **kw):
-    s = Server(*args, **kw).start()
-    try:
-        yield s
-    except BaseException:
-        s.stop()
-        raise
-    stopped_cleanly(s)
 
 BIN = VEC = MOCK = None
 KDS_TIMEOUT_MS = 1500

@@ -5,6 +5,7 @@ signing key and nonce secret are generated there), listens on 127.0.0.1 with a p
 picks, and is always stopped at the end.
 """
 import base64
+import contextlib
 import json
 import os
 import re
@@ -171,3 +172,25 @@ def verify_token(token, jwks):
     else:
         raise AssertionError("unexpected alg " + alg)
     return header, payload
+
+
+def stopped_cleanly(server):
+    """Stop `server`; it must exit 0 (under a sanitizer, a report makes the exit code non-zero,
+    and the report itself is only in the server's log)."""
+    log = server.log
+    rc = server.stop()
+    if rc != 0:
+        with open(log, errors="replace") as f:
+            raise AssertionError("verdict serve exited %s; log tail:\n%s" % (rc, f.read()[-4000:]))
+
+
+@contextlib.contextmanager
+def serving(*args, **kw):
+    """A started Server for a `with` block, which must stop cleanly (exit 0) at its end."""
+    s = Server(*args, **kw).start()
+    try:
+        yield s
+    except BaseException:
+        s.stop()
+        raise
+    stopped_cleanly(s)
