@@ -34,43 +34,15 @@
 #include "verdict/certcache.h"
 #include "verdict/certset.h"
 #include "verdict/policy.h"
+#include "bench_util.h"
 
 typedef int (*bench_fn)(void *ctx);
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double wall_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static unsigned char *slurp(const char *dir, const char *rel, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf = malloc(1 << 20);
-    if (f == NULL || buf == NULL) {
-        fprintf(stderr, "bench_appraise: cannot read %s\n", path);
-        exit(2);
-    }
-    *len = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    return buf;
-}
 
 /* Calls per second of `fn` on this thread for about `secs` of its CPU time. */
 static double rate_cpu(bench_fn fn, void *ctx, double secs)
 {
     long n = 0;
-    double start = cpu_s(), t;
+    double start = vd_bench_cpu_s(), t;
     do {
         for (int i = 0; i < 8; i++) {
             if (fn(ctx) != 0) {
@@ -79,7 +51,7 @@ static double rate_cpu(bench_fn fn, void *ctx, double secs)
             }
         }
         n += 8;
-        t = cpu_s() - start;
+        t = vd_bench_cpu_s() - start;
     } while (t < secs);
     return (double)n / t;
 }
@@ -94,7 +66,7 @@ typedef struct par {
 static void *par_main(void *vp)
 {
     par_t *p = vp;
-    while (wall_s() < p->until) {
+    while (vd_bench_wall_s() < p->until) {
         for (int i = 0; i < 8; i++) {
             if (p->fn(p->ctx) != 0) {
                 fprintf(stderr, "bench_appraise: an iteration failed\n");
@@ -111,7 +83,7 @@ static double rate_all(bench_fn fn, void *ctx, int threads, double secs)
 {
     pthread_t tid[64];
     par_t p[64];
-    double start = wall_s();
+    double start = vd_bench_wall_s();
     for (int i = 0; i < threads; i++) {
         p[i] = (par_t){fn, ctx, start + secs, 0};
         if (pthread_create(&tid[i], NULL, par_main, &p[i]) != 0) {
@@ -123,7 +95,7 @@ static double rate_all(bench_fn fn, void *ctx, int threads, double secs)
         pthread_join(tid[i], NULL);
         n += p[i].n;
     }
-    return (double)n / (wall_s() - start);
+    return (double)n / (vd_bench_wall_s() - start);
 }
 
 /* ---- the bound ---------------------------------------------------------------------------- */
@@ -248,12 +220,13 @@ int main(int argc, char **argv)
     vd_error_t err = {0};
     appraise_ctx_t ac;
     memset(&ac, 0, sizeof(ac));
-    unsigned char *report = slurp(dir, "mstav-tests/turin_attestation_report.bin", &ac.report_len);
+    unsigned char *report =
+        vd_bench_slurp(dir, "mstav-tests/turin_attestation_report.bin", &ac.report_len);
     static const char *const pems[3] = {"mstav-tests/turin_vcek.pem", "mstav-tests/turin_ask.pem",
                                         "amd-roots-mstav/turin_ark.pem"};
     unsigned char *pem[3];
     for (int i = 0; i < 3; i++) {
-        pem[i] = slurp(dir, pems[i], &ac.pem_len[i]);
+        pem[i] = vd_bench_slurp(dir, pems[i], &ac.pem_len[i]);
         ac.pem[i] = pem[i];
     }
     ac.report = report;

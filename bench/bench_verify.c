@@ -25,52 +25,15 @@
 #include "verdict/policy.h"
 #include "verdict/timefmt.h"
 #include "verdict/verify.h"
+#include "bench_util.h"
 
-/* CPU time of this thread: on a shared machine, time spent descheduled is not counted. */
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+typedef vd_bench_fn bench_fn;
 
-static unsigned char *slurp(const char *dir, const char *rel, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "bench: cannot open %s\n", path);
-        exit(2);
-    }
-    unsigned char *buf = malloc(1 << 20);
-    if (buf == NULL) {
-        exit(2);
-    }
-    *len = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    return buf;
-}
-
-/* Run `fn` repeatedly for about `secs` seconds; return calls per second. */
-typedef int (*bench_fn)(void *ctx);
+/* Calls per second of `fn` for about `secs` of this thread's CPU time. */
 static double rate(bench_fn fn, void *ctx, double secs)
 {
-    long n = 0;
-    double start = now_s(), t;
-    do {
-        for (int i = 0; i < 16; i++) {
-            if (fn(ctx) != 0) {
-                fprintf(stderr, "bench: iteration failed\n");
-                exit(1);
-            }
-        }
-        n += 16;
-        t = now_s() - start;
-    } while (t < secs);
-    return (double)n / t;
+    return vd_bench_rate(fn, ctx, secs, vd_bench_cpu_s, 16);
 }
-
 /*
  * The machine is shared: measure `a` and `b` in alternation, `rounds` times for `secs` in all,
  * and keep each one's best round, so that a burst of other load does not land on one side of
@@ -153,10 +116,10 @@ int main(int argc, char **argv)
     const char *dir = argc > 1 ? argv[1] : "../shared/vectors";
     double secs = argc > 2 ? atof(argv[2]) : 2.0;
     size_t rlen, vlen, alen, klen;
-    unsigned char *report = slurp(dir, "mstav-tests/turin_attestation_report.bin", &rlen);
-    unsigned char *vcek = slurp(dir, "mstav-tests/turin_vcek.pem", &vlen);
-    unsigned char *ask = slurp(dir, "mstav-tests/turin_ask.pem", &alen);
-    unsigned char *ark = slurp(dir, "amd-roots-mstav/turin_ark.pem", &klen);
+    unsigned char *report = vd_bench_slurp(dir, "mstav-tests/turin_attestation_report.bin", &rlen);
+    unsigned char *vcek = vd_bench_slurp(dir, "mstav-tests/turin_vcek.pem", &vlen);
+    unsigned char *ask = vd_bench_slurp(dir, "mstav-tests/turin_ask.pem", &alen);
+    unsigned char *ark = vd_bench_slurp(dir, "amd-roots-mstav/turin_ark.pem", &klen);
     vd_error_t err = {0};
     vd_certset_t *certs = NULL;
     vd_trust_t *trust = NULL;
@@ -180,7 +143,7 @@ int main(int argc, char **argv)
      * signed by the Turin ARK, so the cold path pays its signature check once per ARK
      * mismatch by name only; the Milan stage below measures a real CRL verification. */
     size_t clen;
-    unsigned char *crl_der = slurp(dir, "amd-crls/milan_crl.der", &clen);
+    unsigned char *crl_der = vd_bench_slurp(dir, "amd-crls/milan_crl.der", &clen);
     X509_CRL *crl = vd_crl_parse(crl_der, clen);
     if (crl == NULL) {
         fprintf(stderr, "bench: the Milan CRL does not parse\n");
@@ -208,10 +171,11 @@ int main(int argc, char **argv)
     /* Milan (mstav), with AMD's Milan CRL: fresh on 2026-03-01, so the CRL's signature is
      * verified (cold) or remembered (warm) on every appraisal. */
     size_t mrlen, mvlen, malen, mklen;
-    unsigned char *mreport = slurp(dir, "mstav-tests/milan_attestation_report.bin", &mrlen);
-    unsigned char *mvcek = slurp(dir, "mstav-tests/milan_vcek.pem", &mvlen);
-    unsigned char *mask = slurp(dir, "mstav-tests/milan_ask.pem", &malen);
-    unsigned char *mark = slurp(dir, "amd-roots-mstav/milan_ark.pem", &mklen);
+    unsigned char *mreport =
+        vd_bench_slurp(dir, "mstav-tests/milan_attestation_report.bin", &mrlen);
+    unsigned char *mvcek = vd_bench_slurp(dir, "mstav-tests/milan_vcek.pem", &mvlen);
+    unsigned char *mask = vd_bench_slurp(dir, "mstav-tests/milan_ask.pem", &malen);
+    unsigned char *mark = vd_bench_slurp(dir, "amd-roots-mstav/milan_ark.pem", &mklen);
     vd_certset_t *mcerts = NULL;
     if (vd_certset_new(&mcerts, &err) != VD_OK ||
         vd_certset_add_blob(mcerts, mvcek, mvlen, "vcek", &err) != VD_OK ||

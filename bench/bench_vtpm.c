@@ -26,50 +26,14 @@
 
 #include "verdict/timefmt.h"
 #include "verdict/vtpm.h"
+#include "bench_util.h"
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+typedef vd_bench_fn bench_fn;
 
-static unsigned char *slurp(const char *dir, const char *rel, size_t *len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        fprintf(stderr, "bench: cannot open %s\n", path);
-        exit(2);
-    }
-    unsigned char *buf = malloc(1 << 20);
-    if (buf == NULL) {
-        exit(2);
-    }
-    *len = fread(buf, 1, 1 << 20, f);
-    fclose(f);
-    return buf;
-}
-
-typedef int (*bench_fn)(void *ctx);
-
-/* Run `fn` repeatedly for about `secs` seconds; return calls per second. */
+/* Calls per second of `fn` for about `secs` seconds of wall time. */
 static double rate(bench_fn fn, void *ctx, double secs)
 {
-    long n = 0;
-    double start = now_s(), t;
-    do {
-        for (int i = 0; i < 8; i++) {
-            if (fn(ctx) != 0) {
-                fprintf(stderr, "bench: iteration failed\n");
-                exit(1);
-            }
-        }
-        n += 8;
-        t = now_s() - start;
-    } while (t < secs);
-    return (double)n / t;
+    return vd_bench_rate(fn, ctx, secs, vd_bench_wall_s, 8);
 }
 
 /* ---- the floor ------------------------------------------------------------------------------ */
@@ -174,8 +138,8 @@ int main(int argc, char **argv)
     const char *dir = argc > 1 ? argv[1] : "../shared/vectors";
     double secs = argc > 2 ? atof(argv[2]) : 2.0;
     size_t jlen, clen;
-    unsigned char *json = slurp(dir, "azure-vtpm/evidence-v2.json", &jlen);
-    unsigned char *chain = slurp(dir, "amd-roots-trustee/milan_ask_ark_asvk.pem", &clen);
+    unsigned char *json = vd_bench_slurp(dir, "azure-vtpm/evidence-v2.json", &jlen);
+    unsigned char *chain = vd_bench_slurp(dir, "amd-roots-trustee/milan_ask_ark_asvk.pem", &clen);
     static const uint8_t nonce[] = {0x98, 0x2f, 0x5c, 0x6e, 0x45, 0xdf, 0x0e, 0xd3, 0xf1, 0x0b,
                                     0x6f, 0x60, 0xb0, 0x2f, 0x0c, 0x83, 0x90, 0xe2, 0x81, 0x30,
                                     0x0f, 0x38, 0x05, 0xe2, 0x27, 0x9c, 0x16, 0x16, 0x8c, 0xd6,
