@@ -4,8 +4,8 @@
  *
  * An appraisal cannot cost less than one ECDSA P-384 verify (the report's signature) plus one
  * ES256 sign (the result token). Measured here, through EVP, the way verdict does them:
- *   - p384_verify: EVP_DigestVerifyInit_ex("SHA384") + EVP_DigestVerify of the real Turin report
- *     with its VCEK's key (what the core does once per appraisal);
+ *   - p384_verify (vd_bench_p384_verify): EVP_DigestVerifyInit_ex("SHA384") + EVP_DigestVerify of
+ * the real Turin report with its VCEK's key (what the core does once per appraisal);
  *   - es256_sign: EVP_DigestSignInit with a SHA-256 fetched once + EVP_DigestSign of a
  *     token-sized message with a P-256 key (what the EAR signer does);
  *   - bound = 1 / (1/verify + 1/sign): appraisals per second if they cost nothing else;
@@ -99,24 +99,6 @@ static double rate_all(bench_fn fn, void *ctx, int threads, double secs)
 }
 
 /* ---- the bound ---------------------------------------------------------------------------- */
-
-typedef struct verify_ctx {
-    EVP_PKEY *key;
-    unsigned char *sig;
-    size_t siglen;
-    const unsigned char *msg;
-} verify_ctx_t;
-
-static int p384_verify(void *vctx)
-{
-    verify_ctx_t *c = vctx;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md != NULL &&
-             EVP_DigestVerifyInit_ex(md, NULL, "SHA384", NULL, NULL, c->key, NULL) == 1 &&
-             EVP_DigestVerify(md, c->sig, c->siglen, c->msg, 0x2A0) == 1;
-    EVP_MD_CTX_free(md);
-    return ok ? 0 : -1;
-}
 
 typedef struct sign_ctx {
     EVP_PKEY *key;
@@ -238,12 +220,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_appraise: %s\n", err.msg);
         return 2;
     }
-    verify_ctx_t vc = {.key = X509_get0_pubkey(vd_certset_get(certs, 0)), .msg = report};
-    ECDSA_SIG *sig = ECDSA_SIG_new();
-    ECDSA_SIG_set0(sig, BN_lebin2bn(report + 0x2A0, 48, NULL),
-                   BN_lebin2bn(report + 0x2E8, 48, NULL));
-    int siglen = i2d_ECDSA_SIG(sig, &vc.sig);
-    vc.siglen = siglen > 0 ? (size_t)siglen : 0;
+    vd_bench_p384_t vc;
+    vd_bench_p384_init(&vc, X509_get0_pubkey(vd_certset_get(certs, 0)), report);
 
     sign_ctx_t sc;
     memset(&sc, 0, sizeof(sc));
@@ -273,16 +251,16 @@ int main(int argc, char **argv)
     ac.policy = policy;
     appraise_ctx_t asc = ac;
     asc.sign = &sc;
-    if (sc.key == NULL || sc.sha256 == NULL || p384_verify(&vc) != 0 || es256_sign(&sc) != 0 ||
-        appraise_once(&ac) != 0) {
+    if (sc.key == NULL || sc.sha256 == NULL || vd_bench_p384_verify(&vc) != 0 ||
+        es256_sign(&sc) != 0 || appraise_once(&ac) != 0) {
         fprintf(stderr, "bench_appraise: the Turin vector does not appraise as affirming\n");
         return 1;
     }
 
     double v1, a1, s1, as1;
-    pair_cpu(p384_verify, &vc, appraise_once, &ac, 2 * secs, &v1, &a1);
+    pair_cpu(vd_bench_p384_verify, &vc, appraise_once, &ac, 2 * secs, &v1, &a1);
     pair_cpu(es256_sign, &sc, appraise_once, &asc, 2 * secs, &s1, &as1);
-    double vn = rate_all(p384_verify, &vc, threads, secs);
+    double vn = rate_all(vd_bench_p384_verify, &vc, threads, secs);
     double sn = rate_all(es256_sign, &sc, threads, secs);
     double an = rate_all(appraise_once, &ac, threads, secs);
     double asn = rate_all(appraise_once, &asc, threads, secs);
@@ -304,7 +282,6 @@ int main(int argc, char **argv)
     vd_certcache_free(&cache);
     EVP_MD_free(sc.sha256);
     EVP_PKEY_free(sc.key);
-    ECDSA_SIG_free(sig);
     OPENSSL_free(vc.sig);
     vd_certset_free(&certs);
     for (int i = 0; i < 3; i++) {

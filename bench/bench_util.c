@@ -5,6 +5,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/ecdsa.h>
+
 #include "bench_util.h"
 
 static double clock_s(clockid_t id)
@@ -54,4 +58,33 @@ double vd_bench_rate(vd_bench_fn fn, void *ctx, double secs, double (*clock)(voi
         t = clock() - start;
     } while (t < secs);
     return (double)n / t;
+}
+
+void vd_bench_p384_init(vd_bench_p384_t *f, EVP_PKEY *key, const unsigned char *report)
+{
+    ECDSA_SIG *sig = ECDSA_SIG_new();
+    BIGNUM *r = BN_lebin2bn(report + 0x2A0, 48, NULL), *s = BN_lebin2bn(report + 0x2E8, 48, NULL);
+    f->key = key;
+    f->msg = report;
+    f->sig = NULL;
+    int n = sig != NULL && r != NULL && s != NULL && ECDSA_SIG_set0(sig, r, s) == 1
+                ? i2d_ECDSA_SIG(sig, &f->sig)
+                : -1;
+    ECDSA_SIG_free(sig);
+    if (n <= 0) {
+        fprintf(stderr, "bench: cannot encode the report's signature\n");
+        exit(2);
+    }
+    f->siglen = (size_t)n;
+}
+
+int vd_bench_p384_verify(void *ctx)
+{
+    vd_bench_p384_t *c = ctx;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL &&
+             EVP_DigestVerifyInit_ex(md, NULL, "SHA384", NULL, NULL, c->key, NULL) == 1 &&
+             EVP_DigestVerify(md, c->sig, c->siglen, c->msg, 0x2A0) == 1;
+    EVP_MD_CTX_free(md);
+    return ok ? 0 : -1;
 }

@@ -180,12 +180,10 @@ int main(int argc, char **argv)
                        .md = "SHA384",
                        .msg = report,
                        .msglen = 0x2A0};
-    ECDSA_SIG *esig = ECDSA_SIG_new();
-    ECDSA_SIG_set0(esig, BN_lebin2bn(report + 0x2A0, 48, NULL),
-                   BN_lebin2bn(report + 0x2E8, 48, NULL));
-    unsigned char *der = NULL;
-    ecdsa.siglen = (size_t)i2d_ECDSA_SIG(esig, &der);
-    ecdsa.sig = der;
+    vd_bench_p384_t p384;
+    vd_bench_p384_init(&p384, ecdsa.key, report);
+    ecdsa.sig = p384.sig;
+    ecdsa.siglen = p384.siglen;
     sig_ctx_t rsa = {.key = rsa_pub(&vc.out->runtime),
                      .md = "SHA256",
                      .rsa = 1,
@@ -231,8 +229,7 @@ int main(int argc, char **argv)
            1e6 / v, (1e6 / v) / floor_us);
     printf("one core; %s; %.1f s per stage\n", OpenSSL_version(OPENSSL_VERSION), secs);
 
-    ECDSA_SIG_free(esig);
-    OPENSSL_free(der);
+    OPENSSL_free(p384.sig);
     EVP_PKEY_free(rsa.key);
     vd_certset_free(&all);
     free(cc.snp);
