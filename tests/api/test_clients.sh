@@ -9,37 +9,7 @@ bin=$1
 . "$(dirname "$0")/../cli/lib.sh"
 need_vectors "$2"
 export VERDICT_ADMIN_TOKEN=clients-test-admin-token
-srv_pid=
-stop_server() {
-    if [ -n "$srv_pid" ]; then
-        kill -TERM "$srv_pid" 2>/dev/null
-        wait "$srv_pid" 2>/dev/null
-        srv_pid=
-    fi
-}
-trap 'stop_server; rm -rf "$tmp"' EXIT
-
-# start_server DIR ARGS...: run verdict serve in DIR on a free loopback port; sets $addr.
-start_server() {
-    dir=$1
-    shift
-    mkdir -p "$dir"
-    (cd "$dir" && exec "$bin" serve --listen 127.0.0.1:0 --db "$dir/verdict.db" "$@" \
-        >"$dir/stdout" 2>"$dir/stderr") &
-    srv_pid=$!
-    addr=
-    i=0
-    while [ $i -lt 100 ] && [ -z "$addr" ]; do
-        addr=$(sed -n 's|.*listening on https\{0,1\}://\([^ ]*\).*|\1|p' "$dir/stdout" | head -n 1)
-        [ -n "$addr" ] || sleep 0.1
-        i=$((i + 1))
-    done
-    if [ -z "$addr" ]; then
-        echo "FAIL: the server did not start"
-        cat "$dir/stdout" "$dir/stderr"
-        exit 1
-    fi
-}
+. "$(dirname "$0")/server_lib.sh"
 
 # The request body for the Turin vector with its certificates.
 /usr/bin/python3 - "$vec" >"$tmp/turin.json" <<'EOF'

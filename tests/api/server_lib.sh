@@ -1,0 +1,35 @@
+# Shared helpers for the shell tests of `verdict serve` (sourced after ../cli/lib.sh; `bin` is
+# the verdict binary). One server at a time, always stopped on exit:
+#   start_server DIR ARGS...   run verdict serve in DIR on a free loopback port; sets $addr
+#   stop_server                SIGTERM and wait
+srv_pid=
+stop_server() {
+    if [ -n "$srv_pid" ]; then
+        kill -TERM "$srv_pid" 2>/dev/null
+        wait "$srv_pid" 2>/dev/null
+        srv_pid=
+    fi
+}
+trap 'stop_server; rm -rf "$tmp"' EXIT
+
+start_server() {
+    dir=$1
+    shift
+    mkdir -p "$dir"
+    (cd "$dir" && exec "$bin" serve --listen 127.0.0.1:0 --db "$dir/verdict.db" "$@" \
+        >"$dir/stdout" 2>"$dir/stderr") &
+    srv_pid=$!
+    addr=
+    i=0
+    while [ $i -lt 100 ] && [ -z "$addr" ]; do
+        addr=$(sed -n 's|.*listening on https\{0,1\}://\([^ ]*\).*|\1|p' "$dir/stdout" 2>/dev/null |
+            head -n 1)
+        [ -n "$addr" ] || sleep 0.1
+        i=$((i + 1))
+    done
+    if [ -z "$addr" ]; then
+        echo "FAIL: the server did not start"
+        cat "$dir/stdout" "$dir/stderr"
+        exit 1
+    fi
+}
