@@ -79,6 +79,12 @@ void vd_api_policy_validate(vd_api_call_t *call);
 void vd_api_policy_init(vd_api_call_t *call);
 void vd_api_ui(vd_api_call_t *call);
 
+/**
+ * vd_appraise for a route: the result (free it), or NULL after answering: 404 for an unknown
+ * policy, 400 for evidence that does not decode, 500 or 503 when no result could be made.
+ */
+vd_appraise_result_t *vd_api_appraise(vd_api_call_t *call, const vd_appraise_request_t *areq);
+
 /*
  * The appraisal every evidence route makes (attest.c): run vd_appraise on `areq`, sign the
  * result as an EAR, record it in the audit log. On success *token (malloc'd) and *result (new

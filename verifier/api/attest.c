@@ -149,31 +149,39 @@ static vd_err_t sign_result(vd_api_call_t *call, const vd_appraise_request_t *ar
     return rc;
 }
 
+vd_appraise_result_t *vd_api_appraise(vd_api_call_t *call, const vd_appraise_request_t *areq)
+{
+    vd_error_t err = {0};
+    vd_appraise_result_t *r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        vd_api_problem(call->resp, 503, "out of memory");
+        return NULL;
+    }
+    vd_err_t rc = vd_appraise(call->api->c.appraiser, areq, r, &err);
+    if (rc == VD_E_CONFIG) {
+        vd_api_problem(call->resp, 404, "%s", err.msg); /* no such policy */
+    } else if (rc != VD_OK) {
+        vd_api_problem(call->resp, 500, "the appraisal could not be made: %s", err.msg);
+    } else if (r->outcome == VD_OUTCOME_BAD_EVIDENCE) {
+        vd_api_problem(call->resp, 400, "evidence: %s", r->problem);
+    } else {
+        return r;
+    }
+    free(r);
+    return NULL;
+}
+
 int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *areq, char **token,
                              json_t **result)
 {
     vd_api_t *api = call->api;
     vd_error_t err = {0};
-    vd_appraise_result_t *r = calloc(1, sizeof(*r));
     *token = NULL;
     *result = NULL;
-    if (r == NULL) {
-        vd_api_problem(call->resp, 503, "out of memory");
-        return -1;
-    }
     int64_t t0 = now_us();
-    vd_err_t rc = vd_appraise(api->c.appraiser, areq, r, &err);
-    if (rc == VD_E_CONFIG) {
-        vd_api_problem(call->resp, 404, "%s", err.msg);
-        goto fail;
-    }
-    if (rc != VD_OK) {
-        vd_api_problem(call->resp, 500, "the appraisal could not be made: %s", err.msg);
-        goto fail;
-    }
-    if (r->outcome == VD_OUTCOME_BAD_EVIDENCE) {
-        vd_api_problem(call->resp, 400, "evidence: %s", r->problem);
-        goto fail;
+    vd_appraise_result_t *r = vd_api_appraise(call, areq);
+    if (r == NULL) {
+        return -1;
     }
     /* The status the token carries (the AR4SI invariant); the answer reports the same. */
     vd_tier_t status = vd_ear_final_status(r->status, &r->appraisal.tvec);
@@ -331,19 +339,8 @@ void vd_api_policy_dry_run(vd_api_call_t *call)
     areq.policy = policy;
     areq.policy_name = unsaved ? NULL : call->param;
     areq.budget_ms = VD_API_COLLATERAL_BUDGET_MS;
-    vd_appraise_result_t *r = calloc(1, sizeof(*r));
-    if (r == NULL) {
-        vd_api_problem(call->resp, 503, "out of memory");
-        goto out;
-    }
-    vd_err_t rc = vd_appraise(call->api->c.appraiser, &areq, r, &err);
-    if (rc == VD_E_CONFIG) {
-        vd_api_problem(call->resp, 404, "%s", err.msg);
-    } else if (rc != VD_OK) {
-        vd_api_problem(call->resp, 500, "%s", err.msg);
-    } else if (r->outcome == VD_OUTCOME_BAD_EVIDENCE) {
-        vd_api_problem(call->resp, 400, "evidence: %s", r->problem);
-    } else {
+    vd_appraise_result_t *r = vd_api_appraise(call, &areq);
+    if (r != NULL) {
         json_t *genuine = vd_appraise_result_json(r, areq.at);
         json_t *appraisal = json_object_get(genuine, "appraisal");
         json_incref(appraisal);

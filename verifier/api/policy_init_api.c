@@ -108,17 +108,8 @@ void vd_api_policy_init(vd_api_call_t *call)
     areq.policy_name = NULL;
     areq.no_policy = 1; /* genuineness only: a configured default policy never applies */
     areq.budget_ms = VD_API_COLLATERAL_BUDGET_MS;
-    vd_appraise_result_t *r = calloc(1, sizeof(*r));
-    if (r == NULL) {
-        vd_api_problem(call->resp, 503, "out of memory");
-        goto out;
-    }
-    vd_err_t rc = vd_appraise(call->api->c.appraiser, &areq, r, &err);
-    if (rc != VD_OK) {
-        vd_api_problem(call->resp, 500, "the appraisal could not be made: %s", err.msg);
-    } else if (r->outcome == VD_OUTCOME_BAD_EVIDENCE) {
-        vd_api_problem(call->resp, 400, "evidence: %s", r->problem);
-    } else {
+    vd_appraise_result_t *r = vd_api_appraise(call, &areq);
+    if (r != NULL) {
         draft(call, r, name, description, label, areq.at);
     }
     free(r);
