@@ -76,11 +76,25 @@ vd_err_t vd_appraise__vtpm_certs(vd_appraise_vtpm_t *v, vd_certset_t *certs, int
 vd_err_t vd_appraise__vtpm_check(vd_appraise_vtpm_t *v, const vd_appraise_request_t *req,
                                  vd_appraise_result_t *out, vd_error_t *err)
 {
-    vd_err_t rc = vd_vtpm_check(&v->ev, req->nonce, req->nonce != NULL ? req->nonce_len : 0,
-                                &out->snp, &out->vtpm, err);
+    uint8_t bound[VD_VTPM_CHALLENGE_BIND_LEN];
+    const uint8_t *expect = req->nonce;
+    size_t expect_len = req->nonce != NULL ? req->nonce_len : 0;
+    if (req->vtpm_binding == VD_VTPM_BIND_SHA384 && expect_len > 0) {
+        /* A verdict challenge: the quote binds SHA-384(challenge || runtime data) (vtpm.h). */
+        vd_err_t hrc = vd_vtpm_challenge_binding(
+            req->nonce, req->nonce_len, req->runtime_data,
+            req->runtime_data != NULL ? req->runtime_data_len : 0, bound, err);
+        if (hrc != VD_OK) {
+            return hrc;
+        }
+        expect = bound;
+        expect_len = sizeof(bound);
+    }
+    vd_err_t rc = vd_vtpm_check(&v->ev, expect, expect_len, &out->snp, &out->vtpm, err);
     if (rc != VD_OK) {
         return rc;
     }
+    out->vtpm.binding = expect_len > 0 ? req->vtpm_binding : VD_VTPM_BIND_EXACT;
     out->has_vtpm = 1;
     if (v->vcek_foreign && out->snp.status != VD_SNP_REJECTED) {
         /* Never "collateral unavailable" for a VCEK the evidence got wrong. */
@@ -175,5 +189,6 @@ json_t *vd_appraise__vtpm_json(const vd_vtpm_result_t *r)
         json_object_set_new(o, "quote", json_null());
     }
     json_object_set_new(o, "nonce_checked", json_boolean(r->nonce_checked));
+    json_object_set_new(o, "nonce_binding", json_string(vd_vtpm_binding_str(r->binding)));
     return o;
 }

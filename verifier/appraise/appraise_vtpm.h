@@ -39,7 +39,8 @@ vd_err_t vd_appraise__vtpm_certs(vd_appraise_vtpm_t *v, vd_certset_t *certs, int
 
 /**
  * After vd_snp_verify: every vTPM check (vd_vtpm_check with the request's nonce, compared with
- * the quote's extraData), folded into out->snp; the claims into out->vtpm (has_vtpm set).
+ * the quote's extraData as req->vtpm_binding says: as it is, or SHA-384(challenge || runtime
+ * data)), folded into out->snp; the claims into out->vtpm (has_vtpm set, binding recorded).
  */
 vd_err_t vd_appraise__vtpm_check(vd_appraise_vtpm_t *v, const vd_appraise_request_t *req,
                                  vd_appraise_result_t *out, vd_error_t *err);
