@@ -227,6 +227,20 @@ class KeyBroker(unittest.TestCase):
             broker.stop()
             stopped_cleanly(untrusting)
 
+    def test_broker_checks_the_binding_itself(self):
+        """snp_check_binding on the token's annotated evidence: what the broker refuses even if
+        verdict said affirming (verdict itself always checks the binding, so only directly)."""
+        import broker
+        nonce = os.urandom(64)
+        _, key_a = keywrap.new_key_pair()
+        _, key_b = keywrap.new_key_pair()
+        rd = broker.snp_report_data(nonce, key_a).hex()
+        submod = {"ear.veraison.annotated-evidence": {"report": {"report_data": rd}}}
+        broker.snp_check_binding(submod, nonce, key_a)
+        for args in ((submod, nonce, key_b), (submod, bytes(64), key_a), ({}, nonce, key_a)):
+            with self.assertRaises(broker.Refused):
+                broker.snp_check_binding(*args)
+
     def test_malformed_requests(self):
         import requests
         url = self.broker.url + "/key"
