@@ -241,6 +241,26 @@ class KeyBroker(unittest.TestCase):
             with self.assertRaises(broker.Refused):
                 broker.snp_check_binding(*args)
 
+    def test_broker_checks_the_claims_itself(self):
+        """check_claims on verified tokens verdict would not sign for this request."""
+        import broker
+        nonce = os.urandom(64)
+
+        def claims(status="affirming", policy="policy:SEVSNP/" + POLICY + "@v1", n=nonce,
+                   extra=None):
+            subs = {"SEVSNP": {"ear.status": status, "ear.appraisal-policy-id": policy}}
+            subs.update(extra or {})
+            return {"eat_nonce": keywrap.b64e(n), "submods": subs}
+
+        broker.check_claims(claims(), POLICY, nonce)
+        broker.check_claims(claims(policy="policy:SEVSNP/" + POLICY), POLICY, nonce)
+        for bad in (claims(status="warning"), claims(status="contraindicated"),
+                    claims(policy="policy:SEVSNP"), claims(policy="policy:SEVSNP/other@v1"),
+                    claims(policy="policy:SEVSNP/" + POLICY + "-lax"), claims(n=bytes(64)),
+                    claims(extra={"OTHER": {}}), {"submods": claims()["submods"]}):
+            with self.assertRaises(broker.Refused, msg=bad):
+                broker.check_claims(bad, POLICY, nonce)
+
     def test_malformed_requests(self):
         import requests
         url = self.broker.url + "/key"

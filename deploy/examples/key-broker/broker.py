@@ -18,7 +18,6 @@ import argparse
 import hashlib
 import hmac
 import json
-import os
 import socket
 import sys
 import threading
@@ -97,6 +96,34 @@ def check_binding(evidence, submod, nonce, pubkey_der):
     if "tsm" in evidence or "report" in evidence:
         return snp_check_binding(submod, nonce, pubkey_der)
     raise Refused(400, "unsupported evidence")
+
+
+def check_claims(claims, policy, nonce):
+    """The verified token's claims must say: affirming, under `policy`, for `nonce`. Returns
+    the (single) appraisal's claims."""
+    try:
+        eat_nonce = _b64d(claims.get("eat_nonce"))
+    except ValueError:
+        eat_nonce = b""
+    if not hmac.compare_digest(eat_nonce, nonce):
+        raise Refused(403, "the token is not for this challenge")
+    submods = claims.get("submods")
+    if not isinstance(submods, dict) or len(submods) != 1:
+        raise Refused(403, "the token does not carry exactly one appraisal")
+    (name, submod), = submods.items()
+    if not isinstance(submod, dict):
+        raise Refused(403, "the token's appraisal is not an object")
+    policy_id = submod.get("ear.appraisal-policy-id", "")
+    want = "policy:%s/%s" % (name, policy)
+    if not isinstance(policy_id, str) or (policy_id != want and
+                                          not policy_id.startswith(want + "@v")):
+        raise Refused(403, "appraised under %r, not the broker's policy" % (policy_id,))
+    status = submod.get("ear.status")
+    if status != "affirming":
+        claims = submod.get("ear.veraison.policy-claims")
+        problem = claims.get("problem", "") if isinstance(claims, dict) else ""
+        raise Refused(403, "the appraisal is %s, not affirming" % (status,), verdict=problem)
+    return submod
 
 
 # ---- verdict: challenges, appraisal, token verification ----
@@ -178,22 +205,7 @@ class Verdict:
                           verdict=detail)
         claims = self.verify_token(r.json().get("token"))
         nonce = b64d(challenge, "challenge")
-        eat_nonce = claims.get("eat_nonce")
-        if not isinstance(eat_nonce, str) or not hmac.compare_digest(
-                b64d(eat_nonce, "eat_nonce"), nonce):
-            raise Refused(403, "the token is not for this challenge")
-        submods = claims.get("submods")
-        if not isinstance(submods, dict) or len(submods) != 1:
-            raise Refused(403, "the token does not carry exactly one appraisal")
-        (name, submod), = submods.items()
-        policy_id = submod.get("ear.appraisal-policy-id", "")
-        want = "policy:%s/%s" % (name, self.policy)
-        if policy_id != want and not policy_id.startswith(want + "@v"):
-            raise Refused(403, "appraised under %r, not the broker's policy" % policy_id)
-        status = submod.get("ear.status")
-        if status != "affirming":
-            problem = submod.get("ear.veraison.policy-claims", {}).get("problem", "")
-            raise Refused(403, "the appraisal is %s, not affirming" % status, verdict=problem)
+        submod = check_claims(claims, self.policy, nonce)
         check_binding(evidence, submod, nonce, pubkey_der)
         return submod
 
