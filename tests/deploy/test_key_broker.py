@@ -1,0 +1,284 @@
+#!/usr/bin/python3
+"""deploy/examples/key-broker end to end on loopback: a real `verdict serve` trusting a test PKI
+(--extra-roots), the broker (broker.py) with its policy (fde-boot.yaml), and a simulated CVM
+(cvm.py) whose report the test PKI signs (fake_collect.py stands in for
+`verdict evidence collect`). The disk key is released only to the CVM that attested, and refused
+for a replayed challenge, a public key the evidence does not bind, a report the broker's policy
+contraindicates, a token from another verdict, and a test PKI verdict was not told to trust.
+
+usage: test_key_broker.py VERDICT MKPKI EXAMPLE_DIR
+"""
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from cryptography.exceptions import InvalidTag
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+# Importing the example (here and in the broker, CVM and collector processes) must not leave
+# __pycache__ in the source tree.
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+sys.path.insert(0, os.path.join(HERE, "..", "api"))
+from verdict_server import Server, stopped_cleanly  # noqa: E402
+
+BIN = MKPKI = EXAMPLE = None
+PY = "/usr/bin/python3"
+POLICY = "fde-boot"
+DEBUG_BIT = 1 << 19  # guest POLICY bit 19: debug
+
+
+class Broker:
+    """broker.py on 127.0.0.1 with a port the kernel picks."""
+
+    def __init__(self, tmp, verdict, key_file, jwks_url=None):
+        args = [PY, os.path.join(EXAMPLE, "broker.py"), "--verdict", verdict, "--policy", POLICY,
+                "--key-file", key_file]
+        if jwks_url:
+            args += ["--jwks-url", jwks_url]
+        self.log = tempfile.NamedTemporaryFile(dir=tmp, prefix="broker-", suffix=".log",
+                                               delete=False)
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        line = self.proc.stdout.readline()
+        m = re.search(r"listening on (http://\S+)", line)
+        if not m:
+            self.stop()
+            raise RuntimeError("broker.py did not start: %r\n%s" % (line, self.logtext()))
+        self.url = m.group(1)
+
+    def logtext(self):
+        with open(self.log.name, errors="replace") as f:
+            return f.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)  # KeyboardInterrupt: serve_forever returns
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.log.close()
+
+
+class KeyBroker(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="verdict-kb-")
+        cls.pki = os.path.join(cls.tmp, "pki")
+        os.mkdir(cls.pki)
+        subprocess.run([MKPKI, cls.pki, "Genoa"], check=True)
+        with open(os.path.join(cls.pki, "report.bin"), "rb") as f:
+            template = f.read()
+        measurement = template[0x90:0xC0]
+        # The broker's policy, as shipped, pinned to the test image's measurement.
+        with open(os.path.join(EXAMPLE, "fde-boot.yaml")) as f:
+            text = f.read()
+        text, n = re.subn(r"value: [0-9a-f]{96}", "value: " + measurement.hex(), text)
+        assert n == 1, "fde-boot.yaml pins one measurement"
+        cls.policy_file = os.path.join(cls.tmp, "fde-boot.yaml")
+        with open(cls.policy_file, "w") as f:
+            f.write(text)
+        # The same chip and VCEK, other guests: a debuggable one, and another image.
+        policy = struct.unpack_from("<Q", template, 0x08)[0]
+        cls.pki_debug = cls.variant("pki-debug", template, 0x08,
+                                    struct.pack("<Q", policy | DEBUG_BIT))
+        cls.pki_image = cls.variant("pki-image", template, 0x90,
+                                    bytes(b ^ 0x5A for b in measurement))
+        cls.luks_key = os.urandom(64)
+        cls.key_file = os.path.join(cls.tmp, "luks.key")
+        with open(cls.key_file, "wb") as f:
+            f.write(cls.luks_key)
+        cls.verdict = cls.verdict_server("verdict-a", trusted=True)
+        cls.jwks_url = cls.verdict.url("/.well-known/jwks.json")
+        cls.broker = Broker(cls.tmp, cls.verdict.base, cls.key_file)
+        sys.path.insert(0, EXAMPLE)
+        global cvm, keywrap
+        import cvm
+        import keywrap
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+        stopped_cleanly(cls.verdict)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def variant(cls, name, template, offset, value):
+        """A copy of the test PKI whose report template differs at `offset` (mkpki --sign signs
+        it with the same VCEK)."""
+        d = os.path.join(cls.tmp, name)
+        shutil.copytree(cls.pki, d)
+        raw = bytearray(template)
+        raw[offset:offset + len(value)] = value
+        with open(os.path.join(d, "report.bin"), "wb") as f:
+            f.write(raw)
+        return d
+
+    @classmethod
+    def verdict_server(cls, name, trusted):
+        """A started `verdict serve` in its own directory, the broker's policy imported."""
+        work = os.path.join(cls.tmp, name)
+        os.mkdir(work)
+        db = os.path.join(work, "verdict.db")
+        subprocess.run([BIN, "policy", "import", "--db", db, cls.policy_file], check=True,
+                       stdout=subprocess.DEVNULL)
+        args = ["--extra-roots", os.path.join(cls.pki, "ark.pem")] if trusted else []
+        s = Server(BIN, args, workdir=work)
+        s.env.pop("VERDICT_EXTRA_ROOTS", None)
+        return s.start()
+
+    def collector(self, pki=None):
+        return [PY, os.path.join(HERE, "fake_collect.py"), MKPKI, pki or self.pki]
+
+    def certs(self):
+        return [os.path.join(self.pki, "vcek.pem"), os.path.join(self.pki, "chain.pem")]
+
+    def attempt(self, broker=None, pki=None, send_key=None):
+        """One CVM boot, step by step: (HTTP status, body, private key, challenge)."""
+        url = (broker or self.broker).url
+        os.environ["KEY_BROKER_DIR"] = EXAMPLE
+        challenge = cvm.get_challenge(url)
+        private_key, pubkey_der = keywrap.new_key_pair()
+        evidence = cvm.collect(self.collector(pki), challenge, pubkey_der, certs=self.certs())
+        status, body = cvm.request_key(url, evidence, challenge, send_key or pubkey_der)
+        return status, body, private_key, challenge, evidence, pubkey_der
+
+    def assertRefused(self, status, body, *words):
+        self.assertEqual(status, 403, body)
+        self.assertNotIn("wrapped_key", body)
+        text = str(body).lower()
+        for w in words:
+            self.assertIn(w.lower(), text, body)
+
+    def test_happy_path_cvm_script(self):
+        """cvm.py as a guest runs it: the key on its output file, nothing else."""
+        out = os.path.join(self.tmp, "released.key")
+        env = dict(os.environ, KEY_BROKER_DIR=EXAMPLE)
+        p = subprocess.run([PY, os.path.join(EXAMPLE, "cvm.py"), "--broker", self.broker.url,
+                            "--out", out, "--collect-cmd",
+                            " ".join(self.collector()), "--certs"] + self.certs(),
+                           env=env, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr + self.broker.logtext())
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), self.luks_key)
+        self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
+
+    def test_only_the_attesting_key_unwraps(self):
+        status, body, private_key, challenge, _, _ = self.attempt()
+        self.assertEqual(status, 200, body)
+        salt = keywrap.b64d(challenge)
+        self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key, salt), self.luks_key)
+        other, _ = keywrap.new_key_pair()
+        with self.assertRaises(InvalidTag):
+            keywrap.unwrap(body["wrapped_key"], other, salt)
+        with self.assertRaises(InvalidTag):  # the wrapping is bound to this challenge too
+            keywrap.unwrap(body["wrapped_key"], private_key, bytes(64))
+
+    def test_replayed_challenge(self):
+        status, body, _, challenge, evidence, pubkey_der = self.attempt()
+        self.assertEqual(status, 200, body)
+        status, body = cvm.request_key(self.broker.url, evidence, challenge, pubkey_der)
+        self.assertRefused(status, body, "verdict refused", "challenge")
+
+    def test_wrong_public_key(self):
+        _, key_b = keywrap.new_key_pair()
+        status, body, _, _, _, _ = self.attempt(send_key=key_b)
+        self.assertRefused(status, body, "not affirming", "freshness")
+
+    def test_debug_guest_contraindicated(self):
+        status, body, _, _, _, _ = self.attempt(pki=self.pki_debug)
+        self.assertRefused(status, body, "contraindicated", "debug")
+
+    def test_other_image_contraindicated(self):
+        status, body, _, _, _, _ = self.attempt(pki=self.pki_image)
+        self.assertRefused(status, body, "contraindicated", "measurement")
+
+    def test_token_from_another_signer(self):
+        """A second verdict (its own signing key) appraising the same evidence: affirming, and
+        its own broker releases; a broker that trusts the first verdict's JWKS refuses."""
+        other = self.verdict_server("verdict-b", trusted=True)
+        own = Broker(self.tmp, other.base, self.key_file)
+        wrong = Broker(self.tmp, other.base, self.key_file, jwks_url=self.jwks_url)
+        try:
+            status, body, _, _, _, _ = self.attempt(broker=own)
+            self.assertEqual(status, 200, body)
+            status, body, _, _, _, _ = self.attempt(broker=wrong)
+            self.assertRefused(status, body, "not signed by a key in verdict's JWKS")
+        finally:
+            own.stop()
+            wrong.stop()
+            stopped_cleanly(other)
+
+    def test_test_pki_untrusted_without_extra_roots(self):
+        untrusting = self.verdict_server("verdict-c", trusted=False)
+        broker = Broker(self.tmp, untrusting.base, self.key_file)
+        try:
+            status, body, _, _, _, _ = self.attempt(broker=broker)
+            self.assertRefused(status, body, "not affirming")
+            self.assertNotIn("is affirming", str(body))
+        finally:
+            broker.stop()
+            stopped_cleanly(untrusting)
+
+    def test_broker_checks_the_binding_itself(self):
+        """snp_check_binding on the token's annotated evidence: what the broker refuses even if
+        verdict said affirming (verdict itself always checks the binding, so only directly)."""
+        import broker
+        nonce = os.urandom(64)
+        _, key_a = keywrap.new_key_pair()
+        _, key_b = keywrap.new_key_pair()
+        rd = broker.snp_report_data(nonce, key_a).hex()
+        submod = {"ear.veraison.annotated-evidence": {"report": {"report_data": rd}}}
+        broker.snp_check_binding(submod, nonce, key_a)
+        for args in ((submod, nonce, key_b), (submod, bytes(64), key_a), ({}, nonce, key_a)):
+            with self.assertRaises(broker.Refused):
+                broker.snp_check_binding(*args)
+
+    def test_broker_checks_the_claims_itself(self):
+        """check_claims on verified tokens verdict would not sign for this request."""
+        import broker
+        nonce = os.urandom(64)
+
+        def claims(status="affirming", policy="policy:SEVSNP/" + POLICY + "@v1", n=nonce,
+                   extra=None):
+            subs = {"SEVSNP": {"ear.status": status, "ear.appraisal-policy-id": policy}}
+            subs.update(extra or {})
+            return {"eat_nonce": keywrap.b64e(n), "submods": subs}
+
+        broker.check_claims(claims(), POLICY, nonce)
+        broker.check_claims(claims(policy="policy:SEVSNP/" + POLICY), POLICY, nonce)
+        for bad in (claims(status="warning"), claims(status="contraindicated"),
+                    claims(policy="policy:SEVSNP"), claims(policy="policy:SEVSNP/other@v1"),
+                    claims(policy="policy:SEVSNP/" + POLICY + "-lax"), claims(n=bytes(64)),
+                    claims(extra={"OTHER": {}}), {"submods": claims()["submods"]}):
+            with self.assertRaises(broker.Refused, msg=bad):
+                broker.check_claims(bad, POLICY, nonce)
+
+    def test_malformed_requests(self):
+        import requests
+        url = self.broker.url + "/key"
+        self.assertEqual(requests.post(url, data=b"{", timeout=30).status_code, 400)
+        self.assertEqual(requests.post(url, json={"evidence": {}}, timeout=30).status_code, 400)
+        _, pub = keywrap.new_key_pair()
+        r = requests.post(url, timeout=30, json={"evidence": {"tsm": {}}, "challenge": "AAAA",
+                                                 "pubkey": keywrap.b64e(b"not a key")})
+        self.assertEqual(r.status_code, 400)
+        r = requests.post(url, timeout=30, json={"evidence": {"nonsense": 1}, "challenge": "AAAA",
+                                                 "pubkey": keywrap.b64e(pub)})
+        self.assertEqual(r.status_code, 400)
+        self.assertIn("unsupported evidence", r.json()["error"])
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        print(__doc__)
+        sys.exit(2)
+    BIN, MKPKI, EXAMPLE = (os.path.abspath(a) for a in sys.argv[1:4])
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[4:])
