@@ -13,10 +13,12 @@
  *
  * usage: mkpki --vtpm DIR OUT [--version 1|2] [--extra HEX | --challenge B64 [--runtime-data F]]
  *                             [--user-data HEX] [--pcr N=HEX]... [--secure-boot-off]
- * writes OUT: Azure vTPM evidence JSON (testvtpm.h) around DIR/report.bin, signed by the test
- * VCEK, with the AK DIR/ak_key.pem (made on first use: one VM, one AK). The quote's extraData
- * is --extra, or the binding of a verdict challenge and runtime data computed by verdict's own
- * rule (vd_vtpm_challenge_binding); v2 user-data is the same unless --user-data says otherwise.
+ * writes OUT (- for stdout): Azure vTPM evidence JSON (testvtpm.h) around DIR/report.bin, signed by
+ * the test VCEK, with the AK DIR/ak_key.pem (made on first use: one VM, one AK). The quote's
+ * extraData is --extra, or the binding of a verdict challenge and runtime data computed by
+ * verdict's own rule (vd_vtpm_challenge_binding); v2 user-data is the same unless --user-data says
+ * otherwise.
+ * --nonce is --challenge (the arguments a collector gets, as for `verdict evidence collect`).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,10 +159,15 @@ static int vtpm_usage(const char *why)
 static int vtpm_mode(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"version", required_argument, NULL, 'v'},   {"extra", required_argument, NULL, 'x'},
-        {"challenge", required_argument, NULL, 'c'}, {"runtime-data", required_argument, NULL, 'r'},
-        {"user-data", required_argument, NULL, 'u'}, {"pcr", required_argument, NULL, 'p'},
-        {"secure-boot-off", no_argument, NULL, 'b'}, {NULL, 0, NULL, 0},
+        {"version", required_argument, NULL, 'v'},
+        {"extra", required_argument, NULL, 'x'},
+        {"challenge", required_argument, NULL, 'c'},
+        {"nonce", required_argument, NULL, 'c'},
+        {"runtime-data", required_argument, NULL, 'r'},
+        {"user-data", required_argument, NULL, 'u'},
+        {"pcr", required_argument, NULL, 'p'},
+        {"secure-boot-off", no_argument, NULL, 'b'},
+        {NULL, 0, NULL, 0},
     };
     static uint8_t rd[256 * 1024];
     uint8_t extra[64], user[64], challenge[128], bound[VD_VTPM_CHALLENGE_BIND_LEN];
@@ -255,7 +262,9 @@ static int vtpm_mode(int argc, char **argv)
     int rc = load_report(dir, report, &key) != 0 || (vcek = load_cert(dir, "vcek.pem")) == NULL ||
              (ak = load_or_make_ak(dir)) == NULL ||
              (json = vd_testvtpm_evidence(report, key, vcek, ak, &o)) == NULL ||
-             write_file(NULL, out, json, strlen(json)) != 0;
+             (strcmp(out, "-") == 0
+                  ? fwrite(json, 1, strlen(json), stdout) != strlen(json) || fflush(stdout) != 0
+                  : write_file(NULL, out, json, strlen(json)) != 0);
     if (rc) {
         fprintf(stderr, "mkpki --vtpm: cannot make %s from %s\n", out, dir);
     }
