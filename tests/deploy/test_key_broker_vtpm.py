@@ -1,0 +1,213 @@
+#!/usr/bin/python3
+"""The key broker's Azure vTPM path (deploy/examples/key-broker) end to end on loopback: a real
+`verdict serve` trusting a test PKI (--extra-roots) with the broker's vTPM policy
+(fde-boot-azure.yaml, its PCRs pinned to the test VM's), broker.py --vtpm-policy, and cvm.py
+--vtpm whose collector is `mkpki --vtpm` (Azure vTPM evidence signed by the test PKI: SNP
+report, runtime data with the AK, a TPM2 quote binding SHA-384(challenge || public key) by
+verdict's own rule). The LUKS key is released only when the SNP, binding, quote and PCR checks
+all affirm: refused for a replayed challenge, another public key, evidence bound to another
+challenge, a PCR or secure-boot state the policy does not allow, a broker without a vTPM
+policy, and a verdict that does not trust the test PKI.
+
+usage: test_key_broker_vtpm.py VERDICT MKPKI EXAMPLE_DIR
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True
+os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
+sys.path.insert(0, HERE)
+import test_key_broker as kb  # noqa: E402  (its Broker process wrapper)
+from test_key_broker import Server, stopped_cleanly  # noqa: E402
+
+BIN = MKPKI = EXAMPLE = None
+PY = "/usr/bin/python3"
+VTPM_POLICY = "fde-boot-azure"
+
+
+class KeyBrokerVtpm(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="verdict-kbv-")
+        cls.pki = os.path.join(cls.tmp, "pki")
+        os.mkdir(cls.pki)
+        subprocess.run([MKPKI, cls.pki, "Milan"], check=True)
+        # The test VM's PCRs, as its quote reports them (this first run also makes its AK).
+        first = json.loads(subprocess.run([MKPKI, "--vtpm", cls.pki, "-", "--extra", "00"],
+                                          check=True, capture_output=True).stdout)
+        cls.pcrs = first["tpm_quote"]["pcrs"]
+        # The broker's vTPM policy, as shipped, its PCRs pinned to the test VM's.
+        with open(os.path.join(EXAMPLE, VTPM_POLICY + ".yaml")) as f:
+            text = f.read()
+
+        def pin(m):
+            return "%s: [{value: %s" % (m.group(1), cls.pcrs[int(m.group(1))])
+        text, n = re.subn(r"(\d+): \[\{value: 0{64}", pin, text)
+        assert n == 4, "fde-boot-azure.yaml pins PCRs 4, 7, 9, 12"
+        cls.policy_file = os.path.join(cls.tmp, VTPM_POLICY + ".yaml")
+        with open(cls.policy_file, "w") as f:
+            f.write(text)
+        cls.luks_key = os.urandom(64)
+        cls.key_file = os.path.join(cls.tmp, "luks.key")
+        with open(cls.key_file, "wb") as f:
+            f.write(cls.luks_key)
+        cls.verdict = cls.verdict_server("verdict-a", trusted=True)
+        cls.broker = cls.start_broker(cls.verdict)
+        sys.path.insert(0, EXAMPLE)
+        global cvm, keywrap, broker
+        import broker
+        import cvm
+        import keywrap
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+        stopped_cleanly(cls.verdict)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def verdict_server(cls, name, trusted):
+        work = os.path.join(cls.tmp, name)
+        os.mkdir(work)
+        subprocess.run([BIN, "policy", "import", "--db", os.path.join(work, "verdict.db"),
+                        cls.policy_file], check=True, stdout=subprocess.DEVNULL)
+        s = Server(BIN, ["--extra-roots", os.path.join(cls.pki, "ark.pem")] if trusted else [],
+                   workdir=work)
+        s.env.pop("VERDICT_EXTRA_ROOTS", None)
+        return s.start()
+
+    @classmethod
+    def start_broker(cls, verdict, vtpm=True):
+        return kb.Broker(cls.tmp, verdict.base, cls.key_file,
+                         extra=["--vtpm-policy", VTPM_POLICY] if vtpm else [])
+
+    def collector(self, *extra):
+        """The vTPM collector cvm.py runs: it gets --nonce and --runtime-data."""
+        return [MKPKI, "--vtpm", self.pki, "-"] + list(extra)
+
+    def certs(self):
+        return [os.path.join(self.pki, "chain.pem")]  # the VCEK travels in the evidence
+
+    def attempt(self, broker=None, collector=None, send_key=None, bind_challenge=None):
+        """One Azure CVM boot: (HTTP status, body, private key, challenge, evidence, key)."""
+        url = (broker or self.broker).url
+        challenge = cvm.get_challenge(url, vtpm=True)
+        private_key, pubkey_der = keywrap.new_key_pair()
+        evidence = cvm.collect_vtpm(collector or self.collector(), bind_challenge or challenge,
+                                    pubkey_der, certs=self.certs())
+        status, body = cvm.request_key(url, evidence, challenge, send_key or pubkey_der)
+        return status, body, private_key, challenge, evidence, pubkey_der
+
+    def assertRefused(self, status, body, *words, code=403):
+        self.assertEqual(status, code, body)
+        self.assertNotIn("wrapped_key", body)
+        text = json.dumps(body).lower()
+        for w in words:
+            self.assertIn(w.lower(), text, body)
+
+    def test_happy_path_cvm_script(self):
+        """cvm.py --vtpm as the guest runs it: the key on its output file."""
+        out = os.path.join(self.tmp, "released.key")
+        p = subprocess.run([PY, os.path.join(EXAMPLE, "cvm.py"), "--vtpm", "--broker",
+                            self.broker.url, "--out", out,
+                            "--collect-cmd", " ".join(self.collector()),
+                            "--certs"] + self.certs(), capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr + self.broker.logtext())
+        with open(out, "rb") as f:
+            self.assertEqual(f.read(), self.luks_key)
+
+    def test_released_key_unwraps_and_binding_is_sha384(self):
+        status, body, private_key, challenge, evidence, pubkey_der = self.attempt()
+        self.assertEqual(status, 200, body)
+        self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key,
+                                        keywrap.b64d(challenge)), self.luks_key)
+        # What the VM quoted: 48 bytes, the broker's own rule agrees with verdict's.
+        r = self.verdict.post("/v1/attest", json={
+            "evidence": evidence, "challenge": self.verdict.post("/v1/challenge").json()["nonce"]})
+        extra = r.json()["genuine"]["vtpm"]["quote"]["extra_data"]
+        self.assertEqual(bytes.fromhex(extra),
+                         broker.vtpm_qualifying_data(keywrap.b64d(challenge), pubkey_der))
+
+    def test_replayed_challenge(self):
+        status, body, _, challenge, evidence, pubkey_der = self.attempt()
+        self.assertEqual(status, 200, body)
+        status, body = cvm.request_key(self.broker.url, evidence, challenge, pubkey_der)
+        self.assertRefused(status, body, "verdict refused", "challenge")
+
+    def test_wrong_public_key(self):
+        _, key_b = keywrap.new_key_pair()
+        status, body, _, _, _, _ = self.attempt(send_key=key_b)
+        self.assertRefused(status, body, "not affirming", "tpm.nonce")
+
+    def test_nonce_mismatch(self):
+        """Evidence quoted over another challenge of the same verdict, sent with this one."""
+        other = cvm.get_challenge(self.broker.url, vtpm=True)
+        status, body, _, _, _, _ = self.attempt(bind_challenge=other)
+        self.assertRefused(status, body, "not affirming", "tpm.nonce")
+
+    def test_wrong_pcr(self):
+        bad = "%064x" % (int(self.pcrs[7], 16) ^ 1)
+        status, body, _, _, _, _ = self.attempt(collector=self.collector("--pcr", "7=" + bad))
+        self.assertRefused(status, body, "contraindicated", "pcr7")
+
+    def test_secure_boot_off(self):
+        status, body, _, _, _, _ = self.attempt(collector=self.collector("--secure-boot-off"))
+        self.assertRefused(status, body, "not affirming", "secure_boot")
+
+    def test_broker_without_vtpm_policy(self):
+        plain = self.start_broker(self.verdict, vtpm=False)
+        try:
+            with self.assertRaises(cvm.Failed):  # no vtpm_binding offered
+                cvm.get_challenge(plain.url, vtpm=True)
+            challenge = cvm.get_challenge(plain.url)
+            _, pubkey_der = keywrap.new_key_pair()
+            evidence = cvm.collect_vtpm(self.collector(), challenge, pubkey_der, self.certs())
+            status, body = cvm.request_key(plain.url, evidence, challenge, pubkey_der)
+            self.assertRefused(status, body, "no --vtpm-policy", code=400)
+        finally:
+            plain.stop()
+
+    def test_test_pki_untrusted_without_extra_roots(self):
+        untrusting = self.verdict_server("verdict-c", trusted=False)
+        plain = self.start_broker(untrusting)
+        try:
+            status, body, _, _, _, _ = self.attempt(broker=plain)
+            self.assertRefused(status, body, "not affirming")
+        finally:
+            plain.stop()
+            stopped_cleanly(untrusting)
+
+    def test_broker_checks_the_vtpm_binding_itself(self):
+        """vtpm_check_binding on the token's annotated evidence: what the broker refuses even if
+        verdict said affirming (verdict always checks the binding, so only directly)."""
+        nonce = os.urandom(64)
+        _, key_a = keywrap.new_key_pair()
+        _, key_b = keywrap.new_key_pair()
+        qd = broker.vtpm_qualifying_data(nonce, key_a)
+        self.assertEqual(len(qd), 48)
+
+        def submod(extra, binding="sha384"):
+            return {"ear.veraison.annotated-evidence": {"vtpm": {
+                "nonce_binding": binding, "quote": {"extra_data": extra}}}}
+        broker.vtpm_check_binding(submod(qd.hex()), nonce, key_a)
+        for args in ((submod(qd.hex()), nonce, key_b), (submod(qd.hex()), bytes(64), key_a),
+                     (submod(qd.hex(), "exact"), nonce, key_a), (submod(None), nonce, key_a),
+                     ({}, nonce, key_a)):
+            with self.assertRaises(broker.Refused):
+                broker.vtpm_check_binding(*args)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 4:
+        print(__doc__)
+        sys.exit(2)
+    BIN, MKPKI, EXAMPLE = (os.path.abspath(a) for a in sys.argv[1:4])
+    kb.BIN, kb.MKPKI, kb.EXAMPLE = BIN, MKPKI, EXAMPLE
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[4:])
