@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """deploy/examples/key-broker end to end on loopback: a real `verdict serve` trusting a test PKI
 (--extra-roots), the broker (broker.py) with its policy (fde-boot.yaml), and a simulated CVM
-(cvm.py) whose report the test PKI signs (fake_collect.py stands in for
-`verdict evidence collect`). The disk key is released only to the CVM that attested, and refused
+(cvm.py) running the real `verdict evidence collect`, whose configfs-tsm is played by faketsm
+(tests/support/faketsm.c, LD_PRELOAD) with reports the test PKI signs. The disk key is released only to the CVM that attested, and refused
 for a replayed challenge, a public key the evidence does not bind, a report the broker's policy
 contraindicates, a token from another verdict, and a test PKI verdict was not told to trust.
 
-usage: test_key_broker.py VERDICT MKPKI EXAMPLE_DIR
+usage: test_key_broker.py VERDICT MKPKI EXAMPLE_DIR FAKETSM_SO
 """
 import os
 import re
@@ -28,7 +28,7 @@ os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 sys.path.insert(0, os.path.join(HERE, "..", "api"))
 from verdict_server import Server, stopped_cleanly  # noqa: E402
 
-BIN = MKPKI = EXAMPLE = None
+BIN = MKPKI = EXAMPLE = FAKETSM = None
 PY = "/usr/bin/python3"
 POLICY = "fde-boot"
 DEBUG_BIT = 1 << 19  # guest POLICY bit 19: debug
@@ -91,6 +91,8 @@ class KeyBroker(unittest.TestCase):
                                     struct.pack("<Q", policy | DEBUG_BIT))
         cls.pki_image = cls.variant("pki-image", template, 0x90,
                                     bytes(b ^ 0x5A for b in measurement))
+        cls.tsm = os.path.join(cls.tmp, "tsm")
+        os.mkdir(cls.tsm)
         cls.luks_key = os.urandom(64)
         cls.key_file = os.path.join(cls.tmp, "luks.key")
         with open(cls.key_file, "wb") as f:
@@ -134,8 +136,18 @@ class KeyBroker(unittest.TestCase):
         s.env.pop("VERDICT_EXTRA_ROOTS", None)
         return s.start()
 
+    def guest_env(self, pki=None):
+        """The environment in which `verdict evidence collect` finds the fake configfs-tsm."""
+        env = {"LD_PRELOAD": FAKETSM, "FAKETSM_ROOT": self.tsm, "FAKETSM_PKI": pki or self.pki,
+               "FAKETSM_MKPKI": MKPKI}
+        # gcc's shared ASan runtime wants to be first; faketsm is not instrumented.
+        asan = os.environ.get("ASAN_OPTIONS")
+        env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "verify_asan_link_order=0"
+        return env
+
     def collector(self, pki=None):
-        return [PY, os.path.join(HERE, "fake_collect.py"), MKPKI, pki or self.pki]
+        return ["env"] + ["%s=%s" % kv for kv in self.guest_env(pki).items()] + [
+            BIN, "evidence", "collect"]
 
     def certs(self):
         return [os.path.join(self.pki, "vcek.pem"), os.path.join(self.pki, "chain.pem")]
@@ -143,10 +155,10 @@ class KeyBroker(unittest.TestCase):
     def attempt(self, broker=None, pki=None, send_key=None):
         """One CVM boot, step by step: (HTTP status, body, private key, challenge)."""
         url = (broker or self.broker).url
-        os.environ["KEY_BROKER_DIR"] = EXAMPLE
         challenge = cvm.get_challenge(url)
         private_key, pubkey_der = keywrap.new_key_pair()
-        evidence = cvm.collect(self.collector(pki), challenge, pubkey_der, certs=self.certs())
+        evidence = cvm.collect(self.collector(pki), challenge, pubkey_der, tsm_dir=self.tsm,
+                               certs=self.certs())
         status, body = cvm.request_key(url, evidence, challenge, send_key or pubkey_der)
         return status, body, private_key, challenge, evidence, pubkey_der
 
@@ -160,10 +172,10 @@ class KeyBroker(unittest.TestCase):
     def test_happy_path_cvm_script(self):
         """cvm.py as a guest runs it: the key on its output file, nothing else."""
         out = os.path.join(self.tmp, "released.key")
-        env = dict(os.environ, KEY_BROKER_DIR=EXAMPLE)
+        env = dict(os.environ, **self.guest_env())
         p = subprocess.run([PY, os.path.join(EXAMPLE, "cvm.py"), "--broker", self.broker.url,
-                            "--out", out, "--collect-cmd",
-                            " ".join(self.collector()), "--certs"] + self.certs(),
+                            "--out", out, "--verdict", BIN, "--tsm-dir", self.tsm,
+                            "--certs"] + self.certs(),
                            env=env, capture_output=True, text=True)
         self.assertEqual(p.returncode, 0, p.stderr + self.broker.logtext())
         with open(out, "rb") as f:
@@ -277,8 +289,8 @@ class KeyBroker(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
+    if len(sys.argv) < 5:
         print(__doc__)
         sys.exit(2)
-    BIN, MKPKI, EXAMPLE = (os.path.abspath(a) for a in sys.argv[1:4])
-    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[4:])
+    BIN, MKPKI, EXAMPLE, FAKETSM = (os.path.abspath(a) for a in sys.argv[1:5])
+    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[5:])
