@@ -67,7 +67,63 @@ class Broker:
         self.log.close()
 
 
-class KeyBroker(unittest.TestCase):
+class BrokerCases:
+    """The cases every evidence kind passes (test_key_broker_vtpm.py reuses them), and the
+    servers' lifecycle: a TestCase mixing this in sets `tmp`, `pki`, `policy_file`, `verdict`,
+    `broker`, `luks_key` in setUpClass and has an attempt() doing one CVM boot, returning
+    (HTTP status, body, private key, challenge, evidence, public key DER)."""
+    BINDING_CHECK = "freshness"  # the check that fails for a key the evidence does not bind
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.stop()
+        stopped_cleanly(cls.verdict)
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    @classmethod
+    def verdict_server(cls, name, trusted):
+        """A started `verdict serve` in its own directory, the broker's policy imported."""
+        work = os.path.join(cls.tmp, name)
+        os.mkdir(work)
+        db = os.path.join(work, "verdict.db")
+        subprocess.run([BIN, "policy", "import", "--db", db, cls.policy_file], check=True,
+                       stdout=subprocess.DEVNULL)
+        args = ["--extra-roots", os.path.join(cls.pki, "ark.pem")] if trusted else []
+        s = Server(BIN, args, workdir=work)
+        s.env.pop("VERDICT_EXTRA_ROOTS", None)
+        return s.start()
+
+    def assertRefused(self, status, body, *words):
+        self.assertEqual(status, 403, body)
+        self.assertNotIn("wrapped_key", body)
+        text = str(body).lower()
+        for w in words:
+            self.assertIn(w.lower(), text, body)
+
+    def test_only_the_attesting_key_unwraps(self):
+        status, body, private_key, challenge, _, _ = self.attempt()
+        self.assertEqual(status, 200, body)
+        salt = keywrap.b64d(challenge)
+        self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key, salt), self.luks_key)
+        other, _ = keywrap.new_key_pair()
+        with self.assertRaises(InvalidTag):
+            keywrap.unwrap(body["wrapped_key"], other, salt)
+        with self.assertRaises(InvalidTag):  # the wrapping is bound to this challenge too
+            keywrap.unwrap(body["wrapped_key"], private_key, bytes(64))
+
+    def test_replayed_challenge(self):
+        status, body, _, challenge, evidence, pubkey_der = self.attempt()
+        self.assertEqual(status, 200, body)
+        status, body = cvm.request_key(self.broker.url, evidence, challenge, pubkey_der)
+        self.assertRefused(status, body, "verdict refused", "challenge")
+
+    def test_wrong_public_key(self):
+        _, key_b = keywrap.new_key_pair()
+        status, body, _, _, _, _ = self.attempt(send_key=key_b)
+        self.assertRefused(status, body, "not affirming", self.BINDING_CHECK)
+
+
+class KeyBroker(BrokerCases, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="verdict-kb-")
@@ -106,12 +162,6 @@ class KeyBroker(unittest.TestCase):
         import keywrap
 
     @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-        stopped_cleanly(cls.verdict)
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    @classmethod
     def variant(cls, name, template, offset, value):
         """A copy of the test PKI whose report template differs at `offset` (mkpki --sign signs
         it with the same VCEK)."""
@@ -122,19 +172,6 @@ class KeyBroker(unittest.TestCase):
         with open(os.path.join(d, "report.bin"), "wb") as f:
             f.write(raw)
         return d
-
-    @classmethod
-    def verdict_server(cls, name, trusted):
-        """A started `verdict serve` in its own directory, the broker's policy imported."""
-        work = os.path.join(cls.tmp, name)
-        os.mkdir(work)
-        db = os.path.join(work, "verdict.db")
-        subprocess.run([BIN, "policy", "import", "--db", db, cls.policy_file], check=True,
-                       stdout=subprocess.DEVNULL)
-        args = ["--extra-roots", os.path.join(cls.pki, "ark.pem")] if trusted else []
-        s = Server(BIN, args, workdir=work)
-        s.env.pop("VERDICT_EXTRA_ROOTS", None)
-        return s.start()
 
     def guest_env(self, pki=None):
         """The environment in which `verdict evidence collect` finds the fake configfs-tsm."""
@@ -162,13 +199,6 @@ class KeyBroker(unittest.TestCase):
         status, body = cvm.request_key(url, evidence, challenge, send_key or pubkey_der)
         return status, body, private_key, challenge, evidence, pubkey_der
 
-    def assertRefused(self, status, body, *words):
-        self.assertEqual(status, 403, body)
-        self.assertNotIn("wrapped_key", body)
-        text = str(body).lower()
-        for w in words:
-            self.assertIn(w.lower(), text, body)
-
     def test_happy_path_cvm_script(self):
         """cvm.py as a guest runs it: the key on its output file, nothing else."""
         out = os.path.join(self.tmp, "released.key")
@@ -181,28 +211,6 @@ class KeyBroker(unittest.TestCase):
         with open(out, "rb") as f:
             self.assertEqual(f.read(), self.luks_key)
         self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
-
-    def test_only_the_attesting_key_unwraps(self):
-        status, body, private_key, challenge, _, _ = self.attempt()
-        self.assertEqual(status, 200, body)
-        salt = keywrap.b64d(challenge)
-        self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key, salt), self.luks_key)
-        other, _ = keywrap.new_key_pair()
-        with self.assertRaises(InvalidTag):
-            keywrap.unwrap(body["wrapped_key"], other, salt)
-        with self.assertRaises(InvalidTag):  # the wrapping is bound to this challenge too
-            keywrap.unwrap(body["wrapped_key"], private_key, bytes(64))
-
-    def test_replayed_challenge(self):
-        status, body, _, challenge, evidence, pubkey_der = self.attempt()
-        self.assertEqual(status, 200, body)
-        status, body = cvm.request_key(self.broker.url, evidence, challenge, pubkey_der)
-        self.assertRefused(status, body, "verdict refused", "challenge")
-
-    def test_wrong_public_key(self):
-        _, key_b = keywrap.new_key_pair()
-        status, body, _, _, _, _ = self.attempt(send_key=key_b)
-        self.assertRefused(status, body, "not affirming", "freshness")
 
     def test_debug_guest_contraindicated(self):
         status, body, _, _, _, _ = self.attempt(pki=self.pki_debug)
