@@ -267,8 +267,8 @@ typedef struct vd_vtpm_result {
     uint32_t pcr_mask; /* bit i: pcrs[i] holds PCR i (set once the list matched the selection) */
     uint8_t pcrs[VD_VTPM_PCRS][32];
     int nonce_checked;         /* a nonce was given and tpm.nonce passed */
-    vd_vtpm_binding_t binding; /* how the caller's nonce became the qualifying data (set by the
-                                  caller of vd_vtpm_check: the appraisal pipeline) */
+    vd_vtpm_binding_t binding; /* how the caller's nonce became the qualifying data: SHA384
+                                  only when a nonce was given under it */
 } vd_vtpm_result_t;
 
 /**
@@ -290,6 +290,24 @@ typedef struct vd_vtpm_result {
  */
 vd_err_t vd_vtpm_check(const vd_vtpm_evidence_t *e, const uint8_t *nonce, size_t nonce_len,
                        vd_snp_result_t *snp, vd_vtpm_result_t *out, vd_error_t *err);
+
+/* The caller's freshness input and how it binds (vtpm.h, "binding a verdict challenge"). */
+typedef struct vd_vtpm_nonce {
+    vd_vtpm_binding_t binding;
+    const uint8_t *nonce; /* NULL: none (the nonce checks are skip) */
+    size_t nonce_len;
+    const uint8_t *runtime_data; /* VD_VTPM_BIND_SHA384 only; may be NULL */
+    size_t runtime_data_len;
+} vd_vtpm_nonce_t;
+
+/**
+ * vd_vtpm_check with the expected qualifying data derived from `n`: the nonce as it is
+ * (EXACT), or vd_vtpm_challenge_binding of the nonce and runtime data (SHA384); tpm.nonce and
+ * hcl.user_data compare with it and name it, out->binding records it. vd_vtpm_check is this
+ * with EXACT. Same return contract (VD_E_INTERNAL if hashing fails).
+ */
+vd_err_t vd_vtpm_check_bound(const vd_vtpm_evidence_t *e, const vd_vtpm_nonce_t *n,
+                             vd_snp_result_t *snp, vd_vtpm_result_t *out, vd_error_t *err);
 
 typedef struct vd_vtpm_input {
     const vd_vtpm_evidence_t *evidence;

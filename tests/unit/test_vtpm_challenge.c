@@ -229,6 +229,9 @@ static void test_mismatches_refused(void **state)
     assert_int_equal(r->outcome, VD_OUTCOME_REJECTED);
     assert_check(&r->snp.checks, "tpm.nonce", VD_CHECK_FAIL);
     assert_check(&r->snp.checks, "hcl.user_data", VD_CHECK_FAIL);
+    /* The reason names what was expected, not "the nonce". */
+    assert_non_null(strstr(vd_checks_find(&r->snp.checks, "tpm.nonce")->detail,
+                           "SHA-384(challenge || runtime data)"));
     free(r);
 
     r = appraise(f, ev, 1, VD_VTPM_BIND_SHA384, f->challenge, sizeof(f->challenge), NULL);

@@ -76,25 +76,17 @@ vd_err_t vd_appraise__vtpm_certs(vd_appraise_vtpm_t *v, vd_certset_t *certs, int
 vd_err_t vd_appraise__vtpm_check(vd_appraise_vtpm_t *v, const vd_appraise_request_t *req,
                                  vd_appraise_result_t *out, vd_error_t *err)
 {
-    uint8_t bound[VD_VTPM_CHALLENGE_BIND_LEN];
-    const uint8_t *expect = req->nonce;
-    size_t expect_len = req->nonce != NULL ? req->nonce_len : 0;
-    if (req->vtpm_binding == VD_VTPM_BIND_SHA384 && expect_len > 0) {
-        /* A verdict challenge: the quote binds SHA-384(challenge || runtime data) (vtpm.h). */
-        vd_err_t hrc = vd_vtpm_challenge_binding(
-            req->nonce, req->nonce_len, req->runtime_data,
-            req->runtime_data != NULL ? req->runtime_data_len : 0, bound, err);
-        if (hrc != VD_OK) {
-            return hrc;
-        }
-        expect = bound;
-        expect_len = sizeof(bound);
-    }
-    vd_err_t rc = vd_vtpm_check(&v->ev, expect, expect_len, &out->snp, &out->vtpm, err);
+    vd_vtpm_nonce_t n = {
+        .binding = req->vtpm_binding, /* SHA384 for a verdict challenge (vtpm.h) */
+        .nonce = req->nonce,
+        .nonce_len = req->nonce_len,
+        .runtime_data = req->runtime_data,
+        .runtime_data_len = req->runtime_data_len,
+    };
+    vd_err_t rc = vd_vtpm_check_bound(&v->ev, &n, &out->snp, &out->vtpm, err);
     if (rc != VD_OK) {
         return rc;
     }
-    out->vtpm.binding = expect_len > 0 ? req->vtpm_binding : VD_VTPM_BIND_EXACT;
     out->has_vtpm = 1;
     if (v->vcek_foreign && out->snp.status != VD_SNP_REJECTED) {
         /* Never "collateral unavailable" for a VCEK the evidence got wrong. */
