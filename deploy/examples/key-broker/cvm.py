@@ -11,7 +11,7 @@ filesystem is opened): fetch the disk key from the key broker (broker.py).
   5. unwrap the key with the private key and write it where cryptsetup reads it:
        cvm.py --broker URL --out - | cryptsetup open --key-file=- /dev/vda2 root
 
-usage: cvm.py --broker URL [--out FILE|-] [--tsm-dir DIR] [--verdict PATH]
+usage: cvm.py --broker URL [--cacert FILE] [--out FILE|-] [--tsm-dir DIR] [--verdict PATH]
               [--collect-cmd CMD] [--certs PEM ...]
 """
 import argparse
@@ -27,6 +27,7 @@ import requests
 from keywrap import b64d, b64e, new_key_pair, unwrap
 
 TIMEOUT = 120
+VERIFY = True  # requests' TLS verification: True (system CAs) or a CA bundle (--cacert)
 
 
 class Failed(Exception):
@@ -34,7 +35,7 @@ class Failed(Exception):
 
 
 def get_challenge(broker):
-    r = requests.post(broker.rstrip("/") + "/challenge", timeout=TIMEOUT)
+    r = requests.post(broker.rstrip("/") + "/challenge", timeout=TIMEOUT, verify=VERIFY)
     if r.status_code != 200:
         raise Failed("no challenge from the broker (HTTP %d): %s" % (r.status_code, r.text))
     c = r.json()
@@ -70,7 +71,7 @@ def collect(collect_cmd, challenge, pubkey_der, tsm_dir=None, certs=()):
 
 def request_key(broker, evidence, challenge, pubkey_der):
     """POST /key; the response as (HTTP status, JSON body)."""
-    r = requests.post(broker.rstrip("/") + "/key", timeout=TIMEOUT,
+    r = requests.post(broker.rstrip("/") + "/key", timeout=TIMEOUT, verify=VERIFY,
                       json={"evidence": evidence, "challenge": challenge,
                             "pubkey": b64e(pubkey_der)})
     try:
@@ -93,6 +94,7 @@ def fetch_key(broker, collect_cmd, tsm_dir=None, certs=()):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--broker", required=True, help="the key broker's base URL")
+    p.add_argument("--cacert", help="CA bundle that verifies the broker's TLS certificate")
     p.add_argument("--out", default="-", help="where to write the key (default -: stdout)")
     p.add_argument("--tsm-dir", help="the configfs-tsm report directory (verdict's default: "
                    "/sys/kernel/config/tsm/report)")
@@ -101,6 +103,9 @@ def main(argv=None):
                    "'VERDICT evidence collect' (it gets --nonce, --runtime-data and --binding)")
     p.add_argument("--certs", nargs="*", default=(), help="PEM files to send with the evidence")
     a = p.parse_args(argv)
+    global VERIFY
+    if a.cacert:
+        VERIFY = a.cacert
     cmd = shlex.split(a.collect_cmd) if a.collect_cmd else [a.verdict, "evidence", "collect"]
     try:
         key = fetch_key(a.broker, cmd, a.tsm_dir, a.certs)
