@@ -71,6 +71,7 @@ class KeyBroker(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="verdict-kb-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.pki = os.path.join(cls.tmp, "pki")
         os.mkdir(cls.pki)
         subprocess.run([MKPKI, cls.pki, "Genoa"], check=True)
@@ -100,16 +101,11 @@ class KeyBroker(unittest.TestCase):
         cls.verdict = cls.verdict_server("verdict-a", trusted=True, replica=True)
         cls.jwks_url = cls.verdict.url("/.well-known/jwks.json")
         cls.broker = Broker(cls.tmp, cls.verdict.base, cls.key_file)
+        cls.addClassCleanup(cls.broker.stop)
         sys.path.insert(0, EXAMPLE)
         global cvm, keywrap
         import cvm
         import keywrap
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-        stopped_cleanly(cls.verdict)
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     @classmethod
     def variant(cls, name, template, offset, value):
@@ -138,7 +134,9 @@ class KeyBroker(unittest.TestCase):
                      "--nonce-secret", os.path.join(cls.tmp, "nonce.secret")]
         s = Server(BIN, args, workdir=work)
         s.env.pop("VERDICT_EXTRA_ROOTS", None)
-        return s.start()
+        s.start()
+        cls.addClassCleanup(stopped_cleanly, s)  # must exit 0; a test's server too, at the end
+        return s
 
     def guest_env(self, pki=None):
         """The environment in which `verdict evidence collect` finds the fake configfs-tsm."""
@@ -148,6 +146,12 @@ class KeyBroker(unittest.TestCase):
         asan = os.environ.get("ASAN_OPTIONS")
         env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "verify_asan_link_order=0"
         return env
+
+    def start_broker(self, verdict_url, jwks_url=None):
+        """Another broker for this test, stopped at its end (its verdict at the class's)."""
+        b = Broker(self.tmp, verdict_url, self.key_file, jwks_url)
+        self.addCleanup(b.stop)
+        return b
 
     def collector(self, pki=None):
         return ["env"] + ["%s=%s" % kv for kv in self.guest_env(pki).items()] + [
@@ -208,22 +212,18 @@ class KeyBroker(unittest.TestCase):
         replayed through another replica may be released, but only wrapped to the key the
         genuine report binds, which the replayer does not hold."""
         replica = self.verdict_server("verdict-a2", trusted=True, replica=True)
-        broker = Broker(self.tmp, replica.base, self.key_file)
-        try:
-            status, body, private_key, challenge, evidence, pubkey_der = self.attempt()
-            self.assertEqual(status, 200, body)
-            status, body = cvm.request_key(broker.url, evidence, challenge, pubkey_der)
-            self.assertIn(status, (200, 403), body)
-            if status == 200:
-                salt = keywrap.b64d(challenge)
-                replayer, _ = keywrap.new_key_pair()
-                with self.assertRaises(InvalidTag):
-                    keywrap.unwrap(body["wrapped_key"], replayer, salt)
-                self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key, salt),
-                                 self.luks_key)
-        finally:
-            broker.stop()
-            stopped_cleanly(replica)
+        broker = self.start_broker(replica.base)
+        status, body, private_key, challenge, evidence, pubkey_der = self.attempt()
+        self.assertEqual(status, 200, body)
+        status, body = cvm.request_key(broker.url, evidence, challenge, pubkey_der)
+        self.assertIn(status, (200, 403), body)
+        if status == 200:
+            salt = keywrap.b64d(challenge)
+            replayer, _ = keywrap.new_key_pair()
+            with self.assertRaises(InvalidTag):
+                keywrap.unwrap(body["wrapped_key"], replayer, salt)
+            self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key, salt),
+                             self.luks_key)
 
     def test_wrong_public_key(self):
         _, key_b = keywrap.new_key_pair()
@@ -242,27 +242,18 @@ class KeyBroker(unittest.TestCase):
         """A second verdict (its own signing key) appraising the same evidence: affirming, and
         its own broker releases; a broker that trusts the first verdict's JWKS refuses."""
         other = self.verdict_server("verdict-b", trusted=True)
-        own = Broker(self.tmp, other.base, self.key_file)
-        wrong = Broker(self.tmp, other.base, self.key_file, jwks_url=self.jwks_url)
-        try:
-            status, body, _, _, _, _ = self.attempt(broker=own)
-            self.assertEqual(status, 200, body)
-            status, body, _, _, _, _ = self.attempt(broker=wrong)
-            self.assertRefused(status, body, "not signed by a key in verdict's JWKS")
-        finally:
-            own.stop()
-            wrong.stop()
-            stopped_cleanly(other)
+        own = self.start_broker(other.base)
+        wrong = self.start_broker(other.base, jwks_url=self.jwks_url)
+        status, body, _, _, _, _ = self.attempt(broker=own)
+        self.assertEqual(status, 200, body)
+        status, body, _, _, _, _ = self.attempt(broker=wrong)
+        self.assertRefused(status, body, "not signed by a key in verdict's JWKS")
 
     def test_test_pki_untrusted_without_extra_roots(self):
         untrusting = self.verdict_server("verdict-c", trusted=False)
-        broker = Broker(self.tmp, untrusting.base, self.key_file)
-        try:
-            status, body, _, _, _, _ = self.attempt(broker=broker)
-            self.assertRefused(status, body, "not affirming", "chain.ark", "not a pinned AMD ARK")
-        finally:
-            broker.stop()
-            stopped_cleanly(untrusting)
+        broker = self.start_broker(untrusting.base)
+        status, body, _, _, _, _ = self.attempt(broker=broker)
+        self.assertRefused(status, body, "not affirming", "chain.ark", "not a pinned AMD ARK")
 
     def test_broker_checks_the_binding_itself(self):
         """snp_check_binding on the token's annotated evidence: what the broker refuses even if
