@@ -289,6 +289,20 @@ class KeyBroker(unittest.TestCase):
             with self.assertRaises(broker.Refused, msg=bad):
                 broker.check_claims(bad, POLICY, nonce)
 
+    def test_verdict_unreachable(self):
+        """No verdict, no key: 503, never a release."""
+        import socket
+        with socket.socket() as sock:  # a loopback port nothing listens on once closed
+            sock.bind(("127.0.0.1", 0))
+            url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+        broker = self.start_broker(url)
+        status, body = cvm.request_key(broker.url, {"tsm": {}}, "AAAA",
+                                       keywrap.new_key_pair()[1])
+        self.assertEqual(status, 503, body)
+        self.assertIn("unreachable", body["error"])
+        with self.assertRaises(cvm.Failed):
+            cvm.get_challenge(broker.url)
+
     def test_malformed_requests(self):
         import requests
         url = self.broker.url + "/key"
