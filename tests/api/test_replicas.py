@@ -26,7 +26,7 @@ import unittest
 import jwt
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verdict_server import Server, b64, stopped_cleanly, verify_token  # noqa: E402
+from verdict_server import Server, b64, stopped_cleanly, script_args, verify_token  # noqa: E402
 
 BIN = VEC = MKPKI = None
 ISSUER = "http://verdict.replicas.test"
@@ -192,43 +192,35 @@ class Replicas(unittest.TestCase):
             out.append((r.json()["status"], sub["ear.status"], sub["ear.appraisal-policy-id"]))
         return out
 
+    def sync_both(self, text, version):
+        """Sync `text` into both databases while the replicas run, and return both answers once
+        both use `version` (a running server sees a new version within about a second)."""
+        self.write_policy(text)
+        for s in self.servers:
+            self.sync(s.dir)
+        deadline = time.time() + 10
+        while True:
+            a, b = self.answers("fleet")
+            done = a[2].endswith("@v%d" % version) and b[2].endswith("@v%d" % version)
+            if done or time.time() > deadline:
+                return a, b
+            time.sleep(0.2)
+
     def test_synced_policy_gives_the_same_answer(self):
+        measurement = read(os.path.join(VEC, TURIN[0]))[0x90:0xC0].hex()
         a, b = self.answers("fleet")
         self.assertEqual(a, b)
         self.assertEqual(a, ("affirming", "affirming", "policy:SEVSNP/fleet@v1"))
-        # A new version synced into both databases while they run: both pick it up (within
-        # about a second, docs/operations.md) and agree again.
-        self.write_policy(POLICY % ("00" * 48))
-        for s in self.servers:
-            self.sync(s.dir)
-        deadline = time.time() + 10
-        while True:
-            a, b = self.answers("fleet")
-            if (a[2].endswith("@v2") and b[2].endswith("@v2")) or time.time() > deadline:
-                break
-            time.sleep(0.2)
+        # A new version synced into both while they run: both pick it up and agree again.
+        a, b = self.sync_both(POLICY % ("00" * 48), 2)
         self.assertEqual(a, b)
         self.assertEqual(a, ("contraindicated", "contraindicated", "policy:SEVSNP/fleet@v2"))
-        # Synced back: the same text as version 1 makes version 3 on both.
-        self.write_policy(POLICY % read(os.path.join(VEC, TURIN[0]))[0x90:0xC0].hex())
-        for s in self.servers:
-            self.sync(s.dir)
-        deadline = time.time() + 10
-        while True:
-            a, b = self.answers("fleet")
-            if (a[2].endswith("@v3") and b[2].endswith("@v3")) or time.time() > deadline:
-                break
-            time.sleep(0.2)
+        # Synced back: the text of version 1 again makes version 3 on both.
+        a, b = self.sync_both(POLICY % measurement, 3)
         self.assertEqual(a, b)
         self.assertEqual(a, ("affirming", "affirming", "policy:SEVSNP/fleet@v3"))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
-        print(__doc__)
-        sys.exit(2)
-    BIN, VEC, MKPKI = (os.path.abspath(a) for a in sys.argv[1:4])
-    if not os.path.isdir(VEC):
-        print("vectors not found at %s" % VEC)
-        sys.exit(1 if os.environ.get("CI") else 77)
-    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[4:])
+    (BIN, VEC, MKPKI), rest = script_args(__doc__, 3)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)

@@ -11,7 +11,6 @@ refusal is the expiry's doing, not the way the token was made.
 
 usage: test_relying_party.py VERDICT_BINARY VECTORS_DIR EXAMPLE_DIR
 """
-import base64
 import json
 import os
 import subprocess
@@ -25,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "api"))
 from verdict_server import (Server, admin, b64, b64url, jwt_parts,  # noqa: E402
-                            stopped_cleanly)
+                            stopped_cleanly, script_args)
 
 BIN = VEC = EXAMPLE = None
 ISSUER = "http://verdict.relying-party.test"
@@ -163,11 +162,5 @@ class RelyingParty(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
-        print(__doc__)
-        sys.exit(2)
-    BIN, VEC, EXAMPLE = (os.path.abspath(a) for a in sys.argv[1:4])
-    if not os.path.isdir(VEC):
-        print("vectors not found at %s" % VEC)
-        sys.exit(1 if os.environ.get("CI") else 77)
-    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[4:])
+    (BIN, VEC, EXAMPLE), rest = script_args(__doc__, 3)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
