@@ -28,6 +28,7 @@ packages=(
     python3-yaml bash-completion         # deploy tests: Kubernetes manifests, bash completion
     dpkg-dev fakeroot                    # cpack -G DEB
     chromium chromium-driver python3-selenium  # playground tests: headless browser (tests/api/test_ui.py)
+    jq                                   # the shell relying-party example (deploy/examples/relying-party)
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"
