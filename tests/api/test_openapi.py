@@ -197,6 +197,18 @@ class RouteTable(unittest.TestCase):
             elif isinstance(o, list):
                 for v in o:
                     yield from refs(v)
+        # A YAML slip in a flow mapping ({description: a, b}) makes a member "b" with no
+        # value; the document never means null as a member value.
+        def nulls(o, path):
+            if isinstance(o, dict):
+                for k, v in o.items():
+                    if v is None:
+                        yield path + "/" + str(k)
+                    yield from nulls(v, path + "/" + str(k))
+            elif isinstance(o, list):
+                for i, v in enumerate(o):
+                    yield from nulls(v, "%s/%d" % (path, i))
+        self.assertEqual(list(nulls(spec.doc, "")), [])
         for ref in set(refs(spec.doc)):
             with self.subTest(ref=ref):
                 spec.resolver.resolve(ref)  # raises when it points nowhere
