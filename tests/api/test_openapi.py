@@ -109,12 +109,37 @@ class Spec:
                 method, route, status, ", ".join(sorted(responses))))
         return self.deref(responses[str(status)])
 
+    def check_request(self, req, method, route, where):
+        """A request the server accepted must fit the documented request body, so the request
+        schemas are not stricter than the server."""
+        body = self.doc["paths"][route]["get" if method == "HEAD" else method.lower()] \
+            .get("requestBody")
+        if not req.body:
+            if body is not None and body.get("required"):
+                raise AssertionError("%s: accepted without the required body" % where)
+            return
+        if body is None:
+            raise AssertionError("%s: accepted a body where none is documented" % where)
+        content = body["content"]
+        ctype = req.headers.get("content-type")
+        if ctype is None:  # none sent: JSON routes take it as JSON, the others ignore it
+            ctype = "application/json" if "application/json" in content else next(iter(content))
+        ctype = ctype.split(";")[0].strip()
+        if ctype not in content:
+            raise AssertionError("%s: accepted a %s body; documented: %s" % (
+                where, ctype, ", ".join(content)))
+        if ctype.endswith("json"):
+            self.validate(json.loads(req.body), content[ctype].get("schema", {}),
+                          where + " (request)")
+
     def check(self, r, method, route, expect=None):
         """Check one real answer `r` to `method` on the documented `route` (a template)."""
         where = "%s %s -> %d" % (method, route or r.request.path_url, r.status_code)
         if expect is not None and r.status_code != expect:
             raise AssertionError("%s: expected %d; body: %s" % (where, expect, r.text[:500]))
         resp = self.response(method, route, r.status_code)
+        if route is not None and 200 <= r.status_code < 300:
+            self.check_request(r.request, method, route, where)
         self.answered.add(("GET" if method == "HEAD" else method, route, str(r.status_code)))
         for name, h in (resp.get("headers") or {}).items():
             h = self.deref(h)
