@@ -500,8 +500,11 @@ class Endpoints(unittest.TestCase):
         c(s.post(at, json=attest_body(TURIN, policy="openapi")), "POST", at, 404)
 
     def run_restricted_server(self, s):
-        """No admin token, evidence needs a token, the playground off."""
+        """No admin token, evidence needs a token, policy reads open, the playground off."""
         c = self.spec.check
+        c(s.get("/v1/policies"), "GET", "/v1/policies", 200)
+        c(s.post("/v1/policies:validate", json={"policy": "name: open\n"}), "POST",
+          "/v1/policies:validate", 200)
         c(s.post("/v1/attest", json=attest_body(MILAN)), "POST", "/v1/attest", 401)
         c(s.post("/v1/attest", json=attest_body(MILAN), headers=reader()), "POST", "/v1/attest",
           200)
@@ -534,7 +537,8 @@ class Endpoints(unittest.TestCase):
         with serving(BIN, env=env) as s:
             self.run_main_server(s)
         env = {"VERDICT_READER_TOKEN": READER_TOKEN, "VERDICT_ADMIN_TOKEN": "",
-               "VERDICT_EVIDENCE_TOKEN_REQUIRED": "1", "VERDICT_UI": "0"}
+               "VERDICT_EVIDENCE_TOKEN_REQUIRED": "1", "VERDICT_OPEN_POLICY_READS": "1",
+               "VERDICT_UI": "0"}
         with serving(BIN, env=env) as s:
             self.run_restricted_server(s)
         missing = sorted((m, p) for m, p, _ in self.spec.operations()
