@@ -60,6 +60,7 @@ install(FILES
     ${CMAKE_SOURCE_DIR}/docs/evidence.md
     ${CMAKE_SOURCE_DIR}/docs/measure.md
     ${CMAKE_SOURCE_DIR}/policies/README.md
+    ${CMAKE_SOURCE_DIR}/docs/policy-authoring.md
     DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/docs/verdict.example.yaml
     DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
