@@ -60,11 +60,21 @@ install(FILES
     ${CMAKE_SOURCE_DIR}/docs/evidence.md
     ${CMAKE_SOURCE_DIR}/docs/measure.md
     ${CMAKE_SOURCE_DIR}/policies/README.md
+    ${CMAKE_SOURCE_DIR}/docs/policy-authoring.md
     DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(FILES ${CMAKE_SOURCE_DIR}/docs/verdict.example.yaml
     DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/policies/examples/
     DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/policies FILES_MATCHING PATTERN "*.yaml")
+# The key broker for full-disk encryption (deploy/examples/key-broker/README.md).
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/broker.py
+    ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/cvm.py
+    DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/key-broker)
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/keywrap.py
+    ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/fde-boot.yaml
+    ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/fde-boot-azure.yaml
+    ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/README.md
+    DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/key-broker)
 
 # --- cpack -G DEB --------------------------------------------------------------------------
 set(CPACK_PACKAGE_NAME verdict)

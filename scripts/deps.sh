@@ -28,6 +28,8 @@ packages=(
     python3-yaml bash-completion         # deploy tests: Kubernetes manifests, bash completion
     dpkg-dev fakeroot                    # cpack -G DEB
     chromium chromium-driver python3-selenium  # playground tests: headless browser (tests/api/test_ui.py)
+    jq                                   # the shell relying-party example (deploy/examples/relying-party)
+    python3-jsonschema                   # API reference test: real answers against docs/openapi.yaml
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"

@@ -33,7 +33,7 @@ echo "== concurrency suites and server tests under ThreadSanitizer"
 cmake -S . -B build-tsan -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
     -DVD_SANITIZE=thread >/dev/null
 cmake --build build-tsan -j"$jobs" --target test_policyset test_appraise test_certcache \
-    test_audit test_metrics test_challenge echo_server test_server_sniff verdict mkpki
+    test_audit test_metrics test_challenge echo_server test_server_sniff verdict mkpki routes_dump
 (cd build-tsan && ctest --output-on-failure \
     -R '^(test_policyset|test_appraise|test_certcache|test_audit|test_metrics|test_challenge)$')
 (cd build-tsan && ctest --output-on-failure -L server)

@@ -11,6 +11,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -194,3 +195,17 @@ def serving(*args, **kw):
         s.stop()
         raise
     stopped_cleanly(s)
+
+
+def script_args(doc, count):
+    """The command line of a test script: `count` paths (the verdict binary, the vectors
+    directory, ...), then unittest's own arguments. Exits 2 with `doc` when paths are missing, 77
+    (skipped) without the vectors, or 1 when CI is set."""
+    if len(sys.argv) < count + 1:
+        print(doc)
+        sys.exit(2)
+    paths = [os.path.abspath(a) for a in sys.argv[1:count + 1]]
+    if not os.path.isdir(paths[1]):
+        print("vectors not found at %s" % paths[1])
+        sys.exit(1 if os.environ.get("CI") else 77)
+    return paths, sys.argv[count + 1:]

@@ -67,66 +67,11 @@ class Broker:
         self.log.close()
 
 
-class BrokerCases:
-    """The cases every evidence kind passes (test_key_broker_vtpm.py reuses them), and the
-    servers' lifecycle: a TestCase mixing this in sets `tmp`, `pki`, `policy_file`, `verdict`,
-    `broker`, `luks_key` in setUpClass and has an attempt() doing one CVM boot, returning
-    (HTTP status, body, private key, challenge, evidence, public key DER)."""
-    BINDING_CHECK = "freshness"  # the check that fails for a key the evidence does not bind
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-        stopped_cleanly(cls.verdict)
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-
-    @classmethod
-    def verdict_server(cls, name, trusted):
-        """A started `verdict serve` in its own directory, the broker's policy imported."""
-        work = os.path.join(cls.tmp, name)
-        os.mkdir(work)
-        db = os.path.join(work, "verdict.db")
-        subprocess.run([BIN, "policy", "import", "--db", db, cls.policy_file], check=True,
-                       stdout=subprocess.DEVNULL)
-        args = ["--extra-roots", os.path.join(cls.pki, "ark.pem")] if trusted else []
-        s = Server(BIN, args, workdir=work)
-        s.env.pop("VERDICT_EXTRA_ROOTS", None)
-        return s.start()
-
-    def assertRefused(self, status, body, *words):
-        self.assertEqual(status, 403, body)
-        self.assertNotIn("wrapped_key", body)
-        text = str(body).lower()
-        for w in words:
-            self.assertIn(w.lower(), text, body)
-
-    def test_only_the_attesting_key_unwraps(self):
-        status, body, private_key, challenge, _, _ = self.attempt()
-        self.assertEqual(status, 200, body)
-        salt = keywrap.b64d(challenge)
-        self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key, salt), self.luks_key)
-        other, _ = keywrap.new_key_pair()
-        with self.assertRaises(InvalidTag):
-            keywrap.unwrap(body["wrapped_key"], other, salt)
-        with self.assertRaises(InvalidTag):  # the wrapping is bound to this challenge too
-            keywrap.unwrap(body["wrapped_key"], private_key, bytes(64))
-
-    def test_replayed_challenge(self):
-        status, body, _, challenge, evidence, pubkey_der = self.attempt()
-        self.assertEqual(status, 200, body)
-        status, body = cvm.request_key(self.broker.url, evidence, challenge, pubkey_der)
-        self.assertRefused(status, body, "verdict refused", "challenge")
-
-    def test_wrong_public_key(self):
-        _, key_b = keywrap.new_key_pair()
-        status, body, _, _, _, _ = self.attempt(send_key=key_b)
-        self.assertRefused(status, body, "not affirming", self.BINDING_CHECK)
-
-
-class KeyBroker(BrokerCases, unittest.TestCase):
+class KeyBroker(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="verdict-kb-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.pki = os.path.join(cls.tmp, "pki")
         os.mkdir(cls.pki)
         subprocess.run([MKPKI, cls.pki, "Genoa"], check=True)
@@ -153,9 +98,10 @@ class KeyBroker(BrokerCases, unittest.TestCase):
         cls.key_file = os.path.join(cls.tmp, "luks.key")
         with open(cls.key_file, "wb") as f:
             f.write(cls.luks_key)
-        cls.verdict = cls.verdict_server("verdict-a", trusted=True)
+        cls.verdict = cls.verdict_server("verdict-a", trusted=True, replica=True)
         cls.jwks_url = cls.verdict.url("/.well-known/jwks.json")
         cls.broker = Broker(cls.tmp, cls.verdict.base, cls.key_file)
+        cls.addClassCleanup(cls.broker.stop)
         sys.path.insert(0, EXAMPLE)
         global cvm, keywrap
         import cvm
@@ -173,6 +119,25 @@ class KeyBroker(BrokerCases, unittest.TestCase):
             f.write(raw)
         return d
 
+    @classmethod
+    def verdict_server(cls, name, trusted, replica=False):
+        """A started `verdict serve` in its own directory, the broker's policy imported; a
+        replica shares its signing key and challenge secret with the others."""
+        work = os.path.join(cls.tmp, name)
+        os.mkdir(work)
+        db = os.path.join(work, "verdict.db")
+        subprocess.run([BIN, "policy", "import", "--db", db, cls.policy_file], check=True,
+                       stdout=subprocess.DEVNULL)
+        args = ["--extra-roots", os.path.join(cls.pki, "ark.pem")] if trusted else []
+        if replica:
+            args += ["--signing-key", os.path.join(cls.tmp, "signing-key.pem"),
+                     "--nonce-secret", os.path.join(cls.tmp, "nonce.secret")]
+        s = Server(BIN, args, workdir=work)
+        s.env.pop("VERDICT_EXTRA_ROOTS", None)
+        s.start()
+        cls.addClassCleanup(stopped_cleanly, s)  # must exit 0; a test's server too, at the end
+        return s
+
     def guest_env(self, pki=None):
         """The environment in which `verdict evidence collect` finds the fake configfs-tsm."""
         env = {"LD_PRELOAD": FAKETSM, "FAKETSM_ROOT": self.tsm, "FAKETSM_PKI": pki or self.pki,
@@ -181,6 +146,12 @@ class KeyBroker(BrokerCases, unittest.TestCase):
         asan = os.environ.get("ASAN_OPTIONS")
         env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + "verify_asan_link_order=0"
         return env
+
+    def start_broker(self, verdict_url, jwks_url=None):
+        """Another broker for this test, stopped at its end (its verdict at the class's)."""
+        b = Broker(self.tmp, verdict_url, self.key_file, jwks_url)
+        self.addCleanup(b.stop)
+        return b
 
     def collector(self, pki=None):
         return ["env"] + ["%s=%s" % kv for kv in self.guest_env(pki).items()] + [
@@ -199,6 +170,13 @@ class KeyBroker(BrokerCases, unittest.TestCase):
         status, body = cvm.request_key(url, evidence, challenge, send_key or pubkey_der)
         return status, body, private_key, challenge, evidence, pubkey_der
 
+    def assertRefused(self, status, body, *words):
+        self.assertEqual(status, 403, body)
+        self.assertNotIn("wrapped_key", body)
+        text = str(body).lower()
+        for w in words:
+            self.assertIn(w.lower(), text, body)
+
     def test_happy_path_cvm_script(self):
         """cvm.py as a guest runs it: the key on its output file, nothing else."""
         out = os.path.join(self.tmp, "released.key")
@@ -212,6 +190,46 @@ class KeyBroker(BrokerCases, unittest.TestCase):
             self.assertEqual(f.read(), self.luks_key)
         self.assertEqual(os.stat(out).st_mode & 0o777, 0o600)
 
+    def test_only_the_attesting_key_unwraps(self):
+        status, body, private_key, challenge, _, _ = self.attempt()
+        self.assertEqual(status, 200, body)
+        salt = keywrap.b64d(challenge)
+        self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key, salt), self.luks_key)
+        other, _ = keywrap.new_key_pair()
+        with self.assertRaises(InvalidTag):
+            keywrap.unwrap(body["wrapped_key"], other, salt)
+        with self.assertRaises(InvalidTag):  # the wrapping is bound to this challenge too
+            keywrap.unwrap(body["wrapped_key"], private_key, bytes(64))
+
+    def test_replayed_challenge(self):
+        status, body, _, challenge, evidence, pubkey_der = self.attempt()
+        self.assertEqual(status, 200, body)
+        status, body = cvm.request_key(self.broker.url, evidence, challenge, pubkey_der)
+        self.assertRefused(status, body, "verdict refused", "challenge: reused")
+
+    def test_replay_to_another_replica_gains_nothing(self):
+        """verdict enforces single use per replica (docs/operations.md): the same request
+        replayed through another replica may be released, but only wrapped to the key the
+        genuine report binds, which the replayer does not hold."""
+        replica = self.verdict_server("verdict-a2", trusted=True, replica=True)
+        broker = self.start_broker(replica.base)
+        status, body, private_key, challenge, evidence, pubkey_der = self.attempt()
+        self.assertEqual(status, 200, body)
+        status, body = cvm.request_key(broker.url, evidence, challenge, pubkey_der)
+        self.assertIn(status, (200, 403), body)
+        if status == 200:
+            salt = keywrap.b64d(challenge)
+            replayer, _ = keywrap.new_key_pair()
+            with self.assertRaises(InvalidTag):
+                keywrap.unwrap(body["wrapped_key"], replayer, salt)
+            self.assertEqual(keywrap.unwrap(body["wrapped_key"], private_key, salt),
+                             self.luks_key)
+
+    def test_wrong_public_key(self):
+        _, key_b = keywrap.new_key_pair()
+        status, body, _, _, _, _ = self.attempt(send_key=key_b)
+        self.assertRefused(status, body, "not affirming", "freshness")
+
     def test_debug_guest_contraindicated(self):
         status, body, _, _, _, _ = self.attempt(pki=self.pki_debug)
         self.assertRefused(status, body, "contraindicated", "debug")
@@ -224,28 +242,18 @@ class KeyBroker(BrokerCases, unittest.TestCase):
         """A second verdict (its own signing key) appraising the same evidence: affirming, and
         its own broker releases; a broker that trusts the first verdict's JWKS refuses."""
         other = self.verdict_server("verdict-b", trusted=True)
-        own = Broker(self.tmp, other.base, self.key_file)
-        wrong = Broker(self.tmp, other.base, self.key_file, jwks_url=self.jwks_url)
-        try:
-            status, body, _, _, _, _ = self.attempt(broker=own)
-            self.assertEqual(status, 200, body)
-            status, body, _, _, _, _ = self.attempt(broker=wrong)
-            self.assertRefused(status, body, "not signed by a key in verdict's JWKS")
-        finally:
-            own.stop()
-            wrong.stop()
-            stopped_cleanly(other)
+        own = self.start_broker(other.base)
+        wrong = self.start_broker(other.base, jwks_url=self.jwks_url)
+        status, body, _, _, _, _ = self.attempt(broker=own)
+        self.assertEqual(status, 200, body)
+        status, body, _, _, _, _ = self.attempt(broker=wrong)
+        self.assertRefused(status, body, "not signed by a key in verdict's JWKS")
 
     def test_test_pki_untrusted_without_extra_roots(self):
         untrusting = self.verdict_server("verdict-c", trusted=False)
-        broker = Broker(self.tmp, untrusting.base, self.key_file)
-        try:
-            status, body, _, _, _, _ = self.attempt(broker=broker)
-            self.assertRefused(status, body, "not affirming")
-            self.assertNotIn("is affirming", str(body))
-        finally:
-            broker.stop()
-            stopped_cleanly(untrusting)
+        broker = self.start_broker(untrusting.base)
+        status, body, _, _, _, _ = self.attempt(broker=broker)
+        self.assertRefused(status, body, "not affirming", "chain.ark", "not a pinned AMD ARK")
 
     def test_broker_checks_the_binding_itself(self):
         """snp_check_binding on the token's annotated evidence: what the broker refuses even if
@@ -280,6 +288,20 @@ class KeyBroker(BrokerCases, unittest.TestCase):
                     claims(extra={"OTHER": {}}), {"submods": claims()["submods"]}):
             with self.assertRaises(broker.Refused, msg=bad):
                 broker.check_claims(bad, POLICY, nonce)
+
+    def test_verdict_unreachable(self):
+        """No verdict, no key: 503, never a release."""
+        import socket
+        with socket.socket() as sock:  # a loopback port nothing listens on once closed
+            sock.bind(("127.0.0.1", 0))
+            url = "http://127.0.0.1:%d" % sock.getsockname()[1]
+        broker = self.start_broker(url)
+        status, body = cvm.request_key(broker.url, {"tsm": {}}, "AAAA",
+                                       keywrap.new_key_pair()[1])
+        self.assertEqual(status, 503, body)
+        self.assertIn("unreachable", body["error"])
+        with self.assertRaises(cvm.Failed):
+            cvm.get_challenge(broker.url)
 
     def test_malformed_requests(self):
         import requests

@@ -7,13 +7,16 @@ report, runtime data with the AK, a TPM2 quote binding SHA-384(challenge || publ
 verdict's own rule). The LUKS key is released only when the SNP, binding, quote and PCR checks
 all affirm: refused for a replayed challenge, another public key, evidence bound to another
 challenge, a PCR or secure-boot state the policy does not allow, a broker without a vTPM
-policy, and a verdict that does not trust the test PKI.
+policy, and a verdict that does not trust the test PKI; a replay through another replica is
+released only wrapped to the genuine CVM's key. The cases that hold for any evidence are
+test_key_broker.py's, borrowed.
 
 usage: test_key_broker_vtpm.py VERDICT MKPKI EXAMPLE_DIR
 """
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,22 +26,19 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 os.environ["PYTHONDONTWRITEBYTECODE"] = "1"
 sys.path.insert(0, HERE)
-import test_key_broker as kb  # noqa: E402  (its Broker process wrapper)
-from test_key_broker import stopped_cleanly  # noqa: E402
+import test_key_broker as kb  # noqa: E402  (its Broker, servers and shared cases)
 
 BIN = MKPKI = EXAMPLE = None
 PY = "/usr/bin/python3"
 VTPM_POLICY = "fde-boot-azure"
+VTPM_ARGS = ("--vtpm-policy", VTPM_POLICY)
 
 
-class KeyBrokerVtpm(kb.BrokerCases, unittest.TestCase):
-    """The shared cases (the key unwraps only with the attesting key, a replayed challenge and
-    another public key are refused) and the vTPM's own."""
-    BINDING_CHECK = "tpm.nonce"
-
+class KeyBrokerVtpm(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="verdict-kbv-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, ignore_errors=True)
         cls.pki = os.path.join(cls.tmp, "pki")
         os.mkdir(cls.pki)
         subprocess.run([MKPKI, cls.pki, "Milan"], check=True)
@@ -61,19 +61,32 @@ class KeyBrokerVtpm(kb.BrokerCases, unittest.TestCase):
         cls.key_file = os.path.join(cls.tmp, "luks.key")
         with open(cls.key_file, "wb") as f:
             f.write(cls.luks_key)
-        cls.verdict = cls.verdict_server("verdict-a", trusted=True)
-        cls.broker = cls.start_broker(cls.verdict)
+        cls.verdict = cls.verdict_server("verdict-a", trusted=True, replica=True)
+        cls.broker = kb.Broker(cls.tmp, cls.verdict.base, cls.key_file, extra=VTPM_ARGS)
+        cls.addClassCleanup(cls.broker.stop)
         sys.path.insert(0, EXAMPLE)
         global cvm, keywrap, broker
         import broker
         import cvm
         import keywrap
-        kb.cvm, kb.keywrap = cvm, keywrap  # for the shared cases (kb.BrokerCases)
+        kb.cvm, kb.keywrap = cvm, keywrap  # for the cases borrowed from test_key_broker
 
-    @classmethod
-    def start_broker(cls, verdict, vtpm=True):
-        return kb.Broker(cls.tmp, verdict.base, cls.key_file,
-                         extra=["--vtpm-policy", VTPM_POLICY] if vtpm else [])
+    # The SEV-SNP test's servers and the cases that hold for every kind of evidence, borrowed
+    # as they are: a verdict (replica) importing this class's policy, refusals with a reason,
+    # the key unwrapping only with the attesting key, a replayed challenge refused, a replay
+    # through another replica released only wrapped to the genuine CVM's key.
+    verdict_server = kb.KeyBroker.__dict__["verdict_server"]
+    assertRefused = kb.KeyBroker.assertRefused
+    test_only_the_attesting_key_unwraps = kb.KeyBroker.test_only_the_attesting_key_unwraps
+    test_replayed_challenge = kb.KeyBroker.test_replayed_challenge
+    test_replay_to_another_replica_gains_nothing = \
+        kb.KeyBroker.test_replay_to_another_replica_gains_nothing
+
+    def start_broker(self, verdict_url, jwks_url=None, vtpm=True):
+        """Another broker for this test (with the vTPM policy unless vtpm=False)."""
+        b = kb.Broker(self.tmp, verdict_url, self.key_file, jwks_url, VTPM_ARGS if vtpm else ())
+        self.addCleanup(b.stop)
+        return b
 
     def collector(self, *extra):
         """The vTPM collector cvm.py runs: it gets --nonce and --runtime-data."""
@@ -129,28 +142,25 @@ class KeyBrokerVtpm(kb.BrokerCases, unittest.TestCase):
         self.assertRefused(status, body, "not affirming", "secure_boot")
 
     def test_broker_without_vtpm_policy(self):
-        plain = self.start_broker(self.verdict, vtpm=False)
-        try:
-            with self.assertRaises(cvm.Failed):  # no vtpm_binding offered
-                cvm.get_challenge(plain.url, vtpm=True)
-            challenge = cvm.get_challenge(plain.url)
-            _, pubkey_der = keywrap.new_key_pair()
-            evidence = cvm.collect_vtpm(self.collector(), challenge, pubkey_der, self.certs())
-            status, body = cvm.request_key(plain.url, evidence, challenge, pubkey_der)
-            self.assertEqual(status, 400, body)
-            self.assertIn("no --vtpm-policy", body["error"])
-        finally:
-            plain.stop()
+        plain = self.start_broker(self.verdict.base, vtpm=False)
+        with self.assertRaises(cvm.Failed):  # no vtpm_binding offered
+            cvm.get_challenge(plain.url, vtpm=True)
+        challenge = cvm.get_challenge(plain.url)
+        _, pubkey_der = keywrap.new_key_pair()
+        evidence = cvm.collect_vtpm(self.collector(), challenge, pubkey_der, self.certs())
+        status, body = cvm.request_key(plain.url, evidence, challenge, pubkey_der)
+        self.assertEqual(status, 400, body)
+        self.assertIn("no --vtpm-policy", body["error"])
+
+    def test_wrong_public_key(self):
+        _, key_b = keywrap.new_key_pair()
+        status, body, _, _, _, _ = self.attempt(send_key=key_b)
+        self.assertRefused(status, body, "not affirming", "tpm.nonce")
 
     def test_test_pki_untrusted_without_extra_roots(self):
         untrusting = self.verdict_server("verdict-c", trusted=False)
-        plain = self.start_broker(untrusting)
-        try:
-            status, body, _, _, _, _ = self.attempt(broker=plain)
-            self.assertRefused(status, body, "not affirming")
-        finally:
-            plain.stop()
-            stopped_cleanly(untrusting)
+        status, body, _, _, _, _ = self.attempt(broker=self.start_broker(untrusting.base))
+        self.assertRefused(status, body, "not affirming")
 
     def test_broker_checks_the_vtpm_binding_itself(self):
         """vtpm_check_binding on the token's annotated evidence: what the broker refuses even if

@@ -38,7 +38,6 @@ typedef int (*open2_fn)(const char *, int);
 typedef int (*mkdir_fn)(const char *, mode_t);
 
 int __open_2(const char *path, int flags);
-int __open64_2(const char *path, int flags);
 
 /* The next definition of `name` (dlsym returns an object pointer: copied, not cast). */
 static void next(const char *name, void *fn, size_t size)
@@ -151,48 +150,29 @@ static void before_open(const char *path)
     }
 }
 
-static int call_open(const char *name, const char *path, int flags, va_list ap)
-{
-    open_fn real;
-    mode_t mode = 0;
-    next(name, &real, sizeof(real));
-    if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
-        mode = (mode_t)va_arg(ap, int);
-    }
-    before_open(path);
-    return real(path, flags, mode);
-}
+/* open64 and __open64_2 are the same calls on LP64 glibc: aliases of ours. */
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+int __open64_2(const char *path, int flags) __attribute__((alias("__open_2")));
 
 int open(const char *path, int flags, ...)
 {
-    va_list ap;
-    va_start(ap, flags);
-    int fd = call_open("open", path, flags, ap);
-    va_end(ap);
-    return fd;
-}
-
-int open64(const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    int fd = call_open("open64", path, flags, ap);
-    va_end(ap);
-    return fd;
+    open_fn real;
+    mode_t mode = 0;
+    next("open", &real, sizeof(real));
+    if ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) {
+        va_list ap;
+        va_start(ap, flags);
+        mode = (mode_t)va_arg(ap, int);
+        va_end(ap);
+    }
+    before_open(path);
+    return real(path, flags, mode);
 }
 
 int __open_2(const char *path, int flags)
 {
     open2_fn real;
     next("__open_2", &real, sizeof(real));
-    before_open(path);
-    return real(path, flags);
-}
-
-int __open64_2(const char *path, int flags)
-{
-    open2_fn real;
-    next("__open64_2", &real, sizeof(real));
     before_open(path);
     return real(path, flags);
 }

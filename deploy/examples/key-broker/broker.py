@@ -58,6 +58,7 @@ def public_key(der):
         raise Refused(400, '"pubkey" must be the DER SubjectPublicKeyInfo of an EC P-256 or '
                       'P-384 key')
 
+
 # ---- how each kind of evidence binds the challenge and the public key ----
 
 def snp_report_data(nonce, pubkey_der):
@@ -76,8 +77,9 @@ def snp_attest_members(challenge, pubkey_der):
 def snp_check_binding(submod, nonce, pubkey_der):
     """The broker's own check that the appraised report binds this challenge and this key, from
     the token's annotated evidence (not only verdict's word that some runtime data matched)."""
-    report = submod.get("ear.veraison.annotated-evidence", {}).get("report", {})
-    got = report.get("report_data")
+    annotated = submod.get("ear.veraison.annotated-evidence")
+    report = annotated.get("report") if isinstance(annotated, dict) else None
+    got = report.get("report_data") if isinstance(report, dict) else None
     if not isinstance(got, str) or not hmac.compare_digest(
             got.lower(), snp_report_data(nonce, pubkey_der).hex()):
         raise Refused(403, "the appraised report does not bind this challenge and public key")
@@ -166,10 +168,16 @@ class Verdict:
         self.vtpm_policy = vtpm_policy  # None: Azure vTPM evidence is refused
         self.jwks_url = jwks_url or self.base + "/.well-known/jwks.json"
         self.verify_tls = cacert if cacert else True
-        self.http = requests.Session()
+        self.local = threading.local()  # one requests.Session per thread
         self.lock = threading.Lock()
         self.jwks = {}  # kid -> (PyJWK, its alg)
         self.jwks_fetched = 0.0
+
+    @property
+    def http(self):
+        if not hasattr(self.local, "session"):
+            self.local.session = requests.Session()
+        return self.local.session
 
     def post(self, path, body=None):
         try:
@@ -298,10 +306,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         routes = {"/challenge": self.broker.challenge, "/key": self.broker.key}
         try:
-            n = int(self.headers.get("content-length") or 0)
+            try:
+                n = int(self.headers.get("content-length") or 0)
+            except ValueError:
+                n = -1
             if n < 0 or n > BODY_MAX:
                 self.close_connection = True
-                raise Refused(413, "the body is larger than %d bytes" % BODY_MAX)
+                raise Refused(413, "give a Content-Length of at most %d bytes" % BODY_MAX)
             raw = self.rfile.read(n)
             if self.path not in routes:
                 raise Refused(404, "POST /challenge or POST /key")

@@ -15,9 +15,10 @@ On an Azure confidential VM (--vtpm) step 3 is the vTPM's: the collector command
 PCRs with qualifying data SHA-384(challenge || pubkey) (48 bytes: the vTPM takes at most 50)
 and prints Trustee's Azure vTPM evidence JSON; step 4 sends {"azure_vtpm": EVIDENCE}.
 
-usage: cvm.py --broker URL [--out FILE|-] [--tsm-dir DIR] [--verdict PATH]
+usage: cvm.py --broker URL [--cacert FILE] [--out FILE|-] [--tsm-dir DIR] [--verdict PATH]
               [--collect-cmd CMD] [--certs PEM ...]
-       cvm.py --vtpm --collect-cmd CMD --broker URL [--out FILE|-] [--certs PEM ...]
+       cvm.py --vtpm --collect-cmd CMD --broker URL [--cacert FILE] [--out FILE|-]
+              [--certs PEM ...]
 """
 import argparse
 import json
@@ -32,6 +33,7 @@ import requests
 from keywrap import b64d, b64e, new_key_pair, unwrap
 
 TIMEOUT = 120
+VERIFY = True  # requests' TLS verification: True (system CAs) or a CA bundle (--cacert)
 
 
 class Failed(Exception):
@@ -39,7 +41,7 @@ class Failed(Exception):
 
 
 def get_challenge(broker, vtpm=False):
-    r = requests.post(broker.rstrip("/") + "/challenge", timeout=TIMEOUT)
+    r = requests.post(broker.rstrip("/") + "/challenge", timeout=TIMEOUT, verify=VERIFY)
     if r.status_code != 200:
         raise Failed("no challenge from the broker (HTTP %d): %s" % (r.status_code, r.text))
     c = r.json()
@@ -95,7 +97,7 @@ def collect_vtpm(collect_cmd, challenge, pubkey_der, certs=()):
 
 def request_key(broker, evidence, challenge, pubkey_der):
     """POST /key; the response as (HTTP status, JSON body)."""
-    r = requests.post(broker.rstrip("/") + "/key", timeout=TIMEOUT,
+    r = requests.post(broker.rstrip("/") + "/key", timeout=TIMEOUT, verify=VERIFY,
                       json={"evidence": evidence, "challenge": challenge,
                             "pubkey": b64e(pubkey_der)})
     try:
@@ -121,6 +123,7 @@ def fetch_key(broker, collect_cmd, tsm_dir=None, certs=(), vtpm=False):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--broker", required=True, help="the key broker's base URL")
+    p.add_argument("--cacert", help="CA bundle that verifies the broker's TLS certificate")
     p.add_argument("--out", default="-", help="where to write the key (default -: stdout)")
     p.add_argument("--tsm-dir", help="the configfs-tsm report directory (verdict's default: "
                    "/sys/kernel/config/tsm/report)")
@@ -133,6 +136,9 @@ def main(argv=None):
     a = p.parse_args(argv)
     if a.vtpm and not a.collect_cmd:
         p.error("--vtpm needs --collect-cmd (the vTPM collector)")
+    global VERIFY
+    if a.cacert:
+        VERIFY = a.cacert
     cmd = shlex.split(a.collect_cmd) if a.collect_cmd else [a.verdict, "evidence", "collect"]
     try:
         key = fetch_key(a.broker, cmd, a.tsm_dir, a.certs, a.vtpm)
