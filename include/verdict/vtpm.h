@@ -226,7 +226,8 @@ vd_err_t vd_vtpm_attest_parse(const uint8_t *p, size_t len, vd_tpm_attest_t *out
  *                        broker wraps a disk key to) is optional and bound with it.
  *
  * For v2 evidence the runtime data's user-data must start with the same expected value, as for
- * any nonce.
+ * any nonce. A verdict challenge is always 64 bytes, so challenge || runtime data splits one
+ * way only: no other (challenge, runtime data) pair the server would accept hashes the same.
  */
 #define VD_VTPM_QUALIFYING_MAX     50 /* what Azure's vTPM accepts (64 bytes fail: TPM_RC_SIZE) */
 #define VD_VTPM_CHALLENGE_BIND_LEN 48 /* SHA-384 */
