@@ -31,6 +31,7 @@ has_file share/doc/verdict/operations.md
 has_file share/doc/verdict/evidence.md
 has_file share/doc/verdict/examples/verdict.example.yaml
 has_file share/doc/verdict/examples/key-broker/broker.py
+has_file share/doc/verdict/examples/relying-party/relying_party.py
 expect 0 "the key broker's policy validates" -- policy validate \
     "$p/share/doc/verdict/examples/key-broker/fde-boot.yaml"
 expect 0 "the key broker's vTPM policy validates" -- policy validate \

@@ -2,9 +2,10 @@
 """deploy/examples/key-broker end to end on loopback: a real `verdict serve` trusting a test PKI
 (--extra-roots), the broker (broker.py) with its policy (fde-boot.yaml), and a simulated CVM
 (cvm.py) running the real `verdict evidence collect`, whose configfs-tsm is played by faketsm
-(tests/support/faketsm.c, LD_PRELOAD) with reports the test PKI signs. The disk key is released only to the CVM that attested, and refused
-for a replayed challenge, a public key the evidence does not bind, a report the broker's policy
-contraindicates, a token from another verdict, and a test PKI verdict was not told to trust.
+(tests/support/faketsm.c, LD_PRELOAD) with reports the test PKI signs. The disk key is
+released only to the CVM that attested, and refused for a replayed challenge, a public key the
+evidence does not bind, a report the broker's policy contraindicates, a token from another
+verdict, and a test PKI verdict was not told to trust.
 
 usage: test_key_broker.py VERDICT MKPKI EXAMPLE_DIR FAKETSM_SO
 """
@@ -228,7 +229,7 @@ class KeyBroker(unittest.TestCase):
     def test_wrong_public_key(self):
         _, key_b = keywrap.new_key_pair()
         status, body, _, _, _, _ = self.attempt(send_key=key_b)
-        self.assertRefused(status, body, "not affirming", "freshness")
+        self.assertRefused(status, body, "contraindicated", "freshness")
 
     def test_debug_guest_contraindicated(self):
         status, body, _, _, _, _ = self.attempt(pki=self.pki_debug)
@@ -247,13 +248,13 @@ class KeyBroker(unittest.TestCase):
         status, body, _, _, _, _ = self.attempt(broker=own)
         self.assertEqual(status, 200, body)
         status, body, _, _, _, _ = self.attempt(broker=wrong)
-        self.assertRefused(status, body, "not signed by a key in verdict's JWKS")
+        self.assertRefused(status, body, "is not in the JWKS")
 
     def test_test_pki_untrusted_without_extra_roots(self):
         untrusting = self.verdict_server("verdict-c", trusted=False)
         broker = self.start_broker(untrusting.base)
         status, body, _, _, _, _ = self.attempt(broker=broker)
-        self.assertRefused(status, body, "not affirming", "chain.ark", "not a pinned AMD ARK")
+        self.assertRefused(status, body, "contraindicated", "chain.ark", "not a pinned AMD ARK")
 
     def test_broker_checks_the_binding_itself(self):
         """snp_check_binding on the token's annotated evidence: what the broker refuses even if
@@ -263,31 +264,13 @@ class KeyBroker(unittest.TestCase):
         _, key_a = keywrap.new_key_pair()
         _, key_b = keywrap.new_key_pair()
         rd = broker.snp_report_data(nonce, key_a).hex()
-        submod = {"ear.veraison.annotated-evidence": {"report": {"report_data": rd}}}
-        broker.snp_check_binding(submod, nonce, key_a)
-        for args in ((submod, nonce, key_b), (submod, bytes(64), key_a), ({}, nonce, key_a)):
+        claims = {"submods": {"SEVSNP": {
+            "ear.veraison.annotated-evidence": {"report": {"report_data": rd}}}}}
+        broker.snp_check_binding(claims, nonce, key_a)
+        for args in ((claims, nonce, key_b), (claims, bytes(64), key_a), ({}, nonce, key_a),
+                     ({"submods": {"SEVSNP": {}}}, nonce, key_a)):
             with self.assertRaises(broker.Refused):
                 broker.snp_check_binding(*args)
-
-    def test_broker_checks_the_claims_itself(self):
-        """check_claims on verified tokens verdict would not sign for this request."""
-        import broker
-        nonce = os.urandom(64)
-
-        def claims(status="affirming", policy="policy:SEVSNP/" + POLICY + "@v1", n=nonce,
-                   extra=None):
-            subs = {"SEVSNP": {"ear.status": status, "ear.appraisal-policy-id": policy}}
-            subs.update(extra or {})
-            return {"eat_nonce": keywrap.b64e(n), "submods": subs}
-
-        broker.check_claims(claims(), POLICY, nonce)
-        broker.check_claims(claims(policy="policy:SEVSNP/" + POLICY), POLICY, nonce)
-        for bad in (claims(status="warning"), claims(status="contraindicated"),
-                    claims(policy="policy:SEVSNP"), claims(policy="policy:SEVSNP/other@v1"),
-                    claims(policy="policy:SEVSNP/" + POLICY + "-lax"), claims(n=bytes(64)),
-                    claims(extra={"OTHER": {}}), {"submods": claims()["submods"]}):
-            with self.assertRaises(broker.Refused, msg=bad):
-                broker.check_claims(bad, POLICY, nonce)
 
     def test_verdict_unreachable(self):
         """No verdict, no key: 503, never a release."""

@@ -171,13 +171,13 @@ class KeyBrokerVtpm(unittest.TestCase):
         qd = broker.vtpm_qualifying_data(nonce, key_a)
         self.assertEqual(len(qd), 48)
 
-        def submod(extra, binding="sha384"):
-            return {"ear.veraison.annotated-evidence": {"vtpm": {
-                "nonce_binding": binding, "quote": {"extra_data": extra}}}}
-        broker.vtpm_check_binding(submod(qd.hex()), nonce, key_a)
-        for args in ((submod(qd.hex()), nonce, key_b), (submod(qd.hex()), bytes(64), key_a),
-                     (submod(qd.hex(), "exact"), nonce, key_a), (submod(None), nonce, key_a),
-                     ({}, nonce, key_a)):
+        def claims(extra, binding="sha384"):
+            return {"submods": {"SEVSNP": {"ear.veraison.annotated-evidence": {"vtpm": {
+                "nonce_binding": binding, "quote": {"extra_data": extra}}}}}}
+        broker.vtpm_check_binding(claims(qd.hex()), nonce, key_a)
+        for args in ((claims(qd.hex()), nonce, key_b), (claims(qd.hex()), bytes(64), key_a),
+                     (claims(qd.hex(), "exact"), nonce, key_a), (claims(None), nonce, key_a),
+                     ({"submods": {"SEVSNP": {}}}, nonce, key_a), ({}, nonce, key_a)):
             with self.assertRaises(broker.Refused):
                 broker.vtpm_check_binding(*args)
 

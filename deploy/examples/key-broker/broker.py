@@ -18,10 +18,10 @@ import argparse
 import hashlib
 import hmac
 import json
+import os
 import socket
 import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import jwt
@@ -29,6 +29,13 @@ import requests
 
 from keywrap import b64d as _b64d
 from keywrap import b64e, load_public_key, wrap
+
+# The token decision of a relying party (signature against the JWKS, alg bound to the key, exp,
+# iat, EAR profile, every submodule affirming with an affirming trust vector, the policy, the
+# nonce) is written once, in the relying-party example; the broker is one more relying party.
+sys.path.insert(1, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                "relying-party"))
+import relying_party  # noqa: E402
 
 BODY_MAX = 256 * 1024  # evidence with a certificate chain is a few KiB; vTPM evidence ~10 KiB
 VERDICT_TIMEOUT = 60
@@ -74,10 +81,11 @@ def snp_attest_members(challenge, pubkey_der):
     return {"challenge": challenge, "runtime_data": b64e(pubkey_der)}
 
 
-def snp_check_binding(submod, nonce, pubkey_der):
+def snp_check_binding(claims, nonce, pubkey_der):
     """The broker's own check that the appraised report binds this challenge and this key, from
     the token's annotated evidence (not only verdict's word that some runtime data matched)."""
-    annotated = submod.get("ear.veraison.annotated-evidence")
+    submod = claims.get("submods", {}).get("SEVSNP")
+    annotated = submod.get("ear.veraison.annotated-evidence") if isinstance(submod, dict) else None
     report = annotated.get("report") if isinstance(annotated, dict) else None
     got = report.get("report_data") if isinstance(report, dict) else None
     if not isinstance(got, str) or not hmac.compare_digest(
@@ -93,16 +101,18 @@ def vtpm_qualifying_data(nonce, pubkey_der):
     return hashlib.sha384(nonce + pubkey_der).digest()
 
 
-def vtpm_check_binding(submod, nonce, pubkey_der):
+def vtpm_check_binding(claims, nonce, pubkey_der):
     """The broker's own check that the appraised quote binds this challenge and this key, from
     the token's annotated evidence: verdict applied the challenge binding (sha384) and the
     quote's extraData is SHA-384(challenge || public key)."""
-    vtpm = submod.get("ear.veraison.annotated-evidence", {}).get("vtpm")
-    vtpm = vtpm if isinstance(vtpm, dict) else {}
-    quote = vtpm.get("quote") if isinstance(vtpm.get("quote"), dict) else {}
-    got = quote.get("extra_data")
-    if vtpm.get("nonce_binding") != "sha384" or not isinstance(got, str) or \
-            not hmac.compare_digest(got.lower(), vtpm_qualifying_data(nonce, pubkey_der).hex()):
+    submod = claims.get("submods", {}).get("SEVSNP")
+    annotated = submod.get("ear.veraison.annotated-evidence") if isinstance(submod, dict) else None
+    vtpm = annotated.get("vtpm") if isinstance(annotated, dict) else None
+    quote = vtpm.get("quote") if isinstance(vtpm, dict) else None
+    got = quote.get("extra_data") if isinstance(quote, dict) else None
+    binding = vtpm.get("nonce_binding") if isinstance(vtpm, dict) else None
+    if binding != "sha384" or not isinstance(got, str) or not hmac.compare_digest(
+            got.lower(), vtpm_qualifying_data(nonce, pubkey_der).hex()):
         raise Refused(403, "the appraised vTPM quote does not bind this challenge and public key")
 
 
@@ -125,41 +135,35 @@ def attest_members(evidence, challenge, pubkey_der):
     return snp_attest_members(challenge, pubkey_der)
 
 
-def check_binding(evidence, submod, nonce, pubkey_der):
+def check_binding(evidence, claims, nonce, pubkey_der):
+    """The broker's own check, on the verified token's claims, that the evidence binds this
+    challenge and this public key."""
     if evidence_kind(evidence) == "vtpm":
-        return vtpm_check_binding(submod, nonce, pubkey_der)
-    return snp_check_binding(submod, nonce, pubkey_der)
-
-
-def check_claims(claims, policy, nonce):
-    """The verified token's claims must say: affirming, under `policy`, for `nonce`. Returns
-    the (single) appraisal's claims."""
-    try:
-        eat_nonce = _b64d(claims.get("eat_nonce"))
-    except ValueError:
-        eat_nonce = b""
-    if not hmac.compare_digest(eat_nonce, nonce):
-        raise Refused(403, "the token is not for this challenge")
-    submods = claims.get("submods")
-    if not isinstance(submods, dict) or len(submods) != 1:
-        raise Refused(403, "the token does not carry exactly one appraisal")
-    (name, submod), = submods.items()
-    if not isinstance(submod, dict):
-        raise Refused(403, "the token's appraisal is not an object")
-    policy_id = submod.get("ear.appraisal-policy-id", "")
-    want = "policy:%s/%s" % (name, policy)
-    if not isinstance(policy_id, str) or (policy_id != want and
-                                          not policy_id.startswith(want + "@v")):
-        raise Refused(403, "appraised under %r, not the broker's policy" % (policy_id,))
-    status = submod.get("ear.status")
-    if status != "affirming":
-        claims = submod.get("ear.veraison.policy-claims")
-        problem = claims.get("problem", "") if isinstance(claims, dict) else ""
-        raise Refused(403, "the appraisal is %s, not affirming" % (status,), verdict=problem)
-    return submod
+        return vtpm_check_binding(claims, nonce, pubkey_der)
+    return snp_check_binding(claims, nonce, pubkey_der)
 
 
 # ---- verdict: challenges, appraisal, token verification ----
+
+class JWKS(jwt.PyJWKClient):
+    """verdict's JWKS, fetched with requests (so --cacert applies), cached 5 minutes and
+    fetched again when a token names a kid it does not hold (a rotated key)."""
+
+    def __init__(self, uri, verify):
+        super().__init__(uri, lifespan=300)
+        self.verify = verify
+
+    def fetch_data(self):
+        try:
+            r = requests.get(self.uri, timeout=VERDICT_TIMEOUT, verify=self.verify)
+            r.raise_for_status()
+            data = r.json()
+        except (requests.RequestException, ValueError) as e:
+            raise jwt.PyJWKClientError("cannot fetch %s: %s" % (self.uri, e.__class__.__name__))
+        if self.jwk_set_cache is not None:
+            self.jwk_set_cache.put(data)
+        return data
+
 
 class Verdict:
     def __init__(self, base, policy, jwks_url=None, cacert=None, vtpm_policy=None):
@@ -169,9 +173,7 @@ class Verdict:
         self.jwks_url = jwks_url or self.base + "/.well-known/jwks.json"
         self.verify_tls = cacert if cacert else True
         self.local = threading.local()  # one requests.Session per thread
-        self.lock = threading.Lock()
-        self.jwks = {}  # kid -> (PyJWK, its alg)
-        self.jwks_fetched = 0.0
+        self.jwks = JWKS(self.jwks_url, self.verify_tls)
 
     @property
     def http(self):
@@ -205,45 +207,9 @@ class Verdict:
             raise Refused(400, "this broker takes no Azure vTPM evidence (no --vtpm-policy)")
         return self.vtpm_policy
 
-    def key_for(self, kid):
-        """The JWK for `kid`, refetching the JWKS (at most every 10 s) for a kid not seen yet:
-        verdict may have rotated its signing key."""
-        with self.lock:
-            if kid not in self.jwks and time.time() - self.jwks_fetched > 10:
-                self.jwks_fetched = time.time()
-                try:
-                    r = self.http.get(self.jwks_url, timeout=VERDICT_TIMEOUT,
-                                      verify=self.verify_tls)
-                    r.raise_for_status()
-                    keys = {}
-                    for k in r.json().get("keys", []):
-                        if "kid" in k and "alg" in k:
-                            keys[k["kid"]] = (jwt.PyJWK(k, k["alg"]), k["alg"])
-                    self.jwks = keys
-                except (requests.RequestException, ValueError, jwt.PyJWKError) as e:
-                    raise Refused(503, "cannot read verdict's JWKS: %s" % e.__class__.__name__)
-            return self.jwks.get(kid)
-
-    def verify_token(self, token):
-        """The EAR claims, once the signature verifies against the JWKS (alg from the JWK,
-        never from the token alone) and exp/iat are present and exp is in the future."""
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError:
-            raise Refused(502, "verdict's answer carries no token")
-        found = self.key_for(header.get("kid"))
-        if found is None:
-            raise Refused(403, "the token is not signed by a key in verdict's JWKS")
-        jwk, alg = found
-        try:
-            return jwt.decode(token, key=jwk.key, algorithms=[alg],
-                              options={"require": ["exp", "iat"], "verify_aud": False})
-        except jwt.PyJWTError as e:
-            raise Refused(403, "the token does not verify: %s" % e.__class__.__name__)
-
     def appraise(self, evidence, challenge, pubkey_der):
         """Ask verdict, verify its token and check it says affirming under OUR policy for THIS
-        challenge. Returns the (single) submodule's claims."""
+        challenge and key. Returns the token's claims."""
         policy = self.policy_for(evidence)
         body = {"evidence": evidence, "policy": policy}
         body.update(attest_members(evidence, challenge, pubkey_der))
@@ -256,11 +222,15 @@ class Verdict:
             raise Refused(403 if r.status_code == 400 else 503,
                           "verdict refused the evidence (HTTP %d)" % r.status_code,
                           verdict=detail)
-        claims = self.verify_token(r.json().get("token"))
-        nonce = b64d(challenge, "challenge")
-        submod = check_claims(claims, policy, nonce)
-        check_binding(evidence, submod, nonce, pubkey_der)
-        return submod
+        try:
+            claims = relying_party.appraise(r.json().get("token") or "", self.jwks,
+                                            policy=policy, nonce=challenge)
+        except relying_party.Refused as e:
+            raise Refused(403, "the token is refused: %s" % e)
+        except jwt.PyJWKClientError as e:
+            raise Refused(503, "cannot read verdict's JWKS: %s" % e)
+        check_binding(evidence, claims, b64d(challenge, "challenge"), pubkey_der)
+        return claims
 
 
 # ---- HTTP ----
