@@ -130,7 +130,7 @@ class KeyBrokerVtpm(unittest.TestCase):
         """Evidence quoted over another challenge of the same verdict, sent with this one."""
         other = cvm.get_challenge(self.broker.url, vtpm=True)
         status, body, _, _, _, _ = self.attempt(bind_challenge=other)
-        self.assertRefused(status, body, "not affirming", "tpm.nonce")
+        self.assertRefused(status, body, "contraindicated", "tpm.nonce")
 
     def test_wrong_pcr(self):
         bad = "%064x" % (int(self.pcrs[7], 16) ^ 1)
@@ -139,7 +139,7 @@ class KeyBrokerVtpm(unittest.TestCase):
 
     def test_secure_boot_off(self):
         status, body, _, _, _, _ = self.attempt(collector=self.collector("--secure-boot-off"))
-        self.assertRefused(status, body, "not affirming", "secure_boot")
+        self.assertRefused(status, body, "contraindicated", "secure_boot")
 
     def test_broker_without_vtpm_policy(self):
         plain = self.start_broker(self.verdict.base, vtpm=False)
@@ -155,12 +155,12 @@ class KeyBrokerVtpm(unittest.TestCase):
     def test_wrong_public_key(self):
         _, key_b = keywrap.new_key_pair()
         status, body, _, _, _, _ = self.attempt(send_key=key_b)
-        self.assertRefused(status, body, "not affirming", "tpm.nonce")
+        self.assertRefused(status, body, "contraindicated", "tpm.nonce")
 
     def test_test_pki_untrusted_without_extra_roots(self):
         untrusting = self.verdict_server("verdict-c", trusted=False)
         status, body, _, _, _, _ = self.attempt(broker=self.start_broker(untrusting.base))
-        self.assertRefused(status, body, "not affirming")
+        self.assertRefused(status, body, "contraindicated", "chain.ark")
 
     def test_broker_checks_the_vtpm_binding_itself(self):
         """vtpm_check_binding on the token's annotated evidence: what the broker refuses even if
