@@ -66,6 +66,20 @@ install(FILES ${CMAKE_SOURCE_DIR}/docs/verdict.example.yaml
     DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/policies/examples/
     DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/policies FILES_MATCHING PATTERN "*.yaml")
+# The relying-party examples, and the key broker for full-disk encryption that imports the
+# Python one (deploy/examples/*/README.md).
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/deploy/examples/relying-party/relying_party.py
+    ${CMAKE_SOURCE_DIR}/deploy/examples/relying-party/relying-party.sh
+    DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/relying-party)
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/examples/relying-party/README.md
+    DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/relying-party)
+install(PROGRAMS ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/broker.py
+    ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/cvm.py
+    DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/key-broker)
+install(FILES ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/keywrap.py
+    ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/fde-boot.yaml
+    ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/README.md
+    DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/key-broker)
 
 # --- cpack -G DEB --------------------------------------------------------------------------
 set(CPACK_PACKAGE_NAME verdict)
