@@ -174,7 +174,8 @@ int vd_cli_db_prepare(const char *path, const char *cmd)
     }
     snprintf(dir, sizeof(dir), "%s", path);
     if (mkdirs_for(dir) != 0) {
-        fprintf(stderr, "%s: cannot create the directory of %s: %s\n", cmd, path, strerror(errno));
+        fprintf(stderr, "%s: cannot create the directory of %s: %s\n", cmd, path,
+                vd_strerror(errno));
         return -1;
     }
     return 0;
