@@ -174,7 +174,7 @@ static slot_t *probe(vd_challenger_t *c, const uint8_t *tag)
     /* The table is at most half full, so an empty slot is found within n_slots steps. */
     for (size_t step = 0; step < c->n_slots; step++) {
         slot_t *s = &c->slots[i];
-        if (s->expiry == 0 || memcmp(s->tag, tag, TAG_LEN) == 0) {
+        if (s->expiry == 0 || CRYPTO_memcmp(s->tag, tag, TAG_LEN) == 0) {
             return s;
         }
         i = (i + 1) & (c->n_slots - 1);
