@@ -292,7 +292,11 @@ static int write_out(const char *path, const char *json)
         return -1;
     }
     int ok = fputs(json, f) >= 0 && fputc('\n', f) != EOF;
-    ok = (path != NULL ? fclose(f) == 0 : fflush(f) == 0) && ok;
+    if (path != NULL) {
+        ok = fclose(f) == 0 && ok;
+    } else {
+        ok = fflush(f) == 0 && ok;
+    }
     if (!ok) {
         fprintf(stderr, "verdict evidence collect: cannot write %s\n",
                 path != NULL ? path : "the envelope");

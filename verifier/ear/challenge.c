@@ -135,9 +135,9 @@ static int mac(const vd_challenger_t *c, const uint8_t *nonce, uint8_t out[32])
 
 vd_err_t vd_challenge_issue(vd_challenger_t *c, int64_t now, vd_challenge_t *out, vd_error_t *err)
 {
+    memset(out, 0, sizeof *out);
     uint8_t *n = out->raw;
     uint64_t exp;
-    memset(out, 0, sizeof *out);
     if (now <= 0 || now > INT64_MAX - c->ttl) {
         return VD_ERR(err, VD_E_USAGE, "challenge: invalid time");
     }
