@@ -56,7 +56,7 @@ static void make_ovmf(uint8_t *fw, size_t size)
     const size_t nsec = sizeof(sections) / sizeof(sections[0]);
     const uint32_t meta_off = 0x600;
     uint8_t *h = fw + size - meta_off;
-    memcpy(h, "ASEV", 4);
+    memcpy(h, "ASEV", 4); /* NOLINT(bugprone-not-null-terminated-result): a 4-byte magic */
     vd_put_le32(h + 4, (uint32_t)(16 + 12 * nsec));
     vd_put_le32(h + 8, 1);
     vd_put_le32(h + 12, (uint32_t)nsec);
@@ -131,6 +131,9 @@ int main(int argc, char **argv)
     if (ovmf == NULL || kernel == NULL || initrd == NULL ||
         vd_measure_sha256_new(&h, &err) != VD_OK) {
         fprintf(stderr, "bench: out of memory\n");
+        free(ovmf);
+        free(kernel);
+        free(initrd);
         return 1;
     }
     fill_random(ovmf, OVMF_SIZE, 1);

@@ -142,6 +142,7 @@ int main(int argc, char **argv)
     vd_chain_memo_t *memo = NULL;
     if (vd_chain_memo_new(0, &memo, &err) != VD_OK) {
         fprintf(stderr, "bench: %s\n", err.msg);
+        free(wc.res);
         return 2;
     }
     wc.in.memo = memo;
@@ -181,6 +182,8 @@ int main(int argc, char **argv)
     vd_policy_t *policy = NULL;
     if (vd_policy_compile(policy_yaml, sizeof(policy_yaml) - 1, "bench", &policy, &err) != VD_OK) {
         fprintf(stderr, "bench: %s\n", err.msg);
+        free(wc.res);
+        free(mw.res);
         return 2;
     }
     if (verify_once(&vc) != 0 || verify_once(&wc) != 0) {

@@ -203,6 +203,10 @@ int main(int argc, char **argv)
     if (cc.snp == NULL || cc.work == NULL || cc.out == NULL ||
         vd_certset_new(&all, &err) != VD_OK || vd_vtpm_add_certs(&ev, all, &err) != VD_OK ||
         vd_certset_add_blob(all, chain, clen, "chain", &err) != VD_OK) {
+        free(cc.snp);
+        free(cc.work);
+        free(cc.out);
+        vd_certset_free(&all);
         return 2;
     }
     vd_snp_input_t sin = {

@@ -305,6 +305,7 @@ vd_err_t vd_certcache_import(vd_certcache_t *c, const uint8_t *bundle, size_t le
 
     /* Everything to store is prepared (and validated) first; then one transaction writes it
      * all, and only once it has committed does the memory layer learn of it. */
+    /* NOLINTNEXTLINE(clang-analyzer-optin.portability.UnixAPI): n >= nb > 0, checked above */
     puts = calloc(n, sizeof(*puts));
     mem = calloc(n, sizeof(*mem));
     if (puts == NULL || mem == NULL) {

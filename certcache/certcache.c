@@ -104,7 +104,7 @@ vd_err_t vd_certcache_open(const vd_certcache_config_t *cfg, vd_certcache_t **ou
         c->cfg.crl_margin_s = VD_CERTCACHE_CRL_MARGIN_S;
     }
     c->nbuckets = c->cfg.lru_capacity * 2 + 1;
-    c->buckets = calloc(c->nbuckets, sizeof(*c->buckets));
+    c->buckets = calloc(c->nbuckets, sizeof(cc_lru_ent_t *));
     if (c->buckets == NULL) {
         rc = VD_ERR(err, VD_E_NOMEM, "out of memory");
         goto out;
@@ -164,7 +164,7 @@ static void lru_clear(vd_certcache_t *c)
     c->head = c->tail = NULL;
     c->lru_count = 0;
     if (c->buckets != NULL) {
-        memset(c->buckets, 0, c->nbuckets * sizeof(*c->buckets));
+        memset(c->buckets, 0, c->nbuckets * sizeof(cc_lru_ent_t *));
     }
 }
 

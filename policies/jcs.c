@@ -187,7 +187,9 @@ static int emit(out_t *o, const json_t *j, int depth)
         }
         json_object_foreach((json_t *)(uintptr_t)j, key, val)
         {
-            keys[k++] = key;
+            if (k < n) { /* the object cannot grow while we hold it; never trust that blindly */
+                keys[k++] = key;
+            }
         }
         if (k > 1) {
             qsort(keys, k, sizeof(*keys), utf16_cmp);

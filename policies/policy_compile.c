@@ -130,6 +130,7 @@ static vd_err_t get_version(cctx_t *c, const vd_ynode_t *n, const char *path, ui
 {
     unsigned a = 0, b = 0;
     char tail = 0;
+    /* NOLINTNEXTLINE(cert-err34-c): %3u cannot overflow; strspn and the range check below. */
     if (n->kind != VD_YNODE_SCALAR || sscanf(n->scalar, "%3u.%3u%c", &a, &b, &tail) != 2 ||
         a > 255 || b > 255 || strspn(n->scalar, "0123456789.") != strlen(n->scalar)) {
         return bad(c, n, path, "expected a version MAJOR.MINOR such as \"1.55\", got '%s'",

@@ -423,7 +423,7 @@ vd_err_t vd_pstore_load(vd_pstore_t *s, const char *name, vd_policy_t **out, int
                         vd_error_t *err)
 {
     char *source = NULL;
-    vd_pstore_version_t info;
+    vd_pstore_version_t info = {0};
     char origin[VD_POLICY_NAME_MAX + 32];
     *out = NULL;
     vd_err_t rc = vd_pstore_get(s, name, 0, &source, &info, err);

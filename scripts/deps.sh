@@ -13,6 +13,7 @@ packages=(
     libcurl4-openssl-dev                 # KDS client
     libcbor-dev                          # the CBOR configfs-tsm envelope (Veraison +cbor)
     clang clang-format libclang-rt-14-dev  # fuzzers (libFuzzer), sanitizers, format check
+    clang-tidy cppcheck                  # static analysis (scripts/lint.sh)
     python3 openssl                      # CLI end-to-end test, mock KDS, test tooling
     python3-cryptography python3-jwt     # independent EAR token checks (tests/cli/ear_kbs_check.py)
     ovmf                                 # measure tests: Debian's OVMF_CODE.fd, OVMF_CODE_4M.fd

@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: format check, a -Werror build with every cmocka suite
-# and the CLI end-to-end test, the same under ASan+UBSan (server tests included), the server
-# tests under ThreadSanitizer, and a short run of every fuzzer.
-# Needs the packages from scripts/deps.sh. Set VD_TEST_QUICK=1 to skip the sanitizer and fuzz
-# stages locally.
+# The whole test suite, as CI runs it: format check, static analysis (clang-tidy, cppcheck), a
+# -Werror build with every cmocka suite and the CLI end-to-end test, the same under ASan+UBSan
+# (server tests included), the server tests under ThreadSanitizer, and a short run of every
+# fuzzer.
+# Needs the packages from scripts/deps.sh. Set VD_TEST_QUICK=1 to skip the static analysis,
+# sanitizer and fuzz stages locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc)
 
 echo "== format check (clang-format, .clang-format)"
 git ls-files '*.c' '*.h' | xargs clang-format --dry-run -Werror
+
+if [ "${VD_TEST_QUICK:-0}" != 1 ]; then
+    echo "== static analysis (scripts/lint.sh: clang-tidy, cppcheck)"
+    VD_LINT_JOBS="$jobs" scripts/lint.sh build-lint
+fi
 
 echo "== build and test (-Werror)"
 cmake -S . -B build-test -DVD_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

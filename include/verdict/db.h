@@ -36,6 +36,11 @@ void vd_db_close(sqlite3 **db);
 int vd_db_schema_version(void);
 
 /** Record the current SQLite error of `db` with a context prefix. Returns VD_E_STORE. */
-vd_err_t vd_db_error(sqlite3 *db, vd_error_t *err, const char *context);
+vd_err_t vd_db_error_record(sqlite3 *db, vd_error_t *err, const char *context);
+/* The same, inline so that the static analyzer sees it never returns VD_OK (as VD_ERR). */
+static inline vd_err_t vd_db_error(sqlite3 *db, vd_error_t *err, const char *context)
+{
+    return vd_error__code(vd_db_error_record(db, err, context), VD_E_STORE);
+}
 
 #endif

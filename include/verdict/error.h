@@ -52,6 +52,12 @@ const char *vd_err_str(vd_err_t code);
 vd_err_t vd_error_set(vd_error_t *e, vd_err_t code, const char *file, int line, const char *fmt,
                       ...) __attribute__((format(printf, 5, 6)));
 
+/**
+ * The description of an errno value, as strerror(), but safe to call from any thread (the
+ * server's workers): the text is formatted into a buffer of the calling thread.
+ */
+const char *vd_strerror(int errnum);
+
 /** Reset `e` to VD_OK with an empty message. */
 void vd_error_clear(vd_error_t *e);
 
@@ -61,6 +67,15 @@ void vd_error_clear(vd_error_t *e);
  */
 void vd_error_add_openssl(vd_error_t *e);
 
-#define VD_ERR(e, code, ...) vd_error_set((e), (code), __FILE__, __LINE__, __VA_ARGS__)
+/* vd_error_set returns `code`; saying so where the caller can see it lets the static analyzer
+ * (scripts/lint.sh) follow error paths instead of assuming a failed call returned VD_OK.
+ * `code` is evaluated twice: pass a constant or a variable. */
+static inline vd_err_t vd_error__code(vd_err_t set, vd_err_t code)
+{
+    (void)set;
+    return code;
+}
+#define VD_ERR(e, code, ...)                                                                       \
+    vd_error__code(vd_error_set((e), (code), __FILE__, __LINE__, __VA_ARGS__), (code))
 
 #endif

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "verdict/bytes.h"
 #include "verdict/ear.h"
 #include "verdict/text.h"
@@ -254,7 +256,7 @@ static int use_challenge(vd_api_call_t *call, vd_attest_req_t *req)
         return -1;
     }
     if (req->nonce != NULL &&
-        (req->nonce_len != sizeof(raw) || memcmp(req->nonce, raw, sizeof(raw)) != 0)) {
+        (req->nonce_len != sizeof(raw) || CRYPTO_memcmp(req->nonce, raw, sizeof(raw)) != 0)) {
         vd_api_problem(call->resp, 400, "\"nonce\" and \"challenge\" disagree; give one");
         return -1;
     }

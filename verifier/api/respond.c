@@ -138,10 +138,15 @@ void vd_api_problem(vd_http_response_t *resp, int status, const char *fmt, ...)
 /* The policy compiler's "file:line:col: message" as problem members. */
 void vd_api_policy_problem(vd_http_response_t *resp, const char *msg)
 {
-    unsigned line = 0, col = 0;
+    unsigned long line = 0, col = 0;
     const char *p = strchr(msg, ':');
-    if (p != NULL) {
-        sscanf(p, ":%u:%u:", &line, &col);
+    char *end = NULL;
+    /* strtoul, not sscanf's %u: an out-of-range number must not be undefined behaviour. */
+    if (p != NULL && p[1] >= '0' && p[1] <= '9') {
+        line = strtoul(p + 1, &end, 10);
+        if (end[0] == ':' && end[1] >= '0' && end[1] <= '9') {
+            col = strtoul(end + 1, NULL, 10);
+        }
     }
     char detail[VD_TEXT_ESCAPED_SIZE(VD_ERROR_MSG_MAX)];
     vd_text_escape(msg, detail, sizeof(detail)); /* the message may quote the YAML */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "verdict/base64.h"
@@ -83,12 +84,20 @@ void vd_sessions_free(vd_sessions_t **pp)
     *pp = NULL;
 }
 
+/* Whether slot `x` holds session `id`. A session id is a capability (whoever knows it reads
+ * the session), so it is compared in constant time, never with strcmp. */
+static int holds(const session_t *x, const char *id)
+{
+    return x->used && strlen(id) == VD_SESSION_ID_LEN &&
+           CRYPTO_memcmp(x->id, id, VD_SESSION_ID_LEN) == 0;
+}
+
 /* A live session by id (caller holds the lock); expired ones are cleared on the way. */
 static session_t *find(vd_sessions_t *s, const char *id, time_t now)
 {
     for (size_t i = 0; i < s->max; i++) {
         session_t *x = &s->items[i];
-        if (x->used && strcmp(x->id, id) == 0) {
+        if (holds(x, id)) {
             if (now >= x->expiry) {
                 clear(x);
                 return NULL;
@@ -179,7 +188,7 @@ void vd_sessions_finish(vd_sessions_t *s, const char *id, vd_session_status_t st
     pthread_mutex_lock(&s->mu);
     session_t *x = NULL;
     for (size_t i = 0; i < s->max && x == NULL; i++) {
-        if (s->items[i].used && strcmp(s->items[i].id, id) == 0) {
+        if (holds(&s->items[i], id)) {
             x = &s->items[i];
         }
     }
@@ -237,7 +246,7 @@ int vd_sessions_delete(vd_sessions_t *s, const char *id)
     int rc = -1;
     pthread_mutex_lock(&s->mu);
     for (size_t i = 0; i < s->max; i++) {
-        if (s->items[i].used && strcmp(s->items[i].id, id) == 0) {
+        if (holds(&s->items[i], id)) {
             clear(&s->items[i]);
             rc = 0;
             break;

@@ -265,13 +265,13 @@ static vd_err_t check_access(const char *path, vd_error_t *err)
         return VD_ERR(err, VD_E_STORE,
                       "audit log: the database %s is read-only (%s); appraisals cannot be "
                       "recorded",
-                      path, strerror(errno));
+                      path, vd_strerror(errno));
     }
     if (access(dir, W_OK) != 0) {
         return VD_ERR(err, VD_E_STORE,
                       "audit log: the directory of the database %s is not writable (%s); "
                       "appraisals cannot be recorded",
-                      path, strerror(errno));
+                      path, vd_strerror(errno));
     }
     return VD_OK;
 }
@@ -359,7 +359,7 @@ vd_err_t vd_audit_open(const vd_audit_config_t *cfg, vd_audit_t **out, vd_error_
     a->next_prune_ms = mono_ms();
     int prc = pthread_create(&a->thread, NULL, writer_main, a);
     if (prc != 0) {
-        rc = VD_ERR(err, VD_E_INTERNAL, "audit log: cannot start the writer: %s", strerror(prc));
+        rc = VD_ERR(err, VD_E_INTERNAL, "audit log: cannot start the writer: %s", vd_strerror(prc));
         goto fail;
     }
     a->started = 1;

@@ -300,7 +300,7 @@ static int cmd_export(audit_args_t *a, sqlite3 *db)
     int to_stdout = strcmp(path, "-") == 0;
     o.f = to_stdout ? stdout : fopen(path, "w");
     if (o.f == NULL) {
-        fprintf(stderr, "verdict audit export: cannot write %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "verdict audit export: cannot write %s: %s\n", path, vd_strerror(errno));
         return VD_EXIT_USAGE;
     }
     vd_err_t rc = vd_audit_query(db, &a->filter, print_json, &o, &err);

@@ -40,6 +40,16 @@
 vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, vd_error_t *err)
     __attribute__((warn_unused_result));
 
+/**
+ * Refuse a secret file (signing key, challenge secret, TLS key) that others could read or
+ * change, as sshd and PostgreSQL do: owned by us, no group or other permission (0600, 0400);
+ * owned by root, group read allowed (0640, 0440: a root-managed key shared with our group, as
+ * a Kubernetes Secret with fsGroup). A missing file is fine (serve creates it 0600). VD_E_CONFIG
+ * naming `what`, the file, its mode and the chmod that fixes it; VD_E_IO if it cannot be stat'ed.
+ */
+vd_err_t vd_file_check_private(const char *what, const char *path, vd_error_t *err)
+    __attribute__((warn_unused_result));
+
 /* ---- common.c ---- */
 
 /**

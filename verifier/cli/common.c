@@ -121,9 +121,11 @@ static const char *default_db_path(void)
     if (xdg != NULL && xdg[0] == '/') { /* relative values are invalid: ignored (XDG spec) */
         n = snprintf(default_db, sizeof(default_db), "%s/verdict/verdict.db", xdg);
     } else {
-        if (home == NULL || home[0] == '\0') {
-            const struct passwd *pw = getpwuid(getuid());
-            home = pw != NULL ? pw->pw_dir : NULL;
+        struct passwd pwbuf, *pw = NULL;
+        char pwtext[1024];
+        if ((home == NULL || home[0] == '\0') &&
+            getpwuid_r(getuid(), &pwbuf, pwtext, sizeof(pwtext), &pw) == 0 && pw != NULL) {
+            home = pw->pw_dir; /* getpwuid_r: no static buffer shared between threads */
         }
         if (home == NULL || home[0] == '\0') {
             return NULL;
@@ -174,7 +176,8 @@ int vd_cli_db_prepare(const char *path, const char *cmd)
     }
     snprintf(dir, sizeof(dir), "%s", path);
     if (mkdirs_for(dir) != 0) {
-        fprintf(stderr, "%s: cannot create the directory of %s: %s\n", cmd, path, strerror(errno));
+        fprintf(stderr, "%s: cannot create the directory of %s: %s\n", cmd, path,
+                vd_strerror(errno));
         return -1;
     }
     return 0;

@@ -99,7 +99,7 @@ static vd_err_t attr_write(const char *entry, const char *attr, const uint8_t *p
     /* No O_CREAT: the kernel made the attribute; in anything else it must exist already. */
     int fd = open(path, O_WRONLY | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
     if (fd < 0) {
-        return VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+        return VD_ERR(err, VD_E_IO, "%s: %s", path, vd_strerror(errno));
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
@@ -114,13 +114,14 @@ static vd_err_t attr_write(const char *entry, const char *attr, const uint8_t *p
         if (w <= 0) {
             int e = errno;
             close(fd);
-            return VD_ERR(err, VD_E_IO, "%s: write: %s", path, w < 0 ? strerror(e) : "no progress");
+            return VD_ERR(err, VD_E_IO, "%s: write: %s", path,
+                          w < 0 ? vd_strerror(e) : "no progress");
         }
         off += (size_t)w;
     }
     /* configfs commits a binary attribute when it is closed. */
     if (close(fd) != 0) {
-        return VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+        return VD_ERR(err, VD_E_IO, "%s: %s", path, vd_strerror(errno));
     }
     return VD_OK;
 }
@@ -163,7 +164,7 @@ static vd_err_t make_entry(const char *root, char *entry, size_t n, vd_error_t *
         return VD_ERR(err, VD_E_IO,
                       "%s: %s (configfs-tsm needs Linux 6.7 or later in an SEV-SNP guest, and "
                       "configfs mounted: mount -t configfs none /sys/kernel/config)",
-                      root, strerror(errno));
+                      root, vd_strerror(errno));
     }
     if (!S_ISDIR(st.st_mode)) {
         return VD_ERR(err, VD_E_IO, "%s: not a directory", root);
@@ -178,7 +179,7 @@ static vd_err_t make_entry(const char *root, char *entry, size_t n, vd_error_t *
         }
         if (errno != EEXIST) {
             return VD_ERR(err, VD_E_IO, "cannot create a report entry in %s: %s%s", root,
-                          strerror(errno),
+                          vd_strerror(errno),
                           errno == EACCES || errno == EPERM ? " (run as root)" : "");
         }
     }
@@ -287,11 +288,15 @@ static int write_out(const char *path, const char *json)
 {
     FILE *f = path != NULL ? fopen(path, "w") : stdout;
     if (f == NULL) {
-        fprintf(stderr, "verdict evidence collect: --out %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "verdict evidence collect: --out %s: %s\n", path, vd_strerror(errno));
         return -1;
     }
     int ok = fputs(json, f) >= 0 && fputc('\n', f) != EOF;
-    ok = (path != NULL ? fclose(f) == 0 : fflush(f) == 0) && ok;
+    if (path != NULL) {
+        ok = fclose(f) == 0 && ok;
+    } else {
+        ok = fflush(f) == 0 && ok;
+    }
     if (!ok) {
         fprintf(stderr, "verdict evidence collect: cannot write %s\n",
                 path != NULL ? path : "the envelope");

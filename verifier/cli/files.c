@@ -34,10 +34,10 @@ vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, 
     /* O_NONBLOCK: opening a FIFO without a writer must not wait; fstat then refuses it. */
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
-        return VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+        return VD_ERR(err, VD_E_IO, "%s: %s", path, vd_strerror(errno));
     }
     if (fstat(fd, &st) != 0) {
-        rc = VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+        rc = VD_ERR(err, VD_E_IO, "%s: %s", path, vd_strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -60,7 +60,7 @@ vd_err_t vd_file_read(const char *path, size_t max, uint8_t **buf, size_t *len, 
             continue;
         }
         if (r < 0) {
-            rc = VD_ERR(err, VD_E_IO, "%s: read error: %s", path, strerror(errno));
+            rc = VD_ERR(err, VD_E_IO, "%s: read error: %s", path, vd_strerror(errno));
             goto out;
         }
         if (r == 0) {
@@ -79,4 +79,30 @@ out:
     free(b);
     close(fd);
     return rc;
+}
+
+vd_err_t vd_file_check_private(const char *what, const char *path, vd_error_t *err)
+{
+    struct stat st;
+    if (path == NULL || path[0] == '\0') {
+        return VD_OK;
+    }
+    if (stat(path, &st) != 0) {
+        return errno == ENOENT ? VD_OK
+                               : VD_ERR(err, VD_E_IO, "%s %s: %s", what, path, vd_strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        return VD_ERR(err, VD_E_CONFIG, "%s %s: is %s, not a file", what, path,
+                      file_kind(st.st_mode));
+    }
+    /* Root-owned: group read is how a root-managed secret is shared with the service's group. */
+    mode_t forbidden = st.st_uid == 0 && geteuid() != 0 ? (mode_t)(S_IWGRP | S_IXGRP | S_IRWXO)
+                                                        : (mode_t)(S_IRWXG | S_IRWXO);
+    if ((st.st_mode & forbidden) != 0) {
+        return VD_ERR(err, VD_E_CONFIG,
+                      "%s %s has mode %04o: group or others may read or change it; make it "
+                      "private with `chmod 600 %s`",
+                      what, path, (unsigned)(st.st_mode & 07777), path);
+    }
+    return VD_OK;
 }

@@ -165,7 +165,7 @@ static vd_err_t hash_file(const char *path, uint8_t out[VD_MEASURE_SHA256_LEN], 
     vd_err_t rc = VD_OK;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
-        return VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+        return VD_ERR(err, VD_E_IO, "%s: %s", path, vd_strerror(errno));
     }
     buf = malloc(CHUNK);
     if (buf == NULL) {
@@ -184,7 +184,7 @@ static vd_err_t hash_file(const char *path, uint8_t out[VD_MEASURE_SHA256_LEN], 
         }
     }
     if (rc == VD_OK && ferror(f)) {
-        rc = VD_ERR(err, VD_E_IO, "%s: read error: %s", path, strerror(errno));
+        rc = VD_ERR(err, VD_E_IO, "%s: read error: %s", path, vd_strerror(errno));
     }
     if (rc == VD_OK) {
         rc = vd_measure_sha256_final(h, out, err);

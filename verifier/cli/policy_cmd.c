@@ -176,7 +176,7 @@ static int collect_files(const store_args_t *a, char **files, size_t *n)
         }
         DIR *d = opendir(a->pos[i]);
         if (d == NULL) {
-            fprintf(stderr, "verdict policy import: %s: %s\n", a->pos[i], strerror(errno));
+            fprintf(stderr, "verdict policy import: %s: %s\n", a->pos[i], vd_strerror(errno));
             return -1;
         }
         size_t first = *n;
@@ -389,7 +389,7 @@ static int write_text(const char *path, const char *text)
 {
     FILE *f = fopen(path, "wb");
     if (f == NULL) {
-        fprintf(stderr, "verdict policy export: %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "verdict policy export: %s: %s\n", path, vd_strerror(errno));
         return -1;
     }
     int bad = fputs(text, f) == EOF;
@@ -400,7 +400,7 @@ static int write_text(const char *path, const char *text)
         e = errno;
     }
     if (bad) {
-        fprintf(stderr, "verdict policy export: %s: %s\n", path, strerror(e));
+        fprintf(stderr, "verdict policy export: %s: %s\n", path, vd_strerror(e));
         return -1;
     }
     return 0;

@@ -75,14 +75,14 @@ static int emit(const char *path, const char *yaml)
 {
     if (path == NULL) {
         if (fputs(yaml, stdout) == EOF || fflush(stdout) != 0) {
-            fprintf(stderr, "%s: cannot write to stdout: %s\n", CMD, strerror(errno));
+            fprintf(stderr, "%s: cannot write to stdout: %s\n", CMD, vd_strerror(errno));
             return -1;
         }
         return 0;
     }
     FILE *f = fopen(path, "w");
     if (f == NULL) {
-        fprintf(stderr, "%s: --out %s: %s\n", CMD, path, strerror(errno));
+        fprintf(stderr, "%s: --out %s: %s\n", CMD, path, vd_strerror(errno));
         return -1;
     }
     int bad = fputs(yaml, f) == EOF;
@@ -92,7 +92,7 @@ static int emit(const char *path, const char *yaml)
         e = errno;
     }
     if (bad) {
-        fprintf(stderr, "%s: --out %s: %s\n", CMD, path, strerror(e));
+        fprintf(stderr, "%s: --out %s: %s\n", CMD, path, vd_strerror(e));
         return -1;
     }
     return 0;

@@ -74,7 +74,7 @@ static int list_dir(const char *dir, sync_state_t *st)
 {
     DIR *d = opendir(dir);
     if (d == NULL) {
-        fprintf(stderr, "%s: %s: %s\n", cmd, dir, strerror(errno));
+        fprintf(stderr, "%s: %s: %s\n", cmd, dir, vd_strerror(errno));
         return -1;
     }
     int rc = 0;

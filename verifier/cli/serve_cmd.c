@@ -344,6 +344,13 @@ static int service_start(service_t *s, const serve_opts_t *o)
     int64_t now = (int64_t)time(NULL);
     int created = 0;
 
+    /* Secrets readable by other users are refused before anything starts (SECURITY.md). */
+    what = "file modes";
+    if (vd_file_check_private("signing key", cfg->signing_key, &err) != VD_OK ||
+        vd_file_check_private("challenge secret", cfg->nonce_secret, &err) != VD_OK ||
+        vd_file_check_private("TLS key", cfg->tls_key, &err) != VD_OK) {
+        goto fail;
+    }
     what = "trust";
     if (vd_trust_new(&s->trust, &err) != VD_OK) {
         goto fail;

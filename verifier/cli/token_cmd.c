@@ -490,7 +490,7 @@ static int cmd_keys(int argc, char **argv, int rotate)
     const char *path = key_path(key_flag);
     if (stat(path, &st) != 0) {
         fprintf(stderr, "verdict token %s: %s: %s (the server creates it on first start)\n", cmd,
-                path, strerror(errno));
+                path, vd_strerror(errno));
         return VD_EXIT_USAGE;
     }
     time_t now = time(NULL);

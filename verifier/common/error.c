@@ -65,6 +65,16 @@ vd_err_t vd_error_set(vd_error_t *e, vd_err_t code, const char *file, int line, 
     return code;
 }
 
+const char *vd_strerror(int errnum)
+{
+    static _Thread_local char buf[128];
+    /* The XSI strerror_r (no _GNU_SOURCE here): 0, or an error with buf left unspecified. */
+    if (strerror_r(errnum, buf, sizeof(buf)) != 0) {
+        snprintf(buf, sizeof(buf), "error %d", errnum);
+    }
+    return buf;
+}
+
 void vd_error_clear(vd_error_t *e)
 {
     if (e == NULL) {

@@ -820,7 +820,7 @@ static vd_err_t apply_file(vd_config_t *c, const char *path, vd_error_t *err)
     size_t len = 0;
     vd_err_t rc = VD_OK;
     if (f == NULL) {
-        return VD_ERR(err, VD_E_IO, "cannot read configuration %s: %s", path, strerror(errno));
+        return VD_ERR(err, VD_E_IO, "cannot read configuration %s: %s", path, vd_strerror(errno));
     }
     if ((buf = malloc(CONFIG_FILE_MAX + 1)) == NULL) {
         rc = VD_ERR(err, VD_E_NOMEM, "out of memory reading %s", path);
@@ -828,7 +828,7 @@ static vd_err_t apply_file(vd_config_t *c, const char *path, vd_error_t *err)
     }
     len = fread(buf, 1, CONFIG_FILE_MAX + 1, f);
     if (ferror(f)) {
-        rc = VD_ERR(err, VD_E_IO, "cannot read configuration %s: %s", path, strerror(errno));
+        rc = VD_ERR(err, VD_E_IO, "cannot read configuration %s: %s", path, vd_strerror(errno));
         goto out;
     }
     if ((rc = vd_config_apply_yaml(c, buf, len, path, err)) == VD_OK) {
@@ -966,7 +966,8 @@ vd_err_t vd_config_open_log(const vd_config_t *c, int *fd, vd_error_t *err)
     }
     int f = open(c->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (f < 0) {
-        return VD_ERR(err, VD_E_IO, "log.file: cannot open %s: %s", c->log_file, strerror(errno));
+        return VD_ERR(err, VD_E_IO, "log.file: cannot open %s: %s", c->log_file,
+                      vd_strerror(errno));
     }
     *fd = f;
     return VD_OK;

@@ -1,6 +1,7 @@
 /*
  * The shared SQLite file: open, pragmas and schema migrations (see include/verdict/db.h).
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,7 @@ int vd_db_schema_version(void)
     return N_MIGRATIONS;
 }
 
-vd_err_t vd_db_error(sqlite3 *db, vd_error_t *err, const char *context)
+vd_err_t vd_db_error_record(sqlite3 *db, vd_error_t *err, const char *context)
 {
     return VD_ERR(err, VD_E_STORE, "%s: %s", context,
                   db != NULL ? sqlite3_errmsg(db) : "cannot allocate a database handle");
@@ -272,9 +273,10 @@ vd_err_t vd_db_open(const char *path, sqlite3 **out, vd_error_t *err)
     int ro = 0;
     *out = NULL;
     int orc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
-    if (orc == SQLITE_OK && vd_db_readonly(db)) {
-        ro = 1; /* SQLite fell back to reading: open it properly for that */
-    } else if (orc != SQLITE_OK && access(path, R_OK) == 0 && access(path, W_OK) != 0) {
+    /* Read-only when SQLite fell back to reading (then open it properly for that), or when the
+     * file is readable but not writable. */
+    if ((orc == SQLITE_OK && vd_db_readonly(db)) ||
+        (orc != SQLITE_OK && access(path, R_OK) == 0 && access(path, W_OK) != 0)) {
         ro = 1;
     } else if (orc != SQLITE_OK) {
         snprintf(ctx, sizeof(ctx), "cannot open database %s", path);
@@ -301,10 +303,11 @@ vd_err_t vd_db_open(const char *path, sqlite3 **out, vd_error_t *err)
         rc = vd_db_error(db, err, ctx);
         goto out;
     }
-    char vs[32];
-    int v = query_text(db, "PRAGMA user_version", vs, sizeof(vs)) == SQLITE_OK && vs[0] != '\0'
-                ? atoi(vs)
-                : -1;
+    char vs[32], *end = NULL;
+    long lv = query_text(db, "PRAGMA user_version", vs, sizeof(vs)) == SQLITE_OK && vs[0] != '\0'
+                  ? strtol(vs, &end, 10)
+                  : -1;
+    int v = end != NULL && *end == '\0' && lv >= 0 && lv <= INT_MAX ? (int)lv : -1;
     if (v < 0) {
         snprintf(ctx, sizeof(ctx), "%s: not a usable SQLite database", path);
         rc = vd_db_error(db, err, ctx);

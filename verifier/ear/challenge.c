@@ -135,9 +135,9 @@ static int mac(const vd_challenger_t *c, const uint8_t *nonce, uint8_t out[32])
 
 vd_err_t vd_challenge_issue(vd_challenger_t *c, int64_t now, vd_challenge_t *out, vd_error_t *err)
 {
+    memset(out, 0, sizeof *out);
     uint8_t *n = out->raw;
     uint64_t exp;
-    memset(out, 0, sizeof *out);
     if (now <= 0 || now > INT64_MAX - c->ttl) {
         return VD_ERR(err, VD_E_USAGE, "challenge: invalid time");
     }
@@ -174,7 +174,7 @@ static slot_t *probe(vd_challenger_t *c, const uint8_t *tag)
     /* The table is at most half full, so an empty slot is found within n_slots steps. */
     for (size_t step = 0; step < c->n_slots; step++) {
         slot_t *s = &c->slots[i];
-        if (s->expiry == 0 || memcmp(s->tag, tag, TAG_LEN) == 0) {
+        if (s->expiry == 0 || CRYPTO_memcmp(s->tag, tag, TAG_LEN) == 0) {
             return s;
         }
         i = (i + 1) & (c->n_slots - 1);

@@ -48,7 +48,7 @@ vd_err_t vd_ear__read_file(const char *path, size_t max, uint8_t **buf, size_t *
         if (errno == ENOENT && missing != NULL) {
             *missing = 1;
         }
-        return VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+        return VD_ERR(err, VD_E_IO, "%s: %s", path, vd_strerror(errno));
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         rc = VD_ERR(err, VD_E_IO, "%s: not a regular file", path);
@@ -70,7 +70,7 @@ vd_err_t vd_ear__read_file(const char *path, size_t max, uint8_t **buf, size_t *
             continue;
         }
         if (r < 0) {
-            rc = VD_ERR(err, VD_E_IO, "%s: %s", path, strerror(errno));
+            rc = VD_ERR(err, VD_E_IO, "%s: %s", path, vd_strerror(errno));
             goto out;
         }
         if (r == 0) {
@@ -100,7 +100,7 @@ static vd_err_t write_all(int fd, const uint8_t *p, size_t len, const char *path
             continue;
         }
         if (w <= 0) {
-            return VD_ERR(err, VD_E_IO, "%s: write: %s", path, strerror(errno));
+            return VD_ERR(err, VD_E_IO, "%s: write: %s", path, vd_strerror(errno));
         }
         p += w;
         len -= (size_t)w;
@@ -145,11 +145,11 @@ vd_err_t vd_ear__write_file_atomic(const char *path, const void *data, size_t le
     fd = mkstemp(tmp);
     if (fd < 0) {
         return VD_ERR(err, VD_E_IO, "%s: cannot create a temporary file: %s", path,
-                      strerror(errno));
+                      vd_strerror(errno));
     }
     have_tmp = 1;
     if (fchmod(fd, S_IRUSR | S_IWUSR) != 0) {
-        rc = VD_ERR(err, VD_E_IO, "%s: chmod: %s", tmp, strerror(errno));
+        rc = VD_ERR(err, VD_E_IO, "%s: chmod: %s", tmp, vd_strerror(errno));
         goto out;
     }
     rc = write_all(fd, data, len, tmp, err);
@@ -157,18 +157,18 @@ vd_err_t vd_ear__write_file_atomic(const char *path, const void *data, size_t le
         goto out;
     }
     if (fsync(fd) != 0) {
-        rc = VD_ERR(err, VD_E_IO, "%s: fsync: %s", tmp, strerror(errno));
+        rc = VD_ERR(err, VD_E_IO, "%s: fsync: %s", tmp, vd_strerror(errno));
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        rc = VD_ERR(err, VD_E_IO, "%s: close: %s", tmp, strerror(errno));
+        rc = VD_ERR(err, VD_E_IO, "%s: close: %s", tmp, vd_strerror(errno));
         goto out;
     }
     fd = -1;
     if (replace) {
         if (rename(tmp, path) != 0) {
-            rc = VD_ERR(err, VD_E_IO, "%s: rename: %s", path, strerror(errno));
+            rc = VD_ERR(err, VD_E_IO, "%s: rename: %s", path, vd_strerror(errno));
             goto out;
         }
         have_tmp = 0;
@@ -177,7 +177,7 @@ vd_err_t vd_ear__write_file_atomic(const char *path, const void *data, size_t le
             *exists = 1;
         }
         rc = VD_ERR(err, VD_E_IO, "%s: %s", path,
-                    errno == EEXIST ? "already exists (not overwritten)" : strerror(errno));
+                    errno == EEXIST ? "already exists (not overwritten)" : vd_strerror(errno));
         goto out;
     }
     sync_dir(path);

@@ -88,10 +88,8 @@ static int cbor_scan(const uint8_t *p, size_t len, size_t *off, int depth)
         for (size_t i = 0; i < w; i++) {
             n = (n << 8) | p[(*off)++];
         }
-    } else if (ai >= 28 && ai <= 30) {
-        return -1; /* reserved */
-    } else if (ai == 31 && (major == 0 || major == 1 || major == 6)) {
-        return -1; /* no indefinite form */
+    } else if ((ai >= 28 && ai <= 30) || (ai == 31 && (major == 0 || major == 1 || major == 6))) {
+        return -1; /* reserved, or an integer or tag in the (nonexistent) indefinite form */
     }
     switch (major) {
     case 0:

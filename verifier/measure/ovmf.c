@@ -41,7 +41,7 @@ void vd_measure__guid(const char *text, uint8_t out[16])
     /* Byte i of the EFI encoding is text byte ORDER[i]: the first three fields are
      * little-endian, the last two big-endian. Only called with the constants of this module. */
     static const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
-    uint8_t be[16];
+    uint8_t be[16] = {0};
     size_t n = 0;
     for (size_t i = 0; text[i] != '\0' && n < 16; i++) {
         if (text[i] == '-') {

@@ -444,7 +444,7 @@ static void render_family(FILE *o, const vd_metric_t *f, vd_series_t **tmp)
             tmp[n++] = s;
         }
     }
-    qsort(tmp, n, sizeof(tmp[0]), cmp_series);
+    qsort(tmp, n, sizeof(vd_series_t *), cmp_series);
     put_header(o, f->name, f->help, f->type);
     const char *const *names = (const char *const *)f->labels;
     for (size_t k = 0; k < n; k++) {
@@ -524,7 +524,7 @@ vd_err_t vd_metrics_render(vd_metrics_t *m, const vd_metric_sample_t *extra, siz
     size_t size = 0;
     vd_err_t rc = VD_OK;
     *out = NULL;
-    vd_series_t **tmp = malloc(VD_METRICS_MAX_SERIES * sizeof(*tmp));
+    vd_series_t **tmp = malloc(VD_METRICS_MAX_SERIES * sizeof(vd_series_t *));
     FILE *o = tmp != NULL ? open_memstream(&buf, &size) : NULL;
     if (o == NULL) {
         free(tmp);

@@ -195,7 +195,7 @@ vd_err_t vd_server_new(const vd_server_config_t *cfg, const vd_server_handlers_t
     }
     c->tls_cert = c->tls_key = NULL;
     if (pipe(s->stop_pipe) != 0) {
-        rc = VD_ERR(err, VD_E_IO, "pipe: %s", strerror(errno));
+        rc = VD_ERR(err, VD_E_IO, "pipe: %s", vd_strerror(errno));
         goto out;
     }
     for (int i = 0; i < 2; i++) {

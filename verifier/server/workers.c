@@ -121,7 +121,7 @@ vd_err_t vd_srv__pool_new(vd_server_t *s, unsigned n, vd_srv_pool_t **out, vd_er
     pthread_mutex_init(&p->done_mu, NULL);
     p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->efd < 0) {
-        rc = VD_ERR(err, VD_E_IO, "eventfd: %s", strerror(errno));
+        rc = VD_ERR(err, VD_E_IO, "eventfd: %s", vd_strerror(errno));
         goto out;
     }
     p->ev = event_new(s->base, p->efd, EV_READ | EV_PERSIST, done_cb, p);
@@ -137,7 +137,7 @@ vd_err_t vd_srv__pool_new(vd_server_t *s, unsigned n, vd_srv_pool_t **out, vd_er
     for (unsigned i = 0; i < n; i++) {
         int e = pthread_create(&p->threads[i], NULL, worker_main, p);
         if (e != 0) {
-            rc = VD_ERR(err, VD_E_INTERNAL, "pthread_create: %s", strerror(e));
+            rc = VD_ERR(err, VD_E_INTERNAL, "pthread_create: %s", vd_strerror(e));
             goto out;
         }
         p->n_threads++;

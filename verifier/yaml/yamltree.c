@@ -62,7 +62,7 @@ const vd_ynode_t *vd_ynode_get(const vd_ynode_t *map, const char *key)
 
 static vd_err_t append(vd_ynode_t *parent, vd_ynode_t *child, vd_error_t *err)
 {
-    vd_ynode_t **items = realloc(parent->items, (parent->count + 1) * sizeof(*items));
+    vd_ynode_t **items = realloc(parent->items, (parent->count + 1) * sizeof(vd_ynode_t *));
     if (items == NULL) {
         return VD_ERR(err, VD_E_NOMEM, "out of memory parsing YAML");
     }
@@ -208,7 +208,10 @@ vd_err_t vd_ydoc_parse(const char *text, size_t len, const char *filename, const
             break;
         case YAML_SEQUENCE_END_EVENT:
         case YAML_MAPPING_END_EVENT:
-            depth--;
+            /* libyaml balances start and end events; never trust that with an array index. */
+            if (depth > 0) {
+                depth--;
+            }
             break;
         default:
             break;
