@@ -539,13 +539,14 @@ static void eval_freshness_vtpm(ectx_t *e, vd_binding_t mode, int have_nonce, in
             record(e, "policy.freshness", VD_CHECK_PASS,
                    "the nonce (%zu bytes) equals the vTPM quote's extraData (tpm.nonce)",
                    e->in->nonce_len);
+        } else if (hashed) {
+            record(e, "policy.freshness", VD_CHECK_FAIL,
+                   "the challenge is not bound by this vTPM evidence (tpm.nonce did not pass: the "
+                   "quote must bind SHA-384(challenge%s))",
+                   have_data ? " || runtime data" : "");
         } else {
             record(e, "policy.freshness", VD_CHECK_FAIL,
-                   "the %s is not bound by this vTPM evidence (tpm.nonce did not pass%s)",
-                   hashed ? "challenge" : "nonce",
-                   hashed ? (have_data ? ": the quote must bind SHA-384(challenge || runtime data)"
-                                       : ": the quote must bind SHA-384(challenge)")
-                          : "");
+                   "the nonce is not bound by this vTPM evidence (tpm.nonce did not pass)");
         }
     } else if (mode != VD_BIND_UNSET && mode != VD_BIND_NONE) {
         record(e, "policy.freshness", VD_CHECK_FAIL,
