@@ -78,6 +78,7 @@ install(PROGRAMS ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/broker.py
     DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/key-broker)
 install(FILES ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/keywrap.py
     ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/fde-boot.yaml
+    ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/fde-boot-azure.yaml
     ${CMAKE_SOURCE_DIR}/deploy/examples/key-broker/README.md
     DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/key-broker)
 

@@ -517,21 +517,33 @@ static void eval_refvals(ectx_t *e)
 /*
  * Freshness of Azure vTPM evidence: REPORT_DATA binds the paravisor's runtime data, so the nonce
  * is bound in the quote's extraData (and v2 user-data), which vd_vtpm_check compared
- * (tpm.nonce, hcl.user_data). A policy that asks for freshness needs a nonce; runtime data of
- * the caller cannot be bound at all.
+ * (tpm.nonce, hcl.user_data): as it is, or, for a verdict challenge, as SHA-384(challenge ||
+ * runtime data) (vtpm.h). A policy that asks for freshness needs a nonce; runtime data of the
+ * caller can be bound only with a challenge.
  */
 static void eval_freshness_vtpm(ectx_t *e, vd_binding_t mode, int have_nonce, int have_data)
 {
     const vd_vtpm_result_t *v = e->in->vtpm;
-    if (have_data) {
+    int hashed = have_nonce && v->binding == VD_VTPM_BIND_SHA384;
+    if (have_data && !hashed) {
         record(e, "policy.freshness", VD_CHECK_FAIL,
-               "runtime data given, but vTPM evidence cannot bind it: REPORT_DATA carries the "
-               "paravisor's runtime data; give the quote's qualifying data as the nonce");
+               "runtime data given, but vTPM evidence cannot bind it with a plain nonce: "
+               "REPORT_DATA carries the paravisor's runtime data; use a challenge (the quote then "
+               "binds SHA-384(challenge || runtime data))");
     } else if (have_nonce) {
-        if (v->nonce_checked) {
+        if (v->nonce_checked && hashed) {
+            record(e, "policy.freshness", VD_CHECK_PASS,
+                   "the vTPM quote's extraData is SHA-384 of the %zu-byte challenge%s (tpm.nonce)",
+                   e->in->nonce_len, have_data ? " and the runtime data" : "");
+        } else if (v->nonce_checked) {
             record(e, "policy.freshness", VD_CHECK_PASS,
                    "the nonce (%zu bytes) equals the vTPM quote's extraData (tpm.nonce)",
                    e->in->nonce_len);
+        } else if (hashed) {
+            record(e, "policy.freshness", VD_CHECK_FAIL,
+                   "the challenge is not bound by this vTPM evidence (tpm.nonce did not pass: the "
+                   "quote must bind SHA-384(challenge%s))",
+                   have_data ? " || runtime data" : "");
         } else {
             record(e, "policy.freshness", VD_CHECK_FAIL,
                    "the nonce is not bound by this vTPM evidence (tpm.nonce did not pass)");

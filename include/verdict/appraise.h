@@ -76,6 +76,10 @@ typedef struct vd_appraise_request {
     size_t nonce_len;
     const uint8_t *runtime_data; /* bound with the nonce (policy's freshness mode) */
     size_t runtime_data_len;
+    /* vTPM evidence only: how the nonce (and runtime data) become the quote's qualifying data
+     * (vtpm.h). EXACT (0) compares the nonce as it is; SHA384 expects SHA-384(nonce || runtime
+     * data), the binding of a verdict challenge. Bare SNP evidence ignores it. */
+    vd_vtpm_binding_t vtpm_binding;
 
     /* The policy: an explicit compiled one (a file, an unsaved dry run) wins over a name,
      * which is looked up in the appraiser's policy set; neither = the default policy, if any. */

@@ -26,6 +26,11 @@
  * given the same file agree), or generated on first start: 32 random bytes, mode 0600, written
  * atomically, never replacing an existing file.
  *
+ * Azure vTPM evidence cannot carry 64 bytes in its quote (the vTPM takes at most 50 bytes of
+ * qualifying data): with a challenge, such evidence must bind SHA-384(challenge || runtime data)
+ * in the quote's extraData (and v2 user-data) instead, 48 bytes; the runtime data is optional
+ * (vtpm.h, vd_vtpm_challenge_binding; docs/evidence.md). The challenge is redeemed as for SNP.
+ *
  * Thread-safe: one vd_challenger_t serves every worker thread. No clock reads: callers pass
  * `now` (Unix seconds).
  */

@@ -210,6 +210,46 @@ typedef struct vd_tpm_attest {
  */
 vd_err_t vd_vtpm_attest_parse(const uint8_t *p, size_t len, vd_tpm_attest_t *out, vd_error_t *err);
 
+/* ---- binding a verdict challenge in the quote (VTPM.md section 7) ------------------------- */
+
+/*
+ * Azure's vTPM takes at most 50 bytes of qualifying data (a TPMT_HA of SHA-384), so a verdict
+ * challenge (64 bytes, challenge.h) cannot be the quote's extraData as it is. The rule, written
+ * only here and used by the verifier (the appraisal pipeline) and by attesters alike:
+ *
+ *   VD_VTPM_BIND_EXACT   extraData == the caller's nonce, byte for byte (Trustee's rule, the
+ *                        default: `--nonce`, Veraison session nonces, "nonce" in /v1/attest).
+ *                        Runtime data cannot be bound.
+ *   VD_VTPM_BIND_SHA384  extraData == SHA-384(nonce || runtime data): 48 bytes. Used when the
+ *                        nonce is a verdict challenge ("challenge" in /v1/attest, `verify
+ *                        --challenge-binding`); the runtime data (e.g. the public key a key
+ *                        broker wraps a disk key to) is optional and bound with it.
+ *
+ * For v2 evidence the runtime data's user-data must start with the same expected value, as for
+ * any nonce. A verdict challenge is always 64 bytes, so challenge || runtime data splits one
+ * way only: no other (challenge, runtime data) pair the server would accept hashes the same.
+ */
+#define VD_VTPM_QUALIFYING_MAX     50 /* what Azure's vTPM accepts (64 bytes fail: TPM_RC_SIZE) */
+#define VD_VTPM_CHALLENGE_BIND_LEN 48 /* SHA-384 */
+
+typedef enum vd_vtpm_binding {
+    VD_VTPM_BIND_EXACT = 0,
+    VD_VTPM_BIND_SHA384,
+} vd_vtpm_binding_t;
+
+/** "exact" or "sha384". */
+const char *vd_vtpm_binding_str(vd_vtpm_binding_t b);
+
+/**
+ * The qualifying data that binds a verdict challenge `nonce` (and `runtime_data`, may be NULL)
+ * under VD_VTPM_BIND_SHA384: SHA-384(nonce || runtime data) into `out`. VD_E_MALFORMED for an
+ * empty nonce, VD_E_INTERNAL if hashing fails.
+ */
+vd_err_t vd_vtpm_challenge_binding(const uint8_t *nonce, size_t nonce_len,
+                                   const uint8_t *runtime_data, size_t runtime_data_len,
+                                   uint8_t out[VD_VTPM_CHALLENGE_BIND_LEN], vd_error_t *err)
+    __attribute__((warn_unused_result));
+
 /* ---- the checks ---------------------------------------------------------------------------- */
 
 /*
@@ -227,7 +267,9 @@ typedef struct vd_vtpm_result {
     vd_tpm_attest_t quote;
     uint32_t pcr_mask; /* bit i: pcrs[i] holds PCR i (set once the list matched the selection) */
     uint8_t pcrs[VD_VTPM_PCRS][32];
-    int nonce_checked; /* a nonce was given and tpm.nonce passed */
+    int nonce_checked;         /* a nonce was given and tpm.nonce passed */
+    vd_vtpm_binding_t binding; /* how the caller's nonce became the qualifying data: SHA384
+                                  only when a nonce was given under it */
 } vd_vtpm_result_t;
 
 /**
@@ -249,6 +291,24 @@ typedef struct vd_vtpm_result {
  */
 vd_err_t vd_vtpm_check(const vd_vtpm_evidence_t *e, const uint8_t *nonce, size_t nonce_len,
                        vd_snp_result_t *snp, vd_vtpm_result_t *out, vd_error_t *err);
+
+/* The caller's freshness input and how it binds (vtpm.h, "binding a verdict challenge"). */
+typedef struct vd_vtpm_nonce {
+    vd_vtpm_binding_t binding;
+    const uint8_t *nonce; /* NULL: none (the nonce checks are skip) */
+    size_t nonce_len;
+    const uint8_t *runtime_data; /* VD_VTPM_BIND_SHA384 only; may be NULL */
+    size_t runtime_data_len;
+} vd_vtpm_nonce_t;
+
+/**
+ * vd_vtpm_check with the expected qualifying data derived from `n`: the nonce as it is
+ * (EXACT), or vd_vtpm_challenge_binding of the nonce and runtime data (SHA384); tpm.nonce and
+ * hcl.user_data compare with it and name it, out->binding records it. vd_vtpm_check is this
+ * with EXACT. Same return contract (VD_E_INTERNAL if hashing fails).
+ */
+vd_err_t vd_vtpm_check_bound(const vd_vtpm_evidence_t *e, const vd_vtpm_nonce_t *n,
+                             vd_snp_result_t *snp, vd_vtpm_result_t *out, vd_error_t *err);
 
 typedef struct vd_vtpm_input {
     const vd_vtpm_evidence_t *evidence;

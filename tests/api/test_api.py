@@ -497,6 +497,121 @@ class AzureVtpm(Base):
         self.assertEqual(r.status_code, 400, r.text)
 
 
+class AzureVtpmChallenge(unittest.TestCase):
+    """A verdict challenge bound in a vTPM quote: the quote's extraData is SHA-384(challenge ||
+    runtime data) (vtpm.h). Evidence from the test PKI (mkpki --vtpm) binds values this server
+    makes up at run time, with a real signature chain; it counts only with --extra-roots."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pki = tempfile.mkdtemp(prefix="verdict-vtpm-")
+        subprocess.run([MKPKI, cls.pki, "Milan"], check=True)
+        cls.chain = open(os.path.join(cls.pki, "chain.pem")).read()
+        cls.server = Server(BIN, ["--extra-roots", os.path.join(cls.pki, "ark.pem")]).start()
+        cls.jwks = cls.server.get("/.well-known/jwks.json").json()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def evidence(self, *args):
+        """mkpki --vtpm with ARGS: the evidence JSON."""
+        out = os.path.join(self.pki, "ev.json")
+        subprocess.run([MKPKI, "--vtpm", self.pki, out] + list(args), check=True)
+        with open(out) as f:
+            return json.load(f)
+
+    def key_file(self, key):
+        path = os.path.join(self.pki, "key.pem")
+        with open(path, "wb") as f:
+            f.write(key)
+        return path
+
+    def body(self, ev, **extra):
+        b = {"evidence": {"azure_vtpm": ev, "certs": [self.chain]}}
+        b.update(extra)
+        return b
+
+    def bound(self, server, key, version="2"):
+        """A fresh challenge of `server` and evidence binding it with `key`."""
+        c = server.post("/v1/challenge").json()["nonce"]
+        ev = self.evidence("--version", version, "--challenge", c, "--runtime-data",
+                           self.key_file(key))
+        return c, ev
+
+    KEY_A = b"-----BEGIN PUBLIC KEY-----\nthe ephemeral key a broker wraps to\n"
+    KEY_B = b"-----BEGIN PUBLIC KEY-----\nsomeone else's key\n"
+
+    def test_fresh_challenge_affirms_once(self):
+        for version in ("1", "2"):
+            with self.subTest(version=version):
+                c, ev = self.bound(self.server, self.KEY_A, version)
+                body = self.body(ev, challenge=c, runtime_data=b64(self.KEY_A))
+                r = self.server.post("/v1/attest", json=body)
+                self.assertEqual(r.status_code, 200, r.text)
+                b = r.json()
+                self.assertEqual(b["status"], "affirming", b)
+                g = b["genuine"]
+                self.assertEqual(g["vtpm"]["nonce_binding"], "sha384")
+                self.assertEqual(len(bytes.fromhex(g["vtpm"]["quote"]["extra_data"])), 48)
+                checks = {k["name"]: k["result"] for k in g["checks"]}
+                self.assertEqual(checks["tpm.nonce"], "pass")
+                self.assertEqual(checks["hcl.user_data"], "pass" if version == "2" else "skip")
+                fresh = [k for k in b["appraisal"]["checks"] if k["name"] == "policy.freshness"]
+                self.assertEqual(fresh[0]["result"], "pass", fresh)
+                _, payload = verify_token(b["token"], self.jwks)
+                self.assertEqual(payload["submods"]["SEVSNP"]["ear.status"], "affirming")
+                self.assertEqual(base64.urlsafe_b64decode(payload["eat_nonce"]),
+                                 base64.b64decode(c))
+                # Replayed: the challenge was redeemed, refused before any appraisal.
+                r = self.server.post("/v1/attest", json=body)
+                self.assertEqual(r.status_code, 400, r.text)
+                self.assertIn("reused", r.json()["detail"])
+
+    def test_wrong_public_key_is_refused(self):
+        c, ev = self.bound(self.server, self.KEY_A)
+        r = self.server.post("/v1/attest",
+                             json=self.body(ev, challenge=c, runtime_data=b64(self.KEY_B)))
+        self.assertEqual(r.status_code, 200, r.text)
+        b = r.json()
+        self.assertEqual(b["status"], "contraindicated", b)
+        self.assertTrue(b["genuine"]["reason"].startswith("tpm.nonce"), b)
+        _, payload = verify_token(b["token"], self.jwks)
+        self.assertEqual(payload["submods"]["SEVSNP"]["ear.status"], "contraindicated")
+
+    def test_other_challenge_is_refused(self):
+        # Evidence bound to one challenge, presented with another (fresh) one.
+        _, ev = self.bound(self.server, self.KEY_A)
+        c2 = self.server.post("/v1/challenge").json()["nonce"]
+        for extra in ({"runtime_data": b64(self.KEY_A)}, {}):
+            with self.subTest(extra=list(extra)):
+                r = self.server.post("/v1/attest", json=self.body(ev, challenge=c2, **extra))
+                self.assertEqual(r.status_code, 200, r.text)
+                self.assertEqual(r.json()["status"], "contraindicated", r.text)
+                self.assertTrue(r.json()["genuine"]["reason"].startswith("tpm.nonce"))
+                c2 = self.server.post("/v1/challenge").json()["nonce"]
+
+    def test_plain_nonce_keeps_the_exact_rule(self):
+        ev = self.evidence("--extra", "ab" * 20)
+        r = self.server.post("/v1/attest", json=self.body(ev, nonce=b64(b"\xab" * 20)))
+        self.assertEqual(r.json()["status"], "affirming", r.text)
+        self.assertEqual(r.json()["genuine"]["vtpm"]["nonce_binding"], "exact")
+        r = self.server.post("/v1/attest", json=self.body(ev, nonce=b64(b"\xab" * 21)))
+        self.assertEqual(r.json()["status"], "contraindicated", r.text)
+        # Runtime data cannot be bound by a plain nonce: never affirming.
+        r = self.server.post("/v1/attest", json=self.body(ev, nonce=b64(b"\xab" * 20),
+                                                          runtime_data=b64(self.KEY_A)))
+        self.assertNotEqual(r.json()["status"], "affirming", r.text)
+
+    def test_refused_without_the_test_root(self):
+        with Server(BIN) as s:
+            c, ev = self.bound(s, self.KEY_A)
+            r = s.post("/v1/attest", json=self.body(ev, challenge=c, runtime_data=b64(self.KEY_A)))
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertEqual(r.json()["status"], "contraindicated", r.text)
+            self.assertEqual(r.json()["genuine"]["status"], "rejected")
+
+
 class Admin(Base):
     def test_admin_needs_a_token(self):
         s = self.server

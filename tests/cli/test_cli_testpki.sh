@@ -1,7 +1,8 @@
 #!/bin/sh
 # End-to-end test of `verdict verify` against a test PKI made on the spot by mkpki: a chain from
 # an unpinned root is rejected unless it is configured with --extra-roots / VERDICT_EXTRA_ROOTS,
-# and an expired VCEK is rejected with an expiry reason even then.
+# and an expired VCEK is rejected with an expiry reason even then. Azure vTPM evidence from the
+# same PKI binds a challenge and a key in its quote (verify --challenge-binding).
 # usage: test_cli_testpki.sh VERDICT_BINARY MKPKI_BINARY
 set -u
 bin=$1
@@ -49,6 +50,25 @@ for product in Milan Genoa Turin; do
     expect_cmd 0 "$product: import an older CRL" -- "$bin" certs import "$d/older.pem" --db "$db" $roots
     expect_cmd 1 "$product: still revoked after the older import" -- "$bin" verify --report "$d/report.bin" $certs $roots --db "$db"
 done
+# Azure vTPM evidence from the test PKI (mkpki --vtpm) whose quote binds a verdict challenge
+# and a public key as SHA-384(challenge || key): verify --challenge-binding (vtpm.h).
+d="$tmp/Milan"
+head -c 64 /dev/urandom > "$d/challenge.bin"
+challenge=$(base64 -w0 < "$d/challenge.bin")
+challenge_hex=$(od -An -v -tx1 < "$d/challenge.bin" | tr -d ' \n')
+printf 'public key A' > "$d/key_a"
+printf 'public key B' > "$d/key_b"
+roots="--extra-roots $d/ark.pem"
+expect_cmd 0 "vTPM: mkpki --vtpm" -- "$mkpki" --vtpm "$d" "$d/vtpm.json" --challenge "$challenge" --runtime-data "$d/key_a"
+expect_cmd 0 "vTPM: challenge and key bound" -- "$bin" verify --report "$d/vtpm.json" --certs "$d/chain.pem" $roots --nonce "$challenge_hex" --runtime-data "$d/key_a" --challenge-binding
+output_has "vTPM: freshness names the binding" out "SHA-384 of the 64-byte challenge and the runtime data"
+expect_cmd 1 "vTPM: another key" -- "$bin" verify --report "$d/vtpm.json" --certs "$d/chain.pem" $roots --nonce "$challenge_hex" --runtime-data "$d/key_b" --challenge-binding
+output_has "vTPM: another key fails tpm.nonce" out "fail  tpm.nonce"
+expect_cmd 1 "vTPM: the challenge compared exactly" -- "$bin" verify --report "$d/vtpm.json" --certs "$d/chain.pem" $roots --nonce "$challenge_hex"
+expect_cmd 1 "vTPM: without the test root" -- "$bin" verify --report "$d/vtpm.json" --certs "$d/chain.pem" --nonce "$challenge_hex" --runtime-data "$d/key_a" --challenge-binding
+output_has "vTPM: unpinned root" out "chain.ark"
+expect_cmd 2 "vTPM: --challenge-binding needs --nonce" -- "$bin" verify --report "$d/vtpm.json" --certs "$d/chain.pem" $roots --challenge-binding
+
 # A test root does not anchor another test PKI's chain.
 expect_cmd 1 "foreign extra root" -- "$bin" verify --report "$tmp/Milan/report.bin" --certs "$tmp/Milan/vcek.pem" --certs "$tmp/Milan/chain.pem" --extra-roots "$tmp/Genoa/ark.pem"
 

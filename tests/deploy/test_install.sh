@@ -34,6 +34,8 @@ has_file share/doc/verdict/examples/key-broker/broker.py
 has_file share/doc/verdict/examples/relying-party/relying_party.py
 expect 0 "the key broker's policy validates" -- policy validate \
     "$p/share/doc/verdict/examples/key-broker/fde-boot.yaml"
+expect 0 "the key broker's vTPM policy validates" -- policy validate \
+    "$p/share/doc/verdict/examples/key-broker/fde-boot-azure.yaml"
 
 if command -v help2man >/dev/null 2>&1; then
     has_file share/man/man1/verdict.1.gz

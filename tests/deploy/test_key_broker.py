@@ -38,9 +38,9 @@ DEBUG_BIT = 1 << 19  # guest POLICY bit 19: debug
 class Broker:
     """broker.py on 127.0.0.1 with a port the kernel picks."""
 
-    def __init__(self, tmp, verdict, key_file, jwks_url=None):
+    def __init__(self, tmp, verdict, key_file, jwks_url=None, extra=()):
         args = [PY, os.path.join(EXAMPLE, "broker.py"), "--verdict", verdict, "--policy", POLICY,
-                "--key-file", key_file]
+                "--key-file", key_file] + list(extra)
         if jwks_url:
             args += ["--jwks-url", jwks_url]
         self.log = tempfile.NamedTemporaryFile(dir=tmp, prefix="broker-", suffix=".log",

@@ -274,6 +274,9 @@ void vd_attest_req_to_appraise(const vd_attest_req_t *req, vd_appraise_request_t
     a->nonce_len = req->nonce_len;
     a->runtime_data = req->runtime_data;
     a->runtime_data_len = req->runtime_data_len;
+    /* A challenge (redeemed by the caller, its 64 bytes now the nonce) is too long for a vTPM
+     * quote: such evidence binds SHA-384(challenge || runtime data) instead (vtpm.h). */
+    a->vtpm_binding = req->challenge != NULL ? VD_VTPM_BIND_SHA384 : VD_VTPM_BIND_EXACT;
     a->policy_name = req->policy;
     a->at = time(NULL);
 }

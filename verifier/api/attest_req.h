@@ -47,7 +47,8 @@ void vd_attest_req_free(vd_attest_req_t *r);
 
 /**
  * The appraisal request for `req` at the current time (pointers borrowed from `req`, which must
- * outlive it): the evidence, certificates, nonce, runtime data and policy name.
+ * outlive it): the evidence, certificates, nonce, runtime data and policy name. With a
+ * "challenge", vTPM evidence is appraised under VD_VTPM_BIND_SHA384 (vtpm.h).
  */
 void vd_attest_req_to_appraise(const vd_attest_req_t *req, vd_appraise_request_t *a);
 

@@ -76,8 +76,14 @@ vd_err_t vd_appraise__vtpm_certs(vd_appraise_vtpm_t *v, vd_certset_t *certs, int
 vd_err_t vd_appraise__vtpm_check(vd_appraise_vtpm_t *v, const vd_appraise_request_t *req,
                                  vd_appraise_result_t *out, vd_error_t *err)
 {
-    vd_err_t rc = vd_vtpm_check(&v->ev, req->nonce, req->nonce != NULL ? req->nonce_len : 0,
-                                &out->snp, &out->vtpm, err);
+    vd_vtpm_nonce_t n = {
+        .binding = req->vtpm_binding, /* SHA384 for a verdict challenge (vtpm.h) */
+        .nonce = req->nonce,
+        .nonce_len = req->nonce_len,
+        .runtime_data = req->runtime_data,
+        .runtime_data_len = req->runtime_data_len,
+    };
+    vd_err_t rc = vd_vtpm_check_bound(&v->ev, &n, &out->snp, &out->vtpm, err);
     if (rc != VD_OK) {
         return rc;
     }
@@ -175,5 +181,6 @@ json_t *vd_appraise__vtpm_json(const vd_vtpm_result_t *r)
         json_object_set_new(o, "quote", json_null());
     }
     json_object_set_new(o, "nonce_checked", json_boolean(r->nonce_checked));
+    json_object_set_new(o, "nonce_binding", json_string(vd_vtpm_binding_str(r->binding)));
     return o;
 }

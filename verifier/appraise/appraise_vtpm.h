@@ -38,8 +38,9 @@ vd_err_t vd_appraise__vtpm_certs(vd_appraise_vtpm_t *v, vd_certset_t *certs, int
                                  vd_error_t *err);
 
 /**
- * After vd_snp_verify: every vTPM check (vd_vtpm_check with the request's nonce, compared with
- * the quote's extraData), folded into out->snp; the claims into out->vtpm (has_vtpm set).
+ * After vd_snp_verify: every vTPM check (vd_vtpm_check_bound with the request's nonce and
+ * runtime data under req->vtpm_binding: the quote's extraData is the nonce as it is, or
+ * SHA-384(challenge || runtime data)), folded into out->snp; the claims into out->vtpm.
  */
 vd_err_t vd_appraise__vtpm_check(vd_appraise_vtpm_t *v, const vd_appraise_request_t *req,
                                  vd_appraise_result_t *out, vd_error_t *err);

@@ -34,6 +34,7 @@ static void verify_usage(FILE *f, int policy_test)
             "                      [--extra-roots FILE] [--kds-url URL] [--offline]\n"
             "                      [--crl fail-open|fail-closed|off] [--json] [--db FILE]\n"
             "                      %s [--nonce HEX] [--runtime-data FILE]\n"
+            "                      [--challenge-binding]\n"
             "\n"
             "  --report FILE       attestation report: 1184 raw bytes, hex text, or a\n"
             "                      configfs-tsm JSON envelope {outblob, auxblob, provider}\n"
@@ -60,6 +61,9 @@ static void verify_usage(FILE *f, int policy_test)
             "  --nonce HEX         the nonce REPORT_DATA must bind: always checked, in the\n"
             "                      policy's freshness mode, or raw (zero-padded to 64 bytes)\n"
             "  --runtime-data FILE runtime data bound with the nonce (e.g. Trustee's JSON)\n"
+            "  --challenge-binding vTPM evidence: the nonce is a verdict challenge, and the\n"
+            "                      quote's extraData must be SHA-384(nonce || runtime data)\n"
+            "                      (default: extraData equals the nonce byte for byte)\n"
             "\n"
             "exit codes: 0 genuine (and the policy, if any, affirms), 1 rejected or not\n"
             "            affirming, 2 usage or input error, 3 a needed certificate or CRL is\n"
@@ -83,6 +87,7 @@ typedef struct verify_opts {
     const char *policy;
     const char *nonce;
     const char *runtime_data;
+    int challenge_binding;
     const char *db;
     int offline;
     const char *crl;
@@ -109,7 +114,8 @@ static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
         OPT_RUNTIME,
         OPT_DB,
         OPT_CRL,
-        OPT_CRL_FILE
+        OPT_CRL_FILE,
+        OPT_CHALLENGE_BINDING
     };
     static const struct option longopts[] = {
         {"report", required_argument, NULL, OPT_REPORT},
@@ -125,6 +131,7 @@ static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
         {"policy", required_argument, NULL, OPT_POLICY},
         {"nonce", required_argument, NULL, OPT_NONCE},
         {"runtime-data", required_argument, NULL, OPT_RUNTIME},
+        {"challenge-binding", no_argument, NULL, OPT_CHALLENGE_BINDING},
         {"db", required_argument, NULL, OPT_DB},
         {"crl", required_argument, NULL, OPT_CRL},
         {"crl-file", required_argument, NULL, OPT_CRL_FILE},
@@ -191,6 +198,9 @@ static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
         case OPT_RUNTIME:
             o->runtime_data = optarg;
             break;
+        case OPT_CHALLENGE_BINDING:
+            o->challenge_binding = 1;
+            break;
         case OPT_DB:
             o->db = optarg;
             break;
@@ -204,11 +214,12 @@ static int parse_args(int argc, char **argv, verify_opts_t *o, int policy_test)
         return -1;
     }
     if (o->evidence_only) {
-        const char *extra = o->policy         ? "--policy"
-                            : o->nonce        ? "--nonce"
-                            : o->runtime_data ? "--runtime-data"
-                            : o->json         ? "--json"
-                                              : NULL;
+        const char *extra = o->policy              ? "--policy"
+                            : o->nonce             ? "--nonce"
+                            : o->runtime_data      ? "--runtime-data"
+                            : o->challenge_binding ? "--challenge-binding"
+                            : o->json              ? "--json"
+                                                   : NULL;
         if (extra != NULL) {
             vd_cli_usage_error(cmd, "%s is not an option of this command", extra);
             return -1;
@@ -317,6 +328,13 @@ static int build_request(const verify_opts_t *o, verify_ctx_t *c, vd_appraise_re
             return -1;
         }
         req->nonce = c->nonce;
+    }
+    if (o->challenge_binding) {
+        if (o->nonce == NULL) {
+            vd_cli_usage_error(cmd, "--challenge-binding needs --nonce (the challenge)");
+            return -1;
+        }
+        req->vtpm_binding = VD_VTPM_BIND_SHA384;
     }
     if (o->runtime_data != NULL) {
         if (vd_file_read(o->runtime_data, VD_APPRAISE_RUNTIME_MAX, &c->runtime,

@@ -32,8 +32,9 @@
 
 typedef struct ctx {
     const vd_vtpm_evidence_t *e;
-    const uint8_t *nonce;
+    const uint8_t *nonce; /* the expected qualifying data */
     size_t nonce_len;
+    const char *what; /* what it is, for messages: "nonce" or the challenge binding */
     const vd_snp_result_t *snp;
     vd_vtpm_result_t *out;
     vd_checks_t *checks; /* the vTPM checks, merged with the SNP ones at the end */
@@ -457,12 +458,12 @@ static void check_nonce(ctx_t *c)
     if (q->extra_len != c->nonce_len || CRYPTO_memcmp(q->extra, c->nonce, c->nonce_len) != 0) {
         char got[2 * VD_TPM_DATA_MAX + 1];
         hex_prefix(q->extra, q->extra_len, got, sizeof(got));
-        FAIL(c, "tpm.nonce", "the quote's extraData (%u bytes) %.64s%s is not the %zu-byte nonce",
-             q->extra_len, got, q->extra_len > 32 ? "..." : "", c->nonce_len);
+        FAIL(c, "tpm.nonce", "the quote's extraData (%u bytes) %.64s%s is not the %zu-byte %s",
+             q->extra_len, got, q->extra_len > 32 ? "..." : "", c->nonce_len, c->what);
         return;
     }
     c->out->nonce_checked = 1;
-    PASS(c, "tpm.nonce", "the quote's extraData equals the %zu-byte nonce", c->nonce_len);
+    PASS(c, "tpm.nonce", "the quote's extraData equals the %zu-byte %s", c->nonce_len, c->what);
 }
 
 static void check_user_data(ctx_t *c)
@@ -483,14 +484,12 @@ static void check_user_data(ctx_t *c)
     }
     if (c->nonce_len > VD_VTPM_USER_DATA ||
         CRYPTO_memcmp(rt->user_data, c->nonce, c->nonce_len) != 0) {
-        FAIL(c, "hcl.user_data",
-             "the runtime data's user-data does not start with the %zu-byte "
-             "nonce",
-             c->nonce_len);
+        FAIL(c, "hcl.user_data", "the runtime data's user-data does not start with the %zu-byte %s",
+             c->nonce_len, c->what);
         return;
     }
-    PASS(c, "hcl.user_data", "the runtime data's user-data starts with the %zu-byte nonce",
-         c->nonce_len);
+    PASS(c, "hcl.user_data", "the runtime data's user-data starts with the %zu-byte %s",
+         c->nonce_len, c->what);
 }
 
 /* ---- entry points ------------------------------------------------------------------------- */
@@ -515,17 +514,40 @@ static void merge(vd_snp_result_t *snp, const vd_checks_t *mine, size_t n_pre, v
 vd_err_t vd_vtpm_check(const vd_vtpm_evidence_t *e, const uint8_t *nonce, size_t nonce_len,
                        vd_snp_result_t *snp, vd_vtpm_result_t *out, vd_error_t *err)
 {
+    vd_vtpm_nonce_t n = {.binding = VD_VTPM_BIND_EXACT, .nonce = nonce, .nonce_len = nonce_len};
+    return vd_vtpm_check_bound(e, &n, snp, out, err);
+}
+
+vd_err_t vd_vtpm_check_bound(const vd_vtpm_evidence_t *e, const vd_vtpm_nonce_t *n,
+                             vd_snp_result_t *snp, vd_vtpm_result_t *out, vd_error_t *err)
+{
     vd_err_t rc = VD_OK;
     ctx_t c;
-    vd_checks_t *mine = calloc(2, sizeof(*mine));
+    uint8_t bound[VD_VTPM_CHALLENGE_BIND_LEN];
     memset(out, 0, sizeof(*out));
+    memset(&c, 0, sizeof(c));
+    c.nonce = n->nonce;
+    c.nonce_len = n->nonce != NULL ? n->nonce_len : 0;
+    c.what = "nonce";
+    if (n->binding == VD_VTPM_BIND_SHA384 && c.nonce_len > 0) {
+        /* A verdict challenge: the quote binds SHA-384(challenge || runtime data). */
+        rc = vd_vtpm_challenge_binding(n->nonce, n->nonce_len, n->runtime_data,
+                                       n->runtime_data != NULL ? n->runtime_data_len : 0, bound,
+                                       err);
+        if (rc != VD_OK) {
+            return rc;
+        }
+        c.nonce = bound;
+        c.nonce_len = sizeof(bound);
+        c.what =
+            n->runtime_data != NULL ? "SHA-384(challenge || runtime data)" : "SHA-384(challenge)";
+        out->binding = VD_VTPM_BIND_SHA384;
+    }
+    vd_checks_t *mine = calloc(2, sizeof(*mine));
     if (mine == NULL) {
         return VD_ERR(err, VD_E_NOMEM, "vTPM: out of memory");
     }
-    memset(&c, 0, sizeof(c));
     c.e = e;
-    c.nonce = nonce;
-    c.nonce_len = nonce != NULL ? nonce_len : 0;
     c.snp = snp;
     c.out = out;
     c.checks = &mine[0];

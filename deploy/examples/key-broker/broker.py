@@ -12,7 +12,7 @@ decisions.
 Dependencies: Debian's python3, python3-cryptography, python3-jwt, python3-requests.
 
 usage: broker.py --verdict URL --policy NAME --key-file FILE [--listen HOST:PORT]
-                 [--jwks-url URL] [--cacert FILE]
+                 [--vtpm-policy NAME] [--jwks-url URL] [--cacert FILE]
 """
 import argparse
 import hashlib
@@ -93,21 +93,54 @@ def snp_check_binding(claims, nonce, pubkey_der):
         raise Refused(403, "the appraised report does not bind this challenge and public key")
 
 
+def vtpm_qualifying_data(nonce, pubkey_der):
+    """The TPM2 quote's qualifying data (extraData) of Azure vTPM evidence: SHA-384(challenge ||
+    public key), 48 bytes, within the vTPM's 50-byte limit. verdict expects exactly this when
+    /v1/attest gets a challenge and runtime data with vTPM evidence (docs/evidence.md, "Azure
+    vTPM"); for v2 evidence the runtime data's user-data starts with it too."""
+    return hashlib.sha384(nonce + pubkey_der).digest()
+
+
+def vtpm_check_binding(claims, nonce, pubkey_der):
+    """The broker's own check that the appraised quote binds this challenge and this key, from
+    the token's annotated evidence: verdict applied the challenge binding (sha384) and the
+    quote's extraData is SHA-384(challenge || public key)."""
+    submod = claims.get("submods", {}).get("SEVSNP")
+    annotated = submod.get("ear.veraison.annotated-evidence") if isinstance(submod, dict) else None
+    vtpm = annotated.get("vtpm") if isinstance(annotated, dict) else None
+    quote = vtpm.get("quote") if isinstance(vtpm, dict) else None
+    got = quote.get("extra_data") if isinstance(quote, dict) else None
+    binding = vtpm.get("nonce_binding") if isinstance(vtpm, dict) else None
+    if binding != "sha384" or not isinstance(got, str) or not hmac.compare_digest(
+            got.lower(), vtpm_qualifying_data(nonce, pubkey_der).hex()):
+        raise Refused(403, "the appraised vTPM quote does not bind this challenge and public key")
+
+
+def evidence_kind(evidence):
+    """"snp" (configfs-tsm envelope or a raw report) or "vtpm" (Azure vTPM evidence)."""
+    if "tsm" in evidence or "report" in evidence:
+        return "snp"
+    if "azure_vtpm" in evidence:
+        return "vtpm"
+    raise Refused(400, "unsupported evidence: give {\"tsm\": <verdict evidence collect "
+                  "envelope>} or {\"azure_vtpm\": <Azure vTPM evidence>} (and optionally "
+                  "\"certs\")")
+
+
 def attest_members(evidence, challenge, pubkey_der):
     """The evidence-specific part of the /v1/attest request (the evidence object itself is
-    passed through untouched). SEV-SNP (configfs-tsm envelope or a raw report) only, for now."""
-    if "tsm" in evidence or "report" in evidence:
-        return snp_attest_members(challenge, pubkey_der)
-    raise Refused(400, "unsupported evidence: give {\"tsm\": <verdict evidence collect "
-                  "envelope>} (and optionally \"certs\")")
+    passed through untouched). The same members for both kinds: with vTPM evidence verdict
+    binds the challenge and the key in the quote (vtpm_qualifying_data) instead of REPORT_DATA."""
+    evidence_kind(evidence)
+    return snp_attest_members(challenge, pubkey_der)
 
 
 def check_binding(evidence, claims, nonce, pubkey_der):
     """The broker's own check, on the verified token's claims, that the evidence binds this
     challenge and this public key."""
-    if "tsm" in evidence or "report" in evidence:
-        return snp_check_binding(claims, nonce, pubkey_der)
-    raise Refused(400, "unsupported evidence")
+    if evidence_kind(evidence) == "vtpm":
+        return vtpm_check_binding(claims, nonce, pubkey_der)
+    return snp_check_binding(claims, nonce, pubkey_der)
 
 
 # ---- verdict: challenges, appraisal, token verification ----
@@ -133,9 +166,10 @@ class JWKS(jwt.PyJWKClient):
 
 
 class Verdict:
-    def __init__(self, base, policy, jwks_url=None, cacert=None):
+    def __init__(self, base, policy, jwks_url=None, cacert=None, vtpm_policy=None):
         self.base = base.rstrip("/")
         self.policy = policy
+        self.vtpm_policy = vtpm_policy  # None: Azure vTPM evidence is refused
         self.jwks_url = jwks_url or self.base + "/.well-known/jwks.json"
         self.verify_tls = cacert if cacert else True
         self.local = threading.local()  # one requests.Session per thread
@@ -159,12 +193,25 @@ class Verdict:
         if r.status_code != 200:
             raise Refused(503, "verdict gave no challenge (HTTP %d)" % r.status_code)
         c = r.json()
-        return {"challenge": c["nonce"], "expires_at": c.get("expires_at"), "binding": "sha512"}
+        out = {"challenge": c["nonce"], "expires_at": c.get("expires_at"), "binding": "sha512"}
+        if self.vtpm_policy:
+            out["vtpm_binding"] = "sha384"  # the quote's extraData: vtpm_qualifying_data
+        return out
+
+    def policy_for(self, evidence):
+        """The broker's policy for this kind of evidence: on Azure, MEASUREMENT is the
+        paravisor's, so vTPM evidence needs its own policy (PCRs, secure boot)."""
+        if evidence_kind(evidence) != "vtpm":
+            return self.policy
+        if not self.vtpm_policy:
+            raise Refused(400, "this broker takes no Azure vTPM evidence (no --vtpm-policy)")
+        return self.vtpm_policy
 
     def appraise(self, evidence, challenge, pubkey_der):
         """Ask verdict, verify its token and check it says affirming under OUR policy for THIS
         challenge and key. Returns the token's claims."""
-        body = {"evidence": evidence, "policy": self.policy}
+        policy = self.policy_for(evidence)
+        body = {"evidence": evidence, "policy": policy}
         body.update(attest_members(evidence, challenge, pubkey_der))
         r = self.post("/v1/attest", body)
         if r.status_code != 200:
@@ -177,7 +224,7 @@ class Verdict:
                           verdict=detail)
         try:
             claims = relying_party.appraise(r.json().get("token") or "", self.jwks,
-                                            policy=self.policy, nonce=challenge)
+                                            policy=policy, nonce=challenge)
         except relying_party.Refused as e:
             raise Refused(403, "the token is refused: %s" % e)
         except jwt.PyJWKClientError as e:
@@ -263,6 +310,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--verdict", required=True, help="verdict's base URL")
     p.add_argument("--policy", required=True, help="the verdict policy evidence must affirm")
+    p.add_argument("--vtpm-policy", help="the verdict policy Azure vTPM evidence must affirm "
+                   "(PCRs, secure boot); without it such evidence is refused")
     p.add_argument("--key-file", required=True, help="the LUKS key (or passphrase) to release")
     p.add_argument("--listen", default="127.0.0.1:0", help="HOST:PORT (default 127.0.0.1:0)")
     p.add_argument("--jwks-url", help="verdict's JWKS (default VERDICT/.well-known/jwks.json)")
@@ -272,7 +321,8 @@ def main(argv=None):
         if not f.read():
             p.error("--key-file %s is empty" % a.key_file)
     host, _, port = a.listen.rpartition(":")
-    Handler.broker = Broker(Verdict(a.verdict, a.policy, a.jwks_url, a.cacert), a.key_file)
+    Handler.broker = Broker(Verdict(a.verdict, a.policy, a.jwks_url, a.cacert, a.vtpm_policy),
+                            a.key_file)
     host = host.strip("[]")
     if ":" in host:
         ThreadingHTTPServer.address_family = socket.AF_INET6
