@@ -79,8 +79,9 @@ class Replicas(unittest.TestCase):
         subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
                         "ec_paramgen_curve:P-256", "-out", cls.key], check=True,
                        capture_output=True)
-        with open(cls.secret, "wb") as f:
+        with open(os.open(cls.secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as f:
             f.write(os.urandom(32))
+        os.chmod(cls.key, 0o600)  # serve refuses secrets others may read (SECURITY.md)
         # A test PKI whose report the test re-signs to bind a challenge made at run time.
         cls.pki = os.path.join(cls.tmp, "pki")
         os.mkdir(cls.pki)
