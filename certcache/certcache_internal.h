@@ -32,6 +32,8 @@ typedef struct cc_lru_ent {
 
 typedef struct cc_chain_slot {
     X509 *issuer, *ark; /* validated; NULL when not loaded */
+    int spki_set;       /* ark_spki holds the ARK's SPKI SHA-256 (vd_certcache_crl_due) */
+    unsigned char ark_spki[32];
 } cc_chain_slot_t;
 
 #define CC_CRL_ARKS 8 /* ARKs whose CRLs are kept in memory: three AMD ones, extra roots */
@@ -88,7 +90,7 @@ struct vd_certcache {
     pthread_mutex_t coldmu;         /* cold_clients, cold_running (coldgate.c) */
     cc_cold_client_t *cold_clients; /* VD_CERTCACHE_COLD_CLIENTS slots */
     unsigned cold_running;
-    uint64_t cold_admitted, cold_refused_client, cold_refused_busy; /* under coldmu */
+    uint64_t cold_admitted, cold_refused_client, cold_refused_busy, cold_refused_throttled;
 };
 
 /* certcache.c */
