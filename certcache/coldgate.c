@@ -6,6 +6,8 @@
  *
  *   - per client, a token bucket (GCRA: a burst of cold_burst, then one per cold_interval_ms),
  *     charged when an appraisal is admitted, whatever it then fetches;
+ *   - while KDS rate limits us (our limiter is empty, or its 429's Retry-After holds), nobody
+ *     is admitted: the request would be refused at once, so it spends no client's budget;
  *   - for everyone, at most cold_max_concurrent admitted appraisals at once, so that cold ones
  *     (which may wait up to their budget for KDS) never hold every worker and a cached chip is
  *     never queued behind them.
@@ -157,7 +159,11 @@ vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
         }
         tat += t;
     }
-    if (v == VD_COLD_ADMITTED && c->cold_running >= c->cfg.cold_max_concurrent) {
+    int64_t throttled = v == VD_COLD_ADMITTED ? vd_certcache_kds_throttled_ms(c) : 0;
+    if (throttled > 0) {
+        v = VD_COLD_THROTTLED;
+        *retry_ms = throttled;
+    } else if (v == VD_COLD_ADMITTED && c->cold_running >= c->cfg.cold_max_concurrent) {
         v = VD_COLD_BUSY;
         *retry_ms = VD_CERTCACHE_RETRY_HINT_MS;
     }
@@ -169,8 +175,10 @@ vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
         c->cold_admitted++;
     } else if (v == VD_COLD_CLIENT_BUDGET) {
         c->cold_refused_client++;
-    } else {
+    } else if (v == VD_COLD_BUSY) {
         c->cold_refused_busy++;
+    } else {
+        c->cold_refused_throttled++;
     }
     pthread_mutex_unlock(&c->coldmu);
     if (v != VD_COLD_ADMITTED && *retry_ms < 1) {
@@ -194,6 +202,7 @@ void vd_certcache__cold_stats(vd_certcache_t *c, vd_certcache_stats_t *out)
     out->cold_admitted = c->cold_admitted;
     out->cold_refused_client = c->cold_refused_client;
     out->cold_refused_busy = c->cold_refused_busy;
+    out->cold_refused_throttled = c->cold_refused_throttled;
     out->cold_in_flight = c->cold_running;
     pthread_mutex_unlock(&c->coldmu);
 }

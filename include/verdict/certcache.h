@@ -86,14 +86,15 @@ typedef struct vd_certcache_stats {
     uint64_t misses;  /* not in memory nor SQLite */
     uint64_t fetches; /* KDS fetches started (single-flight leaders) */
     uint64_t fetch_errors;
-    uint64_t flight_waits;        /* lookups that waited for another thread's fetch */
-    uint64_t invalid;             /* cached or fetched entries that failed validation */
-    uint64_t stored;              /* rows written to SQLite */
-    uint64_t cold_admitted;       /* appraisals let through to fetch from KDS */
-    uint64_t cold_refused_client; /* refused: the client's cold budget was spent */
-    uint64_t cold_refused_busy;   /* refused: cold_max_concurrent already fetching */
-    uint64_t cold_in_flight;      /* admitted and not yet done (a gauge) */
-    vd_kds_stats_t kds;           /* the KDS client's own counters (requests, 429s, waits...) */
+    uint64_t flight_waits;           /* lookups that waited for another thread's fetch */
+    uint64_t invalid;                /* cached or fetched entries that failed validation */
+    uint64_t stored;                 /* rows written to SQLite */
+    uint64_t cold_admitted;          /* appraisals let through to fetch from KDS */
+    uint64_t cold_refused_client;    /* refused: the client's cold budget was spent */
+    uint64_t cold_refused_busy;      /* refused: cold_max_concurrent already fetching */
+    uint64_t cold_refused_throttled; /* refused: KDS rate limits us (limiter, Retry-After) */
+    uint64_t cold_in_flight;         /* admitted and not yet done (a gauge) */
+    vd_kds_stats_t kds;              /* the KDS client's own counters (requests, 429s, waits...) */
 } vd_certcache_stats_t;
 
 typedef struct vd_certcache vd_certcache_t;
@@ -272,6 +273,7 @@ typedef enum vd_cold_verdict {
     VD_COLD_ADMITTED = 0,  /* go ahead; call vd_certcache_cold_done when the fetch is over */
     VD_COLD_CLIENT_BUDGET, /* this client spent its cold budget (HTTP 429) */
     VD_COLD_BUSY,          /* cold_max_concurrent appraisals are fetching (HTTP 503) */
+    VD_COLD_THROTTLED,     /* KDS would refuse at once (vd_certcache_kds_throttled_ms; 503) */
 } vd_cold_verdict_t;
 
 /**
@@ -280,9 +282,10 @@ typedef enum vd_cold_verdict {
  * refused. `client` is the peer address as the server gives it ("192.0.2.1:4431",
  * "[2001:db8::1]:443" or a bare address); clients are IPv4 addresses and IPv6 /64 prefixes (one
  * host usually holds a whole /64), anything else is keyed by its text. NULL: no per-client
- * budget (the CLI), the concurrency cap still applies. A per-client token bucket
- * (cold_burst, cold_interval_ms) is charged on admission; *retry_ms gets, when refused, when a
- * retry may be admitted (>= 1 ms). Thread-safe.
+ * budget (the CLI), the concurrency cap still applies. In that order: the client's budget, KDS
+ * rate limiting us, the cap; only an admission charges the client's token bucket (cold_burst,
+ * cold_interval_ms), so a client refused for the service's state spends nothing. *retry_ms
+ * gets, when refused, when a retry may be admitted (>= 1 ms). Thread-safe.
  */
 vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client, int64_t *retry_ms);
 

@@ -1083,6 +1083,34 @@ static void test_certcache_cold_budget(void **state)
     assert_int_equal(st.cold_in_flight, 0);
     vd_certcache_free(&c);
 
+    /* KDS rate limiting us (here our own limiter, spent by one fetch): nobody is admitted, and
+     * nobody's budget is spent on it; a client over its budget still hears about its budget. */
+    chip_t a;
+    vd_error_t err = {0};
+    chip_init(e, &a, 24);
+    chip_serve(e, &a);
+    vd_certcache_config_t lim = cfg;
+    lim.kds.rate_interval_ms = 10000;
+    lim.kds.rate_burst = 2;
+    c = open_cache(&lim);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c);
+    assert_int_equal(vd_certcache_kds_throttled_ms(c), 0);
+    assert_int_equal(lookup(c, e, &a, &err), VD_OK); /* chain + VCEK: the limiter is empty */
+    assert_true(vd_certcache_kds_throttled_ms(c) > 0);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.10:1", &retry), VD_COLD_THROTTLED);
+    assert_true(retry > 0 && retry <= 10000);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", &retry), VD_COLD_CLIENT_BUDGET);
+    clock_advance(&fc, 10000);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.10:1", &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c);
+    vd_certcache_stats(c, &st);
+    assert_int_equal(st.cold_refused_throttled, 1);
+    vd_certcache_free(&c);
+    chip_free(&a);
+
     /* Many clients: the table is bounded; a new client always gets its own full burst. */
     c = open_cache(&cfg);
     char from[64];

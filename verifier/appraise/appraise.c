@@ -388,9 +388,14 @@ static int policy_contraindicates(const vd_policy_t *policy, const vd_snp_result
 
 static const char *refusal_text(vd_cold_verdict_t v)
 {
-    return v == VD_COLD_CLIENT_BUDGET
-               ? "this client's budget of appraisals that need KDS (uncached chips) is spent"
-               : "too many appraisals are waiting for KDS at once";
+    switch (v) {
+    case VD_COLD_CLIENT_BUDGET:
+        return "this client's budget of appraisals that need KDS (uncached chips) is spent";
+    case VD_COLD_BUSY:
+        return "too many appraisals are waiting for KDS at once";
+    default:
+        return "KDS is rate limiting this service";
+    }
 }
 
 /*
@@ -434,22 +439,13 @@ static vd_err_t before_fetch(vd_appraiser_t *a, const vd_appraise_request_t *req
     }
     /* Joining a fetch already in flight sends KDS nothing: no budget is spent on it. */
     int admit = req->client != NULL && !in_flight;
-    int64_t throttled = admit ? vd_certcache_kds_throttled_ms(a->cfg.cache) : 0;
-    if (throttled > 0) {
-        /* KDS would refuse at once (our limiter, its Retry-After): say so, spend no budget. */
-        out->refused = VD_REFUSED_KDS_THROTTLED;
-        out->retry_after_ms = throttled;
-        snprintf(out->problem, sizeof(out->problem),
-                 "not fetched from KDS: KDS is rate limiting this service (retry in %lld ms)",
-                 (long long)throttled);
-        *decided = 1;
-        return VD_OK;
-    }
     if (admit) {
         int64_t retry = 0;
         vd_cold_verdict_t v = vd_certcache_cold_admit(a->cfg.cache, req->client, &retry);
         if (v != VD_COLD_ADMITTED) {
-            out->refused = v == VD_COLD_CLIENT_BUDGET ? VD_REFUSED_CLIENT_BUDGET : VD_REFUSED_BUSY;
+            out->refused = v == VD_COLD_CLIENT_BUDGET ? VD_REFUSED_CLIENT_BUDGET
+                           : v == VD_COLD_BUSY        ? VD_REFUSED_BUSY
+                                                      : VD_REFUSED_KDS_THROTTLED;
             out->retry_after_ms = retry;
             snprintf(out->problem, sizeof(out->problem),
                      "not fetched from KDS: %s (retry in %lld ms)", refusal_text(v),
