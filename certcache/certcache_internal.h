@@ -60,6 +60,13 @@ typedef struct cc_flight {
 } cc_flight_t;
 
 /* One client's cold budget (coldgate.c): GCRA theoretical arrival time of its next admission. */
+/* One admitted cold appraisal (coldgate.c) and those that joined it. */
+typedef struct cc_cold_run {
+    int refs; /* 0 = free */
+    int anon; /* admitted without a `what`: never joined */
+    uint8_t what[32];
+} cc_cold_run_t;
+
 typedef struct cc_cold_client {
     uint8_t key[16]; /* IPv6 form: an IPv4 address as ::ffff:a.b.c.d, an IPv6 /64, or a hash */
     int used;
@@ -87,9 +94,11 @@ struct vd_certcache {
     time_t crl_attempt[CC_PRODUCTS][2]; /* last KDS attempt per CRL URL (wall clock) */
     cc_flight_t *flights;
     vd_certcache_stats_t st;
-    pthread_mutex_t coldmu;         /* cold_clients, cold_running (coldgate.c) */
+    pthread_mutex_t coldmu;         /* cold_clients, cold_runs, cold_running (coldgate.c) */
     cc_cold_client_t *cold_clients; /* VD_CERTCACHE_COLD_CLIENTS slots */
-    unsigned cold_running;
+    cc_cold_run_t *cold_runs;       /* cfg.cold_max_concurrent slots: what is being fetched */
+    unsigned cold_running;          /* slots in use */
+    uint64_t cold_joined;
     uint64_t cold_admitted, cold_refused_client, cold_refused_busy, cold_refused_throttled;
 };
 

@@ -12,6 +12,9 @@
  *     (which may wait up to their budget for KDS) never hold every worker and a cached chip is
  *     never queued behind them.
  *
+ * An appraisal for the same chip as one already admitted (the same `what`) joins it: the
+ * single flight makes one KDS request for both, so it is neither charged nor capped.
+ *
  * Only appraisals that cannot be decided from the evidence and the cache ask (verifier/appraise
  * checks everything else first), so a known chip never spends a budget.
  *
@@ -43,7 +46,8 @@ vd_err_t vd_certcache__cold_init(vd_certcache_t *c, vd_error_t *err)
         c->cfg.cold_max_concurrent = 1;
     }
     c->cold_clients = calloc(VD_CERTCACHE_COLD_CLIENTS, sizeof(*c->cold_clients));
-    if (c->cold_clients == NULL) {
+    c->cold_runs = calloc(c->cfg.cold_max_concurrent, sizeof(*c->cold_runs));
+    if (c->cold_clients == NULL || c->cold_runs == NULL) {
         return VD_ERR(err, VD_E_NOMEM, "out of memory");
     }
     return VD_OK;
@@ -52,7 +56,9 @@ vd_err_t vd_certcache__cold_init(vd_certcache_t *c, vd_error_t *err)
 void vd_certcache__cold_free(vd_certcache_t *c)
 {
     free(c->cold_clients);
+    free(c->cold_runs);
     c->cold_clients = NULL;
+    c->cold_runs = NULL;
     pthread_mutex_destroy(&c->coldmu);
 }
 
@@ -136,7 +142,20 @@ static cc_cold_client_t *client_slot(vd_certcache_t *c, const uint8_t key[16], i
     return s;
 }
 
-vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client, int64_t *retry_ms)
+/* coldmu held: the running slot for `what` (NULL: an anonymous one never matches), or NULL. */
+static cc_cold_run_t *run_for(vd_certcache_t *c, const uint8_t *what)
+{
+    for (unsigned i = 0; what != NULL && i < c->cfg.cold_max_concurrent; i++) {
+        cc_cold_run_t *r = &c->cold_runs[i];
+        if (r->refs > 0 && !r->anon && memcmp(r->what, what, 32) == 0) {
+            return r;
+        }
+    }
+    return NULL;
+}
+
+vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
+                                          const uint8_t what[32], int64_t *retry_ms)
 {
     int64_t now = vd_certcache__now_ms(c);
     vd_cold_verdict_t v = VD_COLD_ADMITTED;
@@ -146,6 +165,13 @@ vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
         client_key(client, key);
     }
     pthread_mutex_lock(&c->coldmu);
+    cc_cold_run_t *run = run_for(c, what);
+    if (run != NULL) {
+        run->refs++; /* the same fetch: nothing more is asked of KDS */
+        c->cold_joined++;
+        pthread_mutex_unlock(&c->coldmu);
+        return VD_COLD_ADMITTED;
+    }
     cc_cold_client_t *s = NULL;
     int64_t tat = 0;
     if (client != NULL && c->cfg.cold_interval_ms > 0) {
@@ -169,7 +195,17 @@ vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
     }
     if (v == VD_COLD_ADMITTED) {
         if (s != NULL) {
-            s->tat = tat; /* charged only when admitted: a busy refusal costs no budget */
+            s->tat = tat; /* charged only when admitted: a refusal costs no budget */
+        }
+        for (unsigned i = 0; i < c->cfg.cold_max_concurrent; i++) {
+            if (c->cold_runs[i].refs == 0) {
+                c->cold_runs[i].refs = 1;
+                c->cold_runs[i].anon = what == NULL;
+                if (what != NULL) {
+                    memcpy(c->cold_runs[i].what, what, 32);
+                }
+                break;
+            }
         }
         c->cold_running++;
         c->cold_admitted++;
@@ -187,10 +223,16 @@ vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
     return v;
 }
 
-void vd_certcache_cold_done(vd_certcache_t *c)
+void vd_certcache_cold_done(vd_certcache_t *c, const uint8_t what[32])
 {
     pthread_mutex_lock(&c->coldmu);
-    if (c->cold_running > 0) {
+    cc_cold_run_t *r = run_for(c, what);
+    for (unsigned i = 0; r == NULL && what == NULL && i < c->cfg.cold_max_concurrent; i++) {
+        if (c->cold_runs[i].refs > 0 && c->cold_runs[i].anon) {
+            r = &c->cold_runs[i];
+        }
+    }
+    if (r != NULL && --r->refs == 0) {
         c->cold_running--;
     }
     pthread_mutex_unlock(&c->coldmu);
@@ -203,6 +245,7 @@ void vd_certcache__cold_stats(vd_certcache_t *c, vd_certcache_stats_t *out)
     out->cold_refused_client = c->cold_refused_client;
     out->cold_refused_busy = c->cold_refused_busy;
     out->cold_refused_throttled = c->cold_refused_throttled;
+    out->cold_joined = c->cold_joined;
     out->cold_in_flight = c->cold_running;
     pthread_mutex_unlock(&c->coldmu);
 }

@@ -93,6 +93,7 @@ typedef struct vd_certcache_stats {
     uint64_t cold_refused_client;    /* refused: the client's cold budget was spent */
     uint64_t cold_refused_busy;      /* refused: cold_max_concurrent already fetching */
     uint64_t cold_refused_throttled; /* refused: KDS rate limits us (limiter, Retry-After) */
+    uint64_t cold_joined;            /* admitted to join a running one for the same chip */
     uint64_t cold_in_flight;         /* admitted and not yet done (a gauge) */
     vd_kds_stats_t kds;              /* the KDS client's own counters (requests, 429s, waits...) */
 } vd_certcache_stats_t;
@@ -285,12 +286,18 @@ typedef enum vd_cold_verdict {
  * budget (the CLI), the concurrency cap still applies. In that order: the client's budget, KDS
  * rate limiting us, the cap; only an admission charges the client's token bucket (cold_burst,
  * cold_interval_ms), so a client refused for the service's state spends nothing. *retry_ms
- * gets, when refused, when a retry may be admitted (>= 1 ms). Thread-safe.
+ * gets, when refused, when a retry may be admitted (>= 1 ms). `what` (may be NULL) names what
+ * the appraisal would fetch (a digest of the report's product, CHIP_ID and REPORTED_TCB): one
+ * admitted for the same `what` as an appraisal still running joins it, admitted at once
+ * without a charge or a place under the cap (it waits for the same single-flight fetch), so
+ * that many concurrent requests for one new chip cost one KDS fetch and one budget token.
+ * Thread-safe.
  */
-vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client, int64_t *retry_ms);
+vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
+                                          const uint8_t what[32], int64_t *retry_ms);
 
-/** An admitted cold appraisal is done fetching (whatever the outcome). */
-void vd_certcache_cold_done(vd_certcache_t *c);
+/** An admitted cold appraisal is done fetching (whatever the outcome); `what` as admitted. */
+void vd_certcache_cold_done(vd_certcache_t *c, const uint8_t what[32]);
 
 /**
  * ms until KDS may be asked again because of rate limiting: our limiter is empty or a 429's

@@ -357,6 +357,24 @@ class KdsBudget(unittest.TestCase):
             m = re.search(r'^verdict_kds_cold_total\{result="client_budget"\} (\d+)', metrics, re.M)
             self.assertTrue(m and int(m.group(1)) >= 9, metrics[-2000:])
 
+    def test_many_requests_for_one_new_chip_cost_one_fetch(self):
+        # Issue #9's cold path under the budget: concurrent requests for one uncached chip,
+        # from one client whose budget is a single cold appraisal, all affirm, and KDS is asked
+        # for its VCEK once (the others join the fetch, or find it cached: neither is charged).
+        import concurrent.futures
+        self.kds.reset()
+        with serving(BIN, ["--kds-url", self.kds.base], config=self.CONFIG,
+                     env={"VERDICT_OFFLINE": "0",
+                          "VERDICT_KDS_TIMEOUT_MS": str(KDS_TIMEOUT_MS)}) as s:
+            self.kds.rules({"match": self.path_b, "mode": "slow", "delay_ms": 300, "times": -1})
+            with concurrent.futures.ThreadPoolExecutor(20) as pool:
+                answers = list(pool.map(lambda _: self.attest(s, self.B, self.b, self.b_chain),
+                                        range(40)))
+            self.kds.rules()
+            codes = [(code, (body or {}).get("status")) for code, _, body in answers]
+            self.assertEqual(codes, [(200, "affirming")] * 40, codes)
+            self.assertEqual(self.vcek_requests("Milan"), {self.path_b: 1})
+
 
 if __name__ == "__main__":
     if len(sys.argv) < 4:

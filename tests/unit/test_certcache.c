@@ -1039,47 +1039,76 @@ static void test_certcache_cold_budget(void **state)
     int64_t retry = 0;
     for (int i = 0; i < 2; i++) {
         const char *from = i == 0 ? "192.0.2.1:1000" : "192.0.2.1:2000";
-        assert_int_equal(vd_certcache_cold_admit(c, from, &retry), VD_COLD_ADMITTED);
+        assert_int_equal(vd_certcache_cold_admit(c, from, NULL, &retry), VD_COLD_ADMITTED);
         assert_int_equal(retry, 0);
-        vd_certcache_cold_done(c);
+        vd_certcache_cold_done(c, NULL);
     }
     /* Spent, whatever the port; another client is not affected. */
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:3000", &retry), VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:3000", NULL, &retry),
+                     VD_COLD_CLIENT_BUDGET);
     assert_int_equal(retry, 1000);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1", &retry), VD_COLD_CLIENT_BUDGET);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.2:1000", &retry), VD_COLD_ADMITTED);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1", NULL, &retry), VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.2:1000", NULL, &retry), VD_COLD_ADMITTED);
     /* The cap: one at a time. A refusal for that costs the client nothing. */
-    assert_int_equal(vd_certcache_cold_admit(c, "198.51.100.7:1", &retry), VD_COLD_BUSY);
+    assert_int_equal(vd_certcache_cold_admit(c, "198.51.100.7:1", NULL, &retry), VD_COLD_BUSY);
     assert_true(retry >= 1);
-    assert_int_equal(vd_certcache_cold_admit(c, NULL, &retry), VD_COLD_BUSY);
-    vd_certcache_cold_done(c);
+    assert_int_equal(vd_certcache_cold_admit(c, NULL, NULL, &retry), VD_COLD_BUSY);
+    vd_certcache_cold_done(c, NULL);
     for (int i = 0; i < 2; i++) {
-        assert_int_equal(vd_certcache_cold_admit(c, "198.51.100.7:1", &retry), VD_COLD_ADMITTED);
-        vd_certcache_cold_done(c);
+        assert_int_equal(vd_certcache_cold_admit(c, "198.51.100.7:1", NULL, &retry),
+                         VD_COLD_ADMITTED);
+        vd_certcache_cold_done(c, NULL);
     }
     /* IPv6: one /64 is one client; the next /64 is another. */
-    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1::1]:443", &retry), VD_COLD_ADMITTED);
-    vd_certcache_cold_done(c);
-    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1:ffff::2]:80", &retry),
+    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1::1]:443", NULL, &retry),
                      VD_COLD_ADMITTED);
-    vd_certcache_cold_done(c);
-    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1::3]:1", &retry),
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1:ffff::2]:80", NULL, &retry),
+                     VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1::3]:1", NULL, &retry),
                      VD_COLD_CLIENT_BUDGET);
-    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:2::1]:1", &retry), VD_COLD_ADMITTED);
-    vd_certcache_cold_done(c);
+    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:2::1]:1", NULL, &retry),
+                     VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
     /* An IPv4-mapped IPv6 peer is that IPv4 client. */
-    assert_int_equal(vd_certcache_cold_admit(c, "[::ffff:192.0.2.1]:9", &retry),
+    assert_int_equal(vd_certcache_cold_admit(c, "[::ffff:192.0.2.1]:9", NULL, &retry),
                      VD_COLD_CLIENT_BUDGET);
     /* One interval later the first client may make one more, not two. */
     clock_advance(&fc, 1000);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:4000", &retry), VD_COLD_ADMITTED);
-    vd_certcache_cold_done(c);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:4000", &retry), VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:4000", NULL, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:4000", NULL, &retry),
+                     VD_COLD_CLIENT_BUDGET);
     vd_certcache_stats_t st;
     vd_certcache_stats(c, &st);
     assert_int_equal(st.cold_admitted, 9);
     assert_int_equal(st.cold_refused_client, 5);
     assert_int_equal(st.cold_refused_busy, 2);
+    assert_int_equal(st.cold_in_flight, 0);
+    vd_certcache_free(&c);
+
+    /* The same chip (`what`) as a running admission: joined, neither charged nor capped. */
+    c = open_cache(&cfg);
+    uint8_t w1[32], w2[32];
+    memset(w1, 1, sizeof(w1));
+    memset(w2, 2, sizeof(w2));
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.20:1", w1, &retry), VD_COLD_ADMITTED);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.20:2", w1, &retry), VD_COLD_ADMITTED);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.21:1", w1, &retry), VD_COLD_ADMITTED);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.21:1", w2, &retry), VD_COLD_BUSY);
+    for (int i = 0; i < 3; i++) {
+        vd_certcache_cold_done(c, w1);
+    }
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.20:3", w1, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, w1);
+    vd_certcache_cold_done(c, w1); /* one too many: harmless */
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.20:3", w2, &retry), VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.21:3", w2, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, w2);
+    vd_certcache_stats(c, &st);
+    assert_int_equal(st.cold_admitted, 3); /* .20 twice (its burst), .21 once */
+    assert_int_equal(st.cold_joined, 2);
     assert_int_equal(st.cold_in_flight, 0);
     vd_certcache_free(&c);
 
@@ -1093,19 +1122,20 @@ static void test_certcache_cold_budget(void **state)
     lim.kds.rate_interval_ms = 10000;
     lim.kds.rate_burst = 2;
     c = open_cache(&lim);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", &retry), VD_COLD_ADMITTED);
-    vd_certcache_cold_done(c);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", &retry), VD_COLD_ADMITTED);
-    vd_certcache_cold_done(c);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", NULL, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", NULL, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
     assert_int_equal(vd_certcache_kds_throttled_ms(c), 0);
     assert_int_equal(lookup(c, e, &a, &err), VD_OK); /* chain + VCEK: the limiter is empty */
     assert_true(vd_certcache_kds_throttled_ms(c) > 0);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.10:1", &retry), VD_COLD_THROTTLED);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.10:1", NULL, &retry), VD_COLD_THROTTLED);
     assert_true(retry > 0 && retry <= 10000);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", &retry), VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", NULL, &retry),
+                     VD_COLD_CLIENT_BUDGET);
     clock_advance(&fc, 10000);
-    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.10:1", &retry), VD_COLD_ADMITTED);
-    vd_certcache_cold_done(c);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.10:1", NULL, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
     vd_certcache_stats(c, &st);
     assert_int_equal(st.cold_refused_throttled, 1);
     vd_certcache_free(&c);
@@ -1116,8 +1146,8 @@ static void test_certcache_cold_budget(void **state)
     char from[64];
     for (int i = 0; i < 3 * VD_CERTCACHE_COLD_CLIENTS; i++) {
         snprintf(from, sizeof(from), "10.%d.%d.%d:5", (i >> 16) & 255, (i >> 8) & 255, i & 255);
-        assert_int_equal(vd_certcache_cold_admit(c, from, &retry), VD_COLD_ADMITTED);
-        vd_certcache_cold_done(c);
+        assert_int_equal(vd_certcache_cold_admit(c, from, NULL, &retry), VD_COLD_ADMITTED);
+        vd_certcache_cold_done(c, NULL);
     }
     vd_certcache_free(&c);
 }

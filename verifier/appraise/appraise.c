@@ -437,11 +437,19 @@ static vd_err_t before_fetch(vd_appraiser_t *a, const vd_appraise_request_t *req
         out->retry_after_ms = 0;
         return VD_OK;
     }
-    /* Joining a fetch already in flight sends KDS nothing: no budget is spent on it. */
+    /* Joining a fetch already in flight sends KDS nothing: no budget is spent on it. Nor on one
+     * admitted for the same chip that has not started its fetch yet (the same `what`). */
     int admit = req->client != NULL && !in_flight;
+    uint8_t what[32];
     if (admit) {
         int64_t retry = 0;
-        vd_cold_verdict_t v = vd_certcache_cold_admit(a->cfg.cache, req->client, &retry);
+        uint8_t id[sizeof(out->snp.report.chip_id) + 16];
+        memcpy(id, out->snp.report.chip_id, sizeof(out->snp.report.chip_id));
+        memcpy(id + sizeof(out->snp.report.chip_id), &out->snp.report.reported_tcb, 8);
+        memcpy(id + sizeof(out->snp.report.chip_id) + 8, &out->snp.product, 4);
+        memcpy(id + sizeof(out->snp.report.chip_id) + 12, &out->snp.signing_key, 4);
+        SHA256(id, sizeof(id), what);
+        vd_cold_verdict_t v = vd_certcache_cold_admit(a->cfg.cache, req->client, what, &retry);
         if (v != VD_COLD_ADMITTED) {
             out->refused = v == VD_COLD_CLIENT_BUDGET ? VD_REFUSED_CLIENT_BUDGET
                            : v == VD_COLD_BUSY        ? VD_REFUSED_BUSY
@@ -456,7 +464,7 @@ static vd_err_t before_fetch(vd_appraiser_t *a, const vd_appraise_request_t *req
     }
     rc = from_cache(a, req, w, NULL, out, err);
     if (admit) {
-        vd_certcache_cold_done(a->cfg.cache);
+        vd_certcache_cold_done(a->cfg.cache, what);
     }
     if (rc == VD_OK && out->problem[0] != '\0') {
         int64_t t = vd_certcache_kds_throttled_ms(a->cfg.cache);
