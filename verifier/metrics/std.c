@@ -130,6 +130,7 @@ size_t vd_metrics_std_samples(const vd_server_stats_t *server, const vd_certcach
         LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "admitted", cache->cold_admitted);
         LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "client_budget",
                  cache->cold_refused_client);
+        LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "joined", cache->cold_joined);
         LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "busy", cache->cold_refused_busy);
         LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "kds_throttled",
                  cache->cold_refused_throttled);
