@@ -399,8 +399,7 @@ int64_t vd_certcache__retry_hint(vd_certcache_t *c)
  * for a fetch's answer). *retry gets when a retry may succeed on VD_E_COLLATERAL_UNAVAILABLE.
  */
 static vd_err_t flight_run(vd_certcache_t *c, const char *key, hit_fn hit, fill_fn fill, void *arg,
-                           int64_t deadline, X509 **a, X509 **b, int64_t *retry, int *in_flight,
-                           vd_error_t *err)
+                           int64_t deadline, X509 **a, X509 **b, int64_t *retry, vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     X509 *dummy = NULL;
@@ -424,9 +423,6 @@ static vd_err_t flight_run(vd_certcache_t *c, const char *key, hit_fn hit, fill_
         pthread_mutex_unlock(&c->mu);
         if (f != NULL) {
             *retry = VD_CERTCACHE_RETRY_HINT_MS;
-            if (in_flight != NULL) {
-                *in_flight = 1;
-            }
             return VD_ERR(err, VD_E_COLLATERAL_UNAVAILABLE,
                           "%s is being fetched from KDS; not waited for (retry in %lld ms)", key,
                           (long long)*retry);
@@ -892,8 +888,7 @@ int64_t vd_certcache__deadline(const vd_certcache_t *c, long budget_ms)
 }
 
 static vd_err_t get_chain_until(vd_certcache_t *c, vd_product_t p, int vlek, int64_t deadline,
-                                X509 **issuer, X509 **ark, int64_t *retry, int *in_flight,
-                                vd_error_t *err)
+                                X509 **issuer, X509 **ark, int64_t *retry, vd_error_t *err)
 {
     char key[CC_KEY_MAX];
     *issuer = *ark = NULL;
@@ -903,8 +898,7 @@ static vd_err_t get_chain_until(vd_certcache_t *c, vd_product_t p, int vlek, int
     }
     chain_arg_t a = {p, vlek};
     snprintf(key, sizeof(key), "chain:%s:%s", vd_product_name(p), vd_certcache__key_type(vlek));
-    return flight_run(c, key, chain_hit, chain_fill, &a, deadline, issuer, ark, retry, in_flight,
-                      err);
+    return flight_run(c, key, chain_hit, chain_fill, &a, deadline, issuer, ark, retry, err);
 }
 
 vd_err_t vd_certcache_get_chain(vd_certcache_t *c, vd_product_t p, int vlek, long budget_ms,
@@ -912,7 +906,7 @@ vd_err_t vd_certcache_get_chain(vd_certcache_t *c, vd_product_t p, int vlek, lon
 {
     int64_t retry = 0;
     return get_chain_until(c, p, vlek, vd_certcache__deadline(c, budget_ms), issuer, ark, &retry,
-                           NULL, err);
+                           err);
 }
 
 /* ---- VCEKs ----------------------------------------------------------------------------------- */
@@ -945,7 +939,7 @@ static vd_err_t vcek_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509 
     char why[192], url[VD_KDS_URL_MAX];
     (void)unused;
 
-    rc = get_chain_until(c, a->p, 0, deadline, &ask, &ark, retry, NULL, err);
+    rc = get_chain_until(c, a->p, 0, deadline, &ask, &ark, retry, err);
     if (rc != VD_OK) {
         goto out;
     }
@@ -1027,7 +1021,7 @@ out:
 
 static vd_err_t get_vcek_until(vd_certcache_t *c, vd_product_t p, const uint8_t chip_id[64],
                                const vd_tcb_t *reported, int64_t deadline, X509 **out,
-                               int64_t *retry, int *in_flight, vd_error_t *err)
+                               int64_t *retry, vd_error_t *err)
 {
     char key[CC_KEY_MAX];
     *out = NULL;
@@ -1038,7 +1032,7 @@ static vd_err_t get_vcek_until(vd_certcache_t *c, vd_product_t p, const uint8_t 
     vd_tcb_t canon = vd_tcb_decode(vd_certcache__tcb_raw(reported, p), p);
     vcek_key(key, sizeof(key), p, chip_id, hwid_len_for(p), canon.raw);
     vcek_arg_t a = {p, chip_id, &canon, key};
-    return flight_run(c, key, vcek_hit, vcek_fill, &a, deadline, out, NULL, retry, in_flight, err);
+    return flight_run(c, key, vcek_hit, vcek_fill, &a, deadline, out, NULL, retry, err);
 }
 
 vd_err_t vd_certcache_get_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t chip_id[64],
@@ -1047,7 +1041,7 @@ vd_err_t vd_certcache_get_vcek(vd_certcache_t *c, vd_product_t p, const uint8_t 
 {
     int64_t retry = 0;
     return get_vcek_until(c, p, chip_id, reported, vd_certcache__deadline(c, budget_ms), out,
-                          &retry, NULL, err);
+                          &retry, err);
 }
 
 /* ---- collect: what an appraisal needs ------------------------------------------------------- */
@@ -1138,7 +1132,7 @@ static void evidence_kinds(const vd_certset_t *s, int vlek, int *leaf, int *chai
 static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t report_len,
                               const vd_certset_t *evidence, vd_product_t hint, int64_t deadline,
                               vd_certset_t *out, vd_product_t *pp, int *pvlek, int64_t *retry,
-                              int *in_flight, vd_error_t *err)
+                              vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
     vd_snp_report_t *r = NULL;
@@ -1223,7 +1217,7 @@ static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t r
         }
     }
     if (issuer == NULL || ark == NULL) {
-        rc = get_chain_until(c, p, vlek, deadline, &issuer, &ark, retry, in_flight, err);
+        rc = get_chain_until(c, p, vlek, deadline, &issuer, &ark, retry, err);
         if (rc != VD_OK) {
             goto out;
         }
@@ -1270,7 +1264,7 @@ static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t r
                     "with the evidence");
         goto out;
     }
-    rc = get_vcek_until(c, p, r->chip_id, &tcb, deadline, &vcek, retry, in_flight, err);
+    rc = get_vcek_until(c, p, r->chip_id, &tcb, deadline, &vcek, retry, err);
     if (rc == VD_OK) {
         rc = vd_certset_add_x509(out, vcek, "certificate cache", err);
     }
@@ -1289,31 +1283,10 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
     vd_product_t p = VD_PRODUCT_UNKNOWN;
     int vlek = 0;
     int64_t retry = 0;
-    vd_err_t rc =
-        collect_until(c, report, report_len, evidence, hint, vd_certcache__deadline(c, budget_ms),
-                      out, &p, &vlek, &retry, NULL, err);
+    vd_err_t rc = collect_until(c, report, report_len, evidence, hint,
+                                vd_certcache__deadline(c, budget_ms), out, &p, &vlek, &retry, err);
     if (retry_after_ms != NULL) {
         *retry_after_ms = rc == VD_E_COLLATERAL_UNAVAILABLE ? retry : 0;
-    }
-    return rc;
-}
-
-vd_err_t vd_certcache_collect_cached(vd_certcache_t *c, const uint8_t *report, size_t report_len,
-                                     const vd_certset_t *evidence, vd_product_t hint,
-                                     vd_certset_t *out, int64_t *retry_after_ms, int *in_flight,
-                                     vd_error_t *err)
-{
-    vd_product_t p = VD_PRODUCT_UNKNOWN;
-    int vlek = 0;
-    int64_t retry = 0;
-    *in_flight = 0;
-    vd_err_t rc = collect_until(c, report, report_len, evidence, hint, CC_NO_WAIT, out, &p, &vlek,
-                                &retry, in_flight, err);
-    if (retry_after_ms != NULL) {
-        *retry_after_ms = rc == VD_E_COLLATERAL_UNAVAILABLE ? retry : 0;
-    }
-    if (rc != VD_E_COLLATERAL_UNAVAILABLE) {
-        *in_flight = 0;
     }
     return rc;
 }
@@ -1330,7 +1303,7 @@ vd_err_t vd_certcache_prefetch(vd_certcache_t *c, const uint8_t *report, size_t 
     vd_err_t rc = vd_certset_new(&found, err);
     if (rc == VD_OK) {
         rc = collect_until(c, report, report_len, evidence, hint, deadline, found, &p, &vlek,
-                           &retry, NULL, err);
+                           &retry, err);
     }
     vd_certset_free(&found);
     if (rc == VD_OK && p != VD_PRODUCT_UNKNOWN && c->cfg.crl_mode != VD_CRL_OFF) {

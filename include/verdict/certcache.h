@@ -159,17 +159,6 @@ vd_err_t vd_certcache_collect(vd_certcache_t *c, const uint8_t *report, size_t r
                               vd_certset_t *out, int64_t *retry_after_ms, vd_error_t *err);
 
 /**
- * vd_certcache_collect with VD_CERTCACHE_NO_WAIT (the evidence, memory and SQLite, never KDS)
- * that also says, with VD_E_COLLATERAL_UNAVAILABLE, whether what is missing is already being
- * fetched by another lookup (*in_flight = 1): waiting for that fetch (vd_certcache_collect with
- * a budget) sends KDS nothing, so a service need not count it as a cold fetch.
- */
-vd_err_t vd_certcache_collect_cached(vd_certcache_t *c, const uint8_t *report, size_t report_len,
-                                     const vd_certset_t *evidence, vd_product_t hint,
-                                     vd_certset_t *out, int64_t *retry_after_ms, int *in_flight,
-                                     vd_error_t *err);
-
-/**
  * Fetch on the calling thread what an appraisal of `report` would miss (as collect, with
  * `budget_ms` >= 0; a negative budget is the default) and the product's CRL when it is due, so
  * that the next NO_WAIT collect finds them. Meant for a service's fetcher thread: appraisals

@@ -996,13 +996,10 @@ static void test_certcache_evidence_chain_needs_no_fetch(void **state)
     assert_int_equal(vd_certset_add_x509(ev, e->fx->ask, "evidence", &err), VD_OK);
     assert_int_equal(vd_certset_add_x509(ev, e->fx->ark, "evidence", &err), VD_OK);
     for (int i = 0; i < 2; i++) {
-        int in_flight = 1;
         assert_int_equal(vd_certset_new(&out, &err), VD_OK);
-        assert_int_equal(vd_certcache_collect_cached(c, a.report, sizeof(a.report), ev,
-                                                     VD_PRODUCT_UNKNOWN, out, NULL, &in_flight,
-                                                     &err),
+        assert_int_equal(vd_certcache_collect(c, a.report, sizeof(a.report), ev, VD_PRODUCT_UNKNOWN,
+                                              VD_CERTCACHE_NO_WAIT, out, NULL, &err),
                          VD_OK);
-        assert_int_equal(in_flight, 0);
         assert_int_equal(vd_certset_count(out), 0); /* everything came with the evidence */
         vd_certset_free(&out);
         assert_int_equal(vd_certcache_crl_due(c, P, 0), i == 0);

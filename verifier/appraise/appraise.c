@@ -228,12 +228,11 @@ static vd_err_t gather(vd_appraiser_t *a, const vd_appraise_request_t *req, work
     return VD_OK;
 }
 
-/* What the cache adds to w->certs: with `in_flight` from the evidence, memory and SQLite only
- * (*in_flight: what is missing is being fetched by another appraisal), else also from KDS
- * within the request's budget. A certificate that cannot be obtained is noted in
- * out->problem, not an error (the core then says what is missing). */
+/* What the cache adds to w->certs: with `cached_only` from the evidence, memory and SQLite
+ * only, else also from KDS within the request's budget. A certificate that cannot be obtained is
+ * noted in out->problem, not an error (the core then says what is missing). */
 static vd_err_t from_cache(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
-                           int *in_flight, vd_appraise_result_t *out, vd_error_t *err)
+                           int cached_only, vd_appraise_result_t *out, vd_error_t *err)
 {
     vd_error_t e = {0};
     vd_certset_t *found = NULL;
@@ -242,13 +241,9 @@ static vd_err_t from_cache(vd_appraiser_t *a, const vd_appraise_request_t *req, 
     if (vd_certset_new(&found, err) != VD_OK) {
         return VD_E_NOMEM;
     }
-    vd_err_t rc =
-        in_flight != NULL
-            ? vd_certcache_collect_cached(a->cfg.cache, w->rbytes, w->rlen, w->certs,
-                                          req->product_hint, found, &out->retry_after_ms, in_flight,
-                                          &e)
-            : vd_certcache_collect(a->cfg.cache, w->rbytes, w->rlen, w->certs, req->product_hint,
-                                   req->budget_ms, found, &out->retry_after_ms, &e);
+    vd_err_t rc = vd_certcache_collect(
+        a->cfg.cache, w->rbytes, w->rlen, w->certs, req->product_hint,
+        cached_only ? VD_CERTCACHE_NO_WAIT : req->budget_ms, found, &out->retry_after_ms, &e);
     for (size_t i = 0; i < vd_certset_count(found); i++) {
         vd_error_t e2 = {0};
         (void)vd_certset_add_x509(w->certs, vd_certset_get(found, i), vd_certset_origin(found, i),
@@ -406,8 +401,8 @@ static const char *refusal_text(vd_cold_verdict_t v)
  */
 static vd_err_t before_fetch(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
                              const vd_policy_t *policy, const vd_policy_input_t *pin,
-                             vd_snp_input_t *in, int in_flight, vd_appraise_result_t *out,
-                             int *decided, vd_error_t *err)
+                             vd_snp_input_t *in, vd_appraise_result_t *out, int *decided,
+                             vd_error_t *err)
 {
     vd_crl_list_t crls;
     memset(&crls, 0, sizeof(crls));
@@ -437,9 +432,11 @@ static vd_err_t before_fetch(vd_appraiser_t *a, const vd_appraise_request_t *req
         out->retry_after_ms = 0;
         return VD_OK;
     }
-    /* Joining a fetch already in flight sends KDS nothing: no budget is spent on it. Nor on one
-     * admitted for the same chip that has not started its fetch yet (the same `what`). */
-    int admit = req->client != NULL && !in_flight;
+    /* Every fetch of a service's appraisal is admitted. One for the same chip as an appraisal
+     * already admitted (the same `what`) joins it: its single flight asks KDS once for both,
+     * so it is neither charged nor capped. (A key merely in flight is no reason to skip
+     * admission: a product's chain in flight for one chip would let another's VCEK through.) */
+    int admit = req->client != NULL;
     uint8_t what[32];
     if (admit) {
         int64_t retry = 0;
@@ -462,7 +459,7 @@ static vd_err_t before_fetch(vd_appraiser_t *a, const vd_appraise_request_t *req
             return VD_OK;
         }
     }
-    rc = from_cache(a, req, w, NULL, out, err);
+    rc = from_cache(a, req, w, 0, out, err);
     if (admit) {
         vd_certcache_cold_done(a->cfg.cache, what);
     }
@@ -560,11 +557,11 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
     }
     SHA256(w.rbytes, w.rlen, out->report_sha256);
     out->has_report_digest = 1;
-    int use_cache = 0, decided = 0, in_flight = 0;
+    int use_cache = 0, decided = 0;
     rc = gather(a, req, &w, &use_cache, err);
     if (rc == VD_OK && use_cache) {
         /* Without KDS first: the evidence, memory and SQLite. */
-        rc = from_cache(a, req, &w, &in_flight, out, err);
+        rc = from_cache(a, req, &w, 1, out, err);
     }
     if (rc != VD_OK) {
         goto out;
@@ -597,7 +594,7 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
     if (use_cache && out->problem[0] != '\0' && vd_certcache_online(a->cfg.cache)) {
         /* KDS would be asked: judge what there is first. (Offline nothing is fetched, and the
          * answer is what the evidence and the cache alone give.) */
-        rc = before_fetch(a, req, &w, policy, &pin, &in, in_flight, out, &decided, err);
+        rc = before_fetch(a, req, &w, policy, &pin, &in, out, &decided, err);
         if (rc != VD_OK) {
             goto out;
         }
