@@ -62,13 +62,14 @@ void vd_certcache__cold_free(vd_certcache_t *c)
     pthread_mutex_destroy(&c->coldmu);
 }
 
-/* The 16-byte key of a peer address: see the file comment. */
-static void client_key(const char *client, uint8_t key[16])
+/* The address in `client` ("v4", "v4:port", "v6", "[v6]:port") as 16 bytes (IPv4 mapped into
+ * IPv6): 1, or 0 when it is not an address. */
+static int parse_addr(const char *client, uint8_t addr[16])
 {
     char host[64];
     const char *h = client;
     size_t n = strlen(client);
-    memset(key, 0, 16);
+    memset(addr, 0, 16);
     if (client[0] == '[') { /* "[v6]:port" */
         const char *end = strchr(client, ']');
         h = client + 1;
@@ -79,22 +80,29 @@ static void client_key(const char *client, uint8_t key[16])
             n = (size_t)(colon - client); /* "v4:port" */
         }
     }
-    if (n < sizeof(host)) {
-        memcpy(host, h, n);
-        host[n] = '\0';
-        struct in_addr a4;
-        if (inet_pton(AF_INET, host, &a4) == 1) {
-            key[10] = key[11] = 0xff;
-            memcpy(key + 12, &a4, 4);
-            return;
+    if (n >= sizeof(host)) {
+        return 0;
+    }
+    memcpy(host, h, n);
+    host[n] = '\0';
+    struct in_addr a4;
+    if (inet_pton(AF_INET, host, &a4) == 1) {
+        addr[10] = addr[11] = 0xff;
+        memcpy(addr + 12, &a4, 4);
+        return 1;
+    }
+    return inet_pton(AF_INET6, host, addr) == 1;
+}
+
+/* The 16-byte key of a peer address: see the file comment. */
+static void client_key(const char *client, uint8_t key[16])
+{
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (parse_addr(client, key)) {
+        if (memcmp(key, mapped, 12) != 0) {
+            memset(key + 8, 0, 8); /* the /64 */
         }
-        if (inet_pton(AF_INET6, host, key) == 1) {
-            static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-            if (memcmp(key, mapped, 12) != 0) {
-                memset(key + 8, 0, 8); /* the /64 */
-            }
-            return;
-        }
+        return;
     }
     /* Not an address (a test's name, a Unix socket): its text, hashed, in a range no address
      * maps to (first byte 0xff is multicast, never a peer). */
@@ -106,6 +114,12 @@ static void client_key(const char *client, uint8_t key[16])
     memcpy(key, &h1, 8);
     memcpy(key + 8, &h2, 8);
     key[0] = 0xff;
+}
+
+int vd_certcache_same_address(const char *a, const char *b)
+{
+    uint8_t x[16], y[16];
+    return parse_addr(a, x) && parse_addr(b, y) && memcmp(x, y, 16) == 0;
 }
 
 static size_t key_hash(const uint8_t key[16])

@@ -357,6 +357,34 @@ class KdsBudget(unittest.TestCase):
             m = re.search(r'^verdict_kds_cold_total\{result="client_budget"\} (\d+)', metrics, re.M)
             self.assertTrue(m and int(m.group(1)) >= 9, metrics[-2000:])
 
+    def test_x_forwarded_for_only_from_the_trusted_proxy(self):
+        # Behind kds.trusted_proxy (127.0.0.6) each address the proxy appended to
+        # X-Forwarded-For has a budget of its own; from any other peer the header is not
+        # believed (the peer's own budget is spent, whatever it claims).
+        rng = random.Random(11)
+        proxy, other = "127.0.0.6", "127.0.0.7"
+        self.kds.reset()
+        with serving(BIN, ["--kds-url", self.kds.base],
+                     config=self.CONFIG + "  trusted_proxy: %s\n" % proxy,
+                     env={"VERDICT_OFFLINE": "0",
+                          "VERDICT_KDS_TIMEOUT_MS": str(KDS_TIMEOUT_MS)}) as s:
+            # One made-up chip for every request: its VCEK is asked for once (404, then
+            # remembered), so KDS's own limit never decides here; each admission still counts.
+            report = forged(self.a, rng)
+
+            def cold(source, xff):
+                ev = {"evidence": {"report": b64(report)}}
+                return post_from(s, source, "/v1/attest", ev, {"X-Forwarded-For": xff})[0]
+
+            # Through the proxy: a client's earlier entries are its own claims, the last is
+            # the proxy's word.
+            self.assertNotEqual(cold(proxy, "10.9.9.9, 198.51.100.1"), 429)
+            self.assertEqual(cold(proxy, "10.9.9.8, 198.51.100.1"), 429)
+            self.assertNotEqual(cold(proxy, "198.51.100.1, 198.51.100.2"), 429)
+            # Not the proxy: one budget for the peer, whatever the header says.
+            self.assertNotEqual(cold(other, "198.51.100.3"), 429)
+            self.assertEqual(cold(other, "198.51.100.4"), 429)
+
     def test_many_requests_for_one_new_chip_cost_one_fetch(self):
         # Issue #9's cold path under the budget: concurrent requests for one uncached chip,
         # from one client whose budget is a single cold appraisal, all affirm, and KDS is asked

@@ -157,6 +157,31 @@ static void retry_after(vd_api_call_t *call, int64_t ms, int64_t fallback)
     vd_api_header(call->resp, "retry-after", secs);
 }
 
+/*
+ * The client whose cold-fetch budget an uncached chip spends: the peer's address, or, when the
+ * peer is the configured trusted proxy (kds.trusted_proxy), the last address of its
+ * X-Forwarded-For (the one that proxy appended; what a client wrote before it is not believed).
+ */
+static const char *budget_client(const vd_api_call_t *call, char *buf, size_t n)
+{
+    const char *peer = call->req->remote_addr != NULL ? call->req->remote_addr : "";
+    const char *proxy = vd_api_cfg(call->api)->kds_trusted_proxy;
+    const char *xff = vd_api_req_header(call->req, "x-forwarded-for");
+    if (proxy[0] == '\0' || xff == NULL || !vd_certcache_same_address(peer, proxy)) {
+        return peer;
+    }
+    const char *last = strrchr(xff, ',');
+    last = last != NULL ? last + 1 : xff;
+    last += strspn(last, " \t");
+    size_t len = strcspn(last, " \t");
+    if (len == 0 || len >= n) {
+        return peer;
+    }
+    memcpy(buf, last, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 vd_appraise_result_t *vd_api_appraise(vd_api_call_t *call, const vd_appraise_request_t *areq)
 {
     vd_error_t err = {0};
@@ -165,10 +190,9 @@ vd_appraise_result_t *vd_api_appraise(vd_api_call_t *call, const vd_appraise_req
         vd_api_problem(call->resp, 503, "out of memory");
         return NULL;
     }
-    /* The client whose cold-fetch budget an uncached chip spends: the peer's address (an
-     * X-Forwarded-For header is not believed: any client can send one). */
+    char client[64];
     vd_appraise_request_t req = *areq;
-    req.client = call->req->remote_addr != NULL ? call->req->remote_addr : "";
+    req.client = budget_client(call, client, sizeof(client));
     vd_err_t rc = vd_appraise(call->api->c.appraiser, &req, r, &err);
     if (rc == VD_OK && r->outcome == VD_OUTCOME_COLLATERAL && r->refused != VD_REFUSED_NONE) {
         /* KDS was not asked, or is rate limiting us: come back later, no token. The client
