@@ -94,6 +94,10 @@ vd_err_t vd_certcache_open(const vd_certcache_config_t *cfg, vd_certcache_t **ou
     pthread_mutex_init(&c->dbmu, NULL);
     c->cfg = *cfg;
     c->cfg.db_path = NULL;
+    rc = vd_certcache__cold_init(c, err);
+    if (rc != VD_OK) {
+        goto out;
+    }
     if (c->cfg.lru_capacity == 0) {
         c->cfg.lru_capacity = VD_CERTCACHE_DEFAULT_LRU;
     }
@@ -209,6 +213,7 @@ void vd_certcache_free(vd_certcache_t **pp)
     vd_kds_client_free(&c->kds);
     vd_trust_free(&c->own_trust);
     free(c->db_path);
+    vd_certcache__cold_free(c);
     pthread_mutex_destroy(&c->dbmu);
     pthread_mutex_destroy(&c->mu);
     free(c);
@@ -218,6 +223,11 @@ void vd_certcache_free(vd_certcache_t **pp)
 const char *vd_certcache_warning(const vd_certcache_t *c)
 {
     return c->warning[0] != '\0' ? c->warning : NULL;
+}
+
+int vd_certcache_online(const vd_certcache_t *c)
+{
+    return c->kds != NULL;
 }
 
 const char *vd_certcache_kds_base(const vd_certcache_t *c)
@@ -230,6 +240,7 @@ void vd_certcache_stats(vd_certcache_t *c, vd_certcache_stats_t *out)
     pthread_mutex_lock(&c->mu);
     *out = c->st;
     pthread_mutex_unlock(&c->mu);
+    vd_certcache__cold_stats(c, out);
     if (c->kds != NULL) {
         vd_kds_client_stats(c->kds, &out->kds);
     } else {
@@ -688,6 +699,7 @@ void vd_certcache__install_chain(vd_certcache_t *c, vd_product_t p, int vlek, X5
     X509_free(s->ark);
     s->issuer = issuer;
     s->ark = ark;
+    s->spki_set = 0;
     pthread_mutex_unlock(&c->mu);
 }
 
@@ -803,6 +815,7 @@ static vd_err_t chain_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509
             X509_up_ref(*ark);
             s->issuer = *issuer;
             s->ark = *ark;
+            s->spki_set = 0;
             pthread_mutex_unlock(&c->mu);
             goto out;
         }
@@ -1097,7 +1110,25 @@ static X509 *evidence_vcek(const vd_certset_t *s, const vd_snp_report_t *r, vd_p
     return NULL;
 }
 
-/* collect, with the deadline given; *pp / *pvlek get the chain it needed (UNKNOWN: none). */
+/* What the evidence carries: *leaf, an endorsement key of the report's kind (CN SEV-VCEK or
+ * SEV-VLEK); *chain, any other certificate (an ASK, ASVK or ARK, or something posing as one). */
+static void evidence_kinds(const vd_certset_t *s, int vlek, int *leaf, int *chain)
+{
+    *leaf = *chain = 0;
+    for (size_t i = 0; s != NULL && i < vd_certset_count(s); i++) {
+        X509 *x = vd_certset_get(s, i);
+        int is_vcek = vd_x509_cn_is(x, "SEV-VCEK"), is_vlek = vd_x509_cn_is(x, "SEV-VLEK");
+        *leaf |= vlek ? is_vlek : is_vcek;
+        *chain |= !is_vcek && !is_vlek;
+    }
+}
+
+/* collect, with the deadline given; *pp / *pvlek get the chain it needed (UNKNOWN: none).
+ * What the evidence carries must be right: the cache only fills in what it lacks. Evidence
+ * with an endorsement key of its own, none of which is this report's (by identity or by
+ * signature), gets none from the cache or KDS, and evidence with chain certificates that do
+ * not make a trusted chain gets no chain: the core then rejects it for what it carries
+ * (whatever the cache holds, as the CLI does with --certs), and KDS is never asked for it. */
 static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t report_len,
                               const vd_certset_t *evidence, vd_product_t hint, int64_t deadline,
                               vd_certset_t *out, vd_product_t *pp, int *pvlek, int64_t *retry,
@@ -1145,6 +1176,11 @@ static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t r
         vd_chain_find_leaf(&lq, &lc);
         leaf = lc.leaf_signs_report ? lc.leaf : NULL;
     }
+    int ev_leaf = 0, ev_chain = 0;
+    evidence_kinds(evidence, vlek, &ev_leaf, &ev_chain);
+    if (leaf == NULL && ev_leaf) {
+        goto out; /* its own endorsement key does not verify the report: the core rejects it */
+    }
     if (p != VD_PRODUCT_UNKNOWN) {
         /* known from the report or from the VCEK's identity */
     } else if (leaf != NULL) {
@@ -1167,6 +1203,18 @@ static vd_err_t collect_until(vd_certcache_t *c, const uint8_t *report, size_t r
     if (evidence == NULL ||
         !chain_from_set(c, p, vlek, evidence, &issuer, &ark, why, sizeof(why))) {
         issuer = ark = NULL;
+        if (ev_chain) {
+            goto out; /* its own chain is not trusted: the core says why */
+        }
+    } else {
+        /* A valid chain from the evidence is kept like a fetched one, so that nothing of this
+         * appraisal (its CRL's ARK, ark_for in crl.c) nor a later one asks KDS for it. */
+        pthread_mutex_lock(&c->mu);
+        int known = c->chains[p][vlek ? 1 : 0].issuer != NULL;
+        pthread_mutex_unlock(&c->mu);
+        if (!known) {
+            vd_certcache__remember_chain(c, p, vlek, issuer, ark);
+        }
     }
     if (issuer == NULL || ark == NULL) {
         rc = get_chain_until(c, p, vlek, deadline, &issuer, &ark, retry, err);

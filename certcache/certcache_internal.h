@@ -32,6 +32,8 @@ typedef struct cc_lru_ent {
 
 typedef struct cc_chain_slot {
     X509 *issuer, *ark; /* validated; NULL when not loaded */
+    int spki_set;       /* ark_spki holds the ARK's SPKI SHA-256 (vd_certcache_crl_due) */
+    unsigned char ark_spki[32];
 } cc_chain_slot_t;
 
 #define CC_CRL_ARKS 8 /* ARKs whose CRLs are kept in memory: three AMD ones, extra roots */
@@ -57,6 +59,20 @@ typedef struct cc_flight {
     struct cc_flight *next;
 } cc_flight_t;
 
+/* One client's cold budget (coldgate.c): GCRA theoretical arrival time of its next admission. */
+/* One admitted cold appraisal (coldgate.c) and those that joined it. */
+typedef struct cc_cold_run {
+    int refs; /* 0 = free */
+    int anon; /* admitted without a `what`: never joined */
+    uint8_t what[32];
+} cc_cold_run_t;
+
+typedef struct cc_cold_client {
+    uint8_t key[16]; /* IPv6 form: an IPv4 address as ::ffff:a.b.c.d, an IPv6 /64, or a hash */
+    int used;
+    int64_t tat;
+} cc_cold_client_t;
+
 struct vd_certcache {
     vd_certcache_config_t cfg;
     char *db_path;
@@ -78,6 +94,12 @@ struct vd_certcache {
     time_t crl_attempt[CC_PRODUCTS][2]; /* last KDS attempt per CRL URL (wall clock) */
     cc_flight_t *flights;
     vd_certcache_stats_t st;
+    pthread_mutex_t coldmu;         /* cold_clients, cold_runs, cold_running (coldgate.c) */
+    cc_cold_client_t *cold_clients; /* VD_CERTCACHE_COLD_CLIENTS slots */
+    cc_cold_run_t *cold_runs;       /* cfg.cold_max_concurrent slots: what is being fetched */
+    unsigned cold_running;          /* slots in use */
+    uint64_t cold_joined;
+    uint64_t cold_admitted, cold_refused_client, cold_refused_busy, cold_refused_throttled;
 };
 
 /* certcache.c */
@@ -169,6 +191,12 @@ typedef struct cc_put {
 /* Write every row in one transaction, all or nothing; no other statement of this connection
  * can run inside it. 0, or -1 (rolled back; also without a database). */
 int vd_certcache__db_put_batch(vd_certcache_t *c, const cc_put_t *puts, size_t n);
+
+/* coldgate.c: the per-client table (NULL-safe free); called by open and free. */
+vd_err_t vd_certcache__cold_init(vd_certcache_t *c, vd_error_t *err);
+void vd_certcache__cold_free(vd_certcache_t *c);
+/* The cold counters into `out` (the cold_* fields of the stats). */
+void vd_certcache__cold_stats(vd_certcache_t *c, vd_certcache_stats_t *out);
 
 /* crl.c */
 time_t vd_certcache__asn1_time(const ASN1_TIME *t);

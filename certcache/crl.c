@@ -224,6 +224,51 @@ out:
     return rc;
 }
 
+/* mu held: the memory half of claim_fetch's question for the ARK with SPKI `spki`. */
+static int due_locked(vd_certcache_t *c, vd_product_t p, int vlek, const unsigned char spki[32],
+                      time_t now, time_t *last)
+{
+    cc_crl_slot_t *s = slot_for(c, spki, 0);
+    X509_CRL *have = s != NULL ? s->crl[vlek ? 1 : 0] : NULL;
+    *last = c->crl_attempt[p][vlek ? 1 : 0];
+    return have == NULL || vd_crl_next_update(have) - c->cfg.crl_margin_s <= now;
+}
+
+int vd_certcache_crl_due(vd_certcache_t *c, vd_product_t p, int vlek)
+{
+    unsigned char spki[32];
+    X509 *ark = NULL;
+    time_t now = time(NULL), last = 0;
+    int due = 0, have = 0;
+    if (c->kds == NULL || c->cfg.crl_mode == VD_CRL_OFF || p <= VD_PRODUCT_UNKNOWN ||
+        p >= CC_PRODUCTS) {
+        return 0;
+    }
+    /* The ARK's SPKI digest is kept with the chain: the hot path hashes nothing. */
+    pthread_mutex_lock(&c->mu);
+    cc_chain_slot_t *s = &c->chains[p][vlek ? 1 : 0];
+    if (s->ark != NULL && s->spki_set) {
+        due = due_locked(c, p, vlek, s->ark_spki, now, &last);
+        have = 1;
+    } else if (s->ark != NULL) {
+        ark = s->ark;
+        X509_up_ref(ark);
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (ark != NULL && vd_x509_spki_sha256(ark, spki) == 0) {
+        pthread_mutex_lock(&c->mu);
+        if (s->ark == ark) {
+            memcpy(s->ark_spki, spki, 32);
+            s->spki_set = 1;
+        }
+        due = due_locked(c, p, vlek, spki, now, &last);
+        have = 1;
+        pthread_mutex_unlock(&c->mu);
+    }
+    X509_free(ark);
+    return have && due && now - last >= c->cfg.crl_refetch_s;
+}
+
 /* Claim the KDS attempt for (p, vlek) when due (or `force`): 1 if this caller should fetch. */
 static int claim_fetch(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, int force)
 {
@@ -235,11 +280,9 @@ static int claim_fetch(vd_certcache_t *c, vd_product_t p, int vlek, X509 *ark, i
         return 0;
     }
     /* Due? From memory alone, so that the hot path asks SQLite nothing. */
+    time_t last = 0;
     pthread_mutex_lock(&c->mu);
-    cc_crl_slot_t *s = slot_for(c, spki, 0);
-    X509_CRL *have = s != NULL ? s->crl[vlek ? 1 : 0] : NULL;
-    int due = have == NULL || vd_crl_next_update(have) - c->cfg.crl_margin_s <= now;
-    time_t last = c->crl_attempt[p][vlek ? 1 : 0];
+    int due = due_locked(c, p, vlek, spki, now, &last);
     pthread_mutex_unlock(&c->mu);
     if (!force && !due) {
         return 0;

@@ -424,6 +424,15 @@ int64_t vd_kds_client_wait_ms(vd_kds_client_t *c)
     return w > 0 ? w : 0;
 }
 
+int64_t vd_kds_client_throttle_ms(vd_kds_client_t *c)
+{
+    int64_t now = vd_kds_client_now_ms(c);
+    pthread_mutex_lock(&c->mu);
+    int64_t w = earliest_start(c) - now;
+    pthread_mutex_unlock(&c->mu);
+    return w > 0 ? w : 0;
+}
+
 static void set_retry(int64_t *out, int64_t ms)
 {
     if (out != NULL) {

@@ -90,12 +90,26 @@ typedef struct vd_appraise_request {
     time_t at;                 /* the appraisal time (certificate validity, CRL freshness) */
     vd_product_t product_hint; /* product of a v2 report, when no certificate names it */
     long budget_ms;            /* how long it may wait for its own chip's certificates */
+    /* Who asks, for the budget of cold fetches (vd_certcache_cold_admit: the peer address of
+     * a service's request). NULL: no admission at all (the CLI). */
+    const char *client;
 } vd_appraise_request_t;
+
+/* Why a collateral outcome was not even tried, for callers that map it to HTTP. */
+typedef enum vd_appraise_refusal {
+    VD_REFUSED_NONE = 0,
+    VD_REFUSED_CLIENT_BUDGET, /* the client's cold-fetch budget is spent (HTTP 429) */
+    VD_REFUSED_BUSY,          /* the cap on concurrent cold fetches is reached (HTTP 503) */
+    VD_REFUSED_KDS_THROTTLED, /* KDS rate limits us: our limiter or its Retry-After (503) */
+} vd_appraise_refusal_t;
 
 /* Why an appraisal is not affirming, for callers that map it to exit codes or HTTP. */
 typedef enum vd_appraise_outcome {
     VD_OUTCOME_AFFIRMING = 0, /* genuine and the policy (if any) affirms */
-    VD_OUTCOME_NOT_AFFIRMING, /* genuine, but the policy's status is warning/contraindicated */
+    VD_OUTCOME_NOT_AFFIRMING, /* genuine, but the policy's status is warning/contraindicated;
+                                 or genuineness unknown (snp COLLATERAL_MISSING) and the policy
+                                 contraindicates the report's own claims, so nothing was
+                                 fetched (check "appraisal.genuineness" says so) */
     VD_OUTCOME_REJECTED,      /* not genuine (a check failed, malformed evidence) */
     VD_OUTCOME_COLLATERAL,    /* a needed certificate or CRL could not be obtained */
     VD_OUTCOME_BAD_EVIDENCE,  /* the envelope itself does not decode (input error) */
@@ -108,8 +122,9 @@ typedef struct vd_appraise_result {
     vd_tier_t status;         /* the EAR status of the whole appraisal */
     int policy_applied;       /* 0: genuineness only (the token says no policy was applied) */
     char policy_name[VD_POLICY_NAME_MAX];
-    int policy_version;     /* 0 for a policy that is not from the store */
-    int64_t retry_after_ms; /* collateral: when a retry may succeed, 0 = unknown */
+    int policy_version;            /* 0 for a policy that is not from the store */
+    int64_t retry_after_ms;        /* collateral: when a retry may succeed, 0 = unknown */
+    vd_appraise_refusal_t refused; /* collateral: why KDS was not (or could not be) asked */
     /* BAD_EVIDENCE: what is wrong with the envelope. Otherwise, when not empty: why the
      * certificate cache or KDS could not supply a certificate (a warning unless the outcome
      * is COLLATERAL; also appended to snp.missing then). */
@@ -123,7 +138,13 @@ typedef struct vd_appraise_result {
 } vd_appraise_result_t;
 
 /**
- * Appraise one request. Returns VD_OK whenever a result was produced, whatever it says
+ * Appraise one request. Everything that can be judged without KDS is judged first: the
+ * certificates come from the request, the evidence and the cache (memory, SQLite), and when
+ * that is not enough the core and the policy run on what there is. KDS is asked (within
+ * `budget_ms`, after vd_certcache_cold_admit for `client`) only when neither decides: evidence
+ * whose own VCEK does not verify the report, a bad field or an untrusted chain is rejected, and
+ * a report whose claims the policy contraindicates is not affirming (signature not checked),
+ * both without a fetch. Returns VD_OK whenever a result was produced, whatever it says
  * (including BAD_EVIDENCE and COLLATERAL); an error only for VD_E_NOMEM, VD_E_INTERNAL,
  * VD_E_TOO_LARGE (nonce or runtime data over the limits above), or VD_E_CONFIG when the named
  * policy does not exist (or there is no policy set to look it up in). On an error `out` is

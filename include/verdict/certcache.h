@@ -56,6 +56,11 @@
 #define VD_CERTCACHE_RETRY_HINT_MS     1000  /* retry time of a NO_WAIT miss, at least */
 #define VD_CERTCACHE_CRL_REFETCH_S     3600  /* at most one CRL refresh attempt per hour */
 #define VD_CERTCACHE_CRL_MARGIN_S      86400 /* refresh a CRL this long before nextUpdate */
+/* Cold fetches (vd_certcache_cold_admit): per client a token bucket of appraisals that may ask
+ * KDS, and a cap on such appraisals at once. */
+#define VD_CERTCACHE_COLD_BURST       5
+#define VD_CERTCACHE_COLD_INTERVAL_MS 30000 /* one more cold appraisal per client per 30 s */
+#define VD_CERTCACHE_COLD_CLIENTS     4096  /* clients remembered (bounded memory) */
 
 typedef struct vd_certcache_config {
     const char *db_path;     /* SQLite file; NULL or "" = memory only. Copied. */
@@ -66,6 +71,11 @@ typedef struct vd_certcache_config {
     vd_crl_mode_t crl_mode;  /* VD_CRL_OFF: get_crls returns none */
     long crl_refetch_s;      /* 0 = VD_CERTCACHE_CRL_REFETCH_S */
     long crl_margin_s;       /* 0 = VD_CERTCACHE_CRL_MARGIN_S */
+    /* Cold fetches per client (vd_certcache_cold_admit): a burst, then one per interval.
+     * 0 = the defaults above; cold_interval_ms < 0: no per-client budget. */
+    unsigned cold_burst;
+    long cold_interval_ms;
+    unsigned cold_max_concurrent; /* cold appraisals fetching at once; 0 = 1 */
 } vd_certcache_config_t;
 
 /* Counters for /metrics. */
@@ -76,10 +86,16 @@ typedef struct vd_certcache_stats {
     uint64_t misses;  /* not in memory nor SQLite */
     uint64_t fetches; /* KDS fetches started (single-flight leaders) */
     uint64_t fetch_errors;
-    uint64_t flight_waits; /* lookups that waited for another thread's fetch */
-    uint64_t invalid;      /* cached or fetched entries that failed validation */
-    uint64_t stored;       /* rows written to SQLite */
-    vd_kds_stats_t kds;    /* the KDS client's own counters (requests, 429s, waits...) */
+    uint64_t flight_waits;           /* lookups that waited for another thread's fetch */
+    uint64_t invalid;                /* cached or fetched entries that failed validation */
+    uint64_t stored;                 /* rows written to SQLite */
+    uint64_t cold_admitted;          /* appraisals let through to fetch from KDS */
+    uint64_t cold_refused_client;    /* refused: the client's cold budget was spent */
+    uint64_t cold_refused_busy;      /* refused: cold_max_concurrent already fetching */
+    uint64_t cold_refused_throttled; /* refused: KDS rate limits us (limiter, Retry-After) */
+    uint64_t cold_joined;            /* admitted to join a running one for the same chip */
+    uint64_t cold_in_flight;         /* admitted and not yet done (a gauge) */
+    vd_kds_stats_t kds;              /* the KDS client's own counters (requests, 429s, waits...) */
 } vd_certcache_stats_t;
 
 typedef struct vd_certcache vd_certcache_t;
@@ -102,6 +118,9 @@ void vd_certcache_free(vd_certcache_t **pp);
  * (VD_E_STORE) in both cases.
  */
 const char *vd_certcache_warning(const vd_certcache_t *c);
+
+/** 1 when the cache may ask KDS (not offline). */
+int vd_certcache_online(const vd_certcache_t *c);
 
 /** The KDS base URL in use (borrowed), also when offline. */
 const char *vd_certcache_kds_base(const vd_certcache_t *c);
@@ -184,6 +203,15 @@ vd_err_t vd_certcache_get_crls_for_report(vd_certcache_t *c, const uint8_t *repo
     __attribute__((warn_unused_result));
 
 /**
+ * Whether vd_certcache_get_crls(p, vlek) with fetching allowed would now ask KDS: the CRL of
+ * the cached chain's ARK is missing or within crl_margin_s of nextUpdate, and no attempt was
+ * made in the last crl_refetch_s. Memory only (no SQLite, no I/O), for appraisals that fetch a
+ * CRL only once the rest of the evidence has verified. 0 offline, with CRLs off, or for an
+ * unknown product or uncached chain.
+ */
+int vd_certcache_crl_due(vd_certcache_t *c, vd_product_t p, int vlek);
+
+/**
  * Import every certificate and CRL in `bundle` (PEM; see certcache/README.md), all or nothing.
  * Every ARK must be trusted (pinned or an extra anchor), every ASK/ASVK signed by one, every
  * VCEK/VLEK by an ASK/ASVK of the bundle or the cache, every CRL by a trusted ARK.
@@ -228,6 +256,48 @@ vd_err_t vd_certcache_each(vd_certcache_t *c, vd_certcache_entry_fn fn, void *ud
  */
 vd_err_t vd_certcache_refresh_crl(vd_certcache_t *c, vd_product_t p, int vlek, time_t at,
                                   long budget_ms, vd_error_t *err);
+
+/* ---- cold fetches: who may make an appraisal ask KDS (coldgate.c) ------------------------- */
+
+typedef enum vd_cold_verdict {
+    VD_COLD_ADMITTED = 0,  /* go ahead; call vd_certcache_cold_done when the fetch is over */
+    VD_COLD_CLIENT_BUDGET, /* this client spent its cold budget (HTTP 429) */
+    VD_COLD_BUSY,          /* cold_max_concurrent appraisals are fetching (HTTP 503) */
+    VD_COLD_THROTTLED,     /* KDS would refuse at once (vd_certcache_kds_throttled_ms; 503) */
+} vd_cold_verdict_t;
+
+/**
+ * May an appraisal for `client` fetch from KDS now? Only appraisals that need KDS ask (a chip
+ * whose certificates are cached or in the evidence never does), so known chips are never
+ * refused. `client` is the peer address as the server gives it ("192.0.2.1:4431",
+ * "[2001:db8::1]:443" or a bare address); clients are IPv4 addresses and IPv6 /64 prefixes (one
+ * host usually holds a whole /64), anything else is keyed by its text. NULL: no per-client
+ * budget (the CLI), the concurrency cap still applies. In that order: the client's budget, KDS
+ * rate limiting us, the cap; only an admission charges the client's token bucket (cold_burst,
+ * cold_interval_ms), so a client refused for the service's state spends nothing. *retry_ms
+ * gets, when refused, when a retry may be admitted (>= 1 ms). `what` (may be NULL) names what
+ * the appraisal would fetch (a digest of the report's product, CHIP_ID and REPORTED_TCB): one
+ * admitted for the same `what` as an appraisal still running joins it, admitted at once
+ * without a charge or a place under the cap (it waits for the same single-flight fetch), so
+ * that many concurrent requests for one new chip cost one KDS fetch and one budget token.
+ * Thread-safe.
+ */
+vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
+                                          const uint8_t what[32], int64_t *retry_ms);
+
+/** 1 when `a` and `b` are the same IP address, whatever the ports ("192.0.2.1:443" and
+ * "192.0.2.1", "[2001:db8::1]:80" and "2001:db8::1"); 0 otherwise or when either is not one. */
+int vd_certcache_same_address(const char *a, const char *b);
+
+/** An admitted cold appraisal is done fetching (whatever the outcome); `what` as admitted. */
+void vd_certcache_cold_done(vd_certcache_t *c, const uint8_t what[32]);
+
+/**
+ * ms until KDS may be asked again because of rate limiting: our limiter is empty or a 429's
+ * Retry-After is in force (not an open circuit: that is KDS down, not rate limiting). 0 = not
+ * rate limited, or offline. Thread-safe.
+ */
+int64_t vd_certcache_kds_throttled_ms(vd_certcache_t *c);
 
 /** Snapshot of the counters. */
 void vd_certcache_stats(vd_certcache_t *c, vd_certcache_stats_t *out);

@@ -86,7 +86,11 @@ typedef struct vd_config {
     vd_crl_mode_t crl_mode;
     char *kds_url;
     int offline;
-    int64_t kds_timeout_ms; /* 0 = the KDS client's defaults */
+    int64_t kds_timeout_ms;         /* 0 = the KDS client's defaults */
+    int64_t kds_client_burst;       /* cold appraisals (uncached chips) per client at once */
+    int64_t kds_client_interval_ms; /* then one more per interval; 0 = no per-client budget */
+    int64_t kds_max_cold;           /* cold appraisals fetching from KDS at once */
+    char *kds_trusted_proxy;        /* "" = X-Forwarded-For is never believed */
 
     uint8_t admin_token_sha256[VD_CONFIG_MAX_TOKENS][32];
     size_t n_admin_tokens; /* 0: admin endpoints are disabled (403), never open */

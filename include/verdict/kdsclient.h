@@ -129,6 +129,12 @@ vd_err_t vd_kds_get(vd_kds_client_t *c, const char *url, int64_t deadline_ms, ui
 int64_t vd_kds_client_wait_ms(vd_kds_client_t *c);
 
 /**
+ * How long (ms) the limiter or a 429's Retry-After keeps requests from starting now (the open
+ * circuit is not counted). 0 = at once. Thread-safe.
+ */
+int64_t vd_kds_client_throttle_ms(vd_kds_client_t *c);
+
+/**
  * The circuit breaker and 429 state as time left (ms, 0 = none), so that a caller can keep it
  * across processes (the CLI stores it in SQLite): a dead or throttling KDS then costs one
  * timeout per cooldown, not one per `verdict` run. Thread-safe.

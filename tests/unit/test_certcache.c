@@ -978,6 +978,177 @@ static void test_certcache_evidence_vcek_is_stored(void **state)
     chip_free(&a);
 }
 
+/* Evidence that carries its whole chain (VCEK, ASK, ARK) needs nothing from KDS: not the VCEK,
+ * not the chain, and not the chain again to find the ARK its CRL is checked with. The CRL is
+ * asked for once (it is due), then not again for the next appraisal. */
+static void test_certcache_evidence_chain_needs_no_fetch(void **state)
+{
+    env_t *e = *state;
+    chip_t a;
+    vd_error_t err = {0};
+    vd_certset_t *ev = NULL, *out = NULL;
+    chip_init(e, &a, 23); /* not served by KDS */
+    vd_certcache_config_t cfg = base_cfg(e);
+    cfg.db_path = NULL;
+    vd_certcache_t *c = open_cache(&cfg);
+    assert_int_equal(vd_certset_new(&ev, &err), VD_OK);
+    assert_int_equal(vd_certset_add_x509(ev, a.vcek, "evidence", &err), VD_OK);
+    assert_int_equal(vd_certset_add_x509(ev, e->fx->ask, "evidence", &err), VD_OK);
+    assert_int_equal(vd_certset_add_x509(ev, e->fx->ark, "evidence", &err), VD_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(vd_certset_new(&out, &err), VD_OK);
+        assert_int_equal(vd_certcache_collect(c, a.report, sizeof(a.report), ev, VD_PRODUCT_UNKNOWN,
+                                              VD_CERTCACHE_NO_WAIT, out, NULL, &err),
+                         VD_OK);
+        assert_int_equal(vd_certset_count(out), 0); /* everything came with the evidence */
+        vd_certset_free(&out);
+        assert_int_equal(vd_certcache_crl_due(c, P, 0), i == 0);
+        vd_crl_list_t crls;
+        assert_int_equal(vd_certcache_get_crls_for_report(c, a.report, sizeof(a.report),
+                                                          VD_PRODUCT_UNKNOWN, 20000, 0, &crls,
+                                                          &err),
+                         VD_OK);
+        vd_crl_list_free(&crls);
+        assert_int_equal(vd_certcache_crl_due(c, P, 0), 0); /* attempted: not again for an hour */
+    }
+    assert_int_equal(vd_mockkds_count(e->kds, "/cert_chain"), 0);
+    assert_int_equal(vd_mockkds_count(e->kds, a.url), 0);
+    assert_int_equal(vd_mockkds_count(e->kds, "/crl"), 1);
+    vd_certcache_free(&c);
+    vd_certset_free(&ev);
+    chip_free(&a);
+}
+
+/* The cold-fetch budget: per client (an IPv4 address whatever its port, an IPv6 /64) a burst and
+ * then one per interval on the client's clock; a cap on admitted appraisals at once, whose
+ * refusal costs no budget; counters. */
+static void test_certcache_cold_budget(void **state)
+{
+    env_t *e = *state;
+    fakeclock_t fc = {.mu = PTHREAD_MUTEX_INITIALIZER, .now = 1000000};
+    vd_certcache_config_t cfg = base_cfg(e);
+    cfg.db_path = NULL;
+    cfg.kds.hooks = (vd_kds_hooks_t){fake_now, fake_sleep, &fc};
+    cfg.cold_burst = 2;
+    cfg.cold_interval_ms = 1000;
+    cfg.cold_max_concurrent = 1;
+    vd_certcache_t *c = open_cache(&cfg);
+    int64_t retry = 0;
+    for (int i = 0; i < 2; i++) {
+        const char *from = i == 0 ? "192.0.2.1:1000" : "192.0.2.1:2000";
+        assert_int_equal(vd_certcache_cold_admit(c, from, NULL, &retry), VD_COLD_ADMITTED);
+        assert_int_equal(retry, 0);
+        vd_certcache_cold_done(c, NULL);
+    }
+    /* Spent, whatever the port; another client is not affected. */
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:3000", NULL, &retry),
+                     VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(retry, 1000);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1", NULL, &retry), VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.2:1000", NULL, &retry), VD_COLD_ADMITTED);
+    /* The cap: one at a time. A refusal for that costs the client nothing. */
+    assert_int_equal(vd_certcache_cold_admit(c, "198.51.100.7:1", NULL, &retry), VD_COLD_BUSY);
+    assert_true(retry >= 1);
+    assert_int_equal(vd_certcache_cold_admit(c, NULL, NULL, &retry), VD_COLD_BUSY);
+    vd_certcache_cold_done(c, NULL);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(vd_certcache_cold_admit(c, "198.51.100.7:1", NULL, &retry),
+                         VD_COLD_ADMITTED);
+        vd_certcache_cold_done(c, NULL);
+    }
+    /* IPv6: one /64 is one client; the next /64 is another. */
+    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1::1]:443", NULL, &retry),
+                     VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1:ffff::2]:80", NULL, &retry),
+                     VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:1::3]:1", NULL, &retry),
+                     VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(vd_certcache_cold_admit(c, "[2001:db8:0:2::1]:1", NULL, &retry),
+                     VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    /* An IPv4-mapped IPv6 peer is that IPv4 client. */
+    assert_int_equal(vd_certcache_cold_admit(c, "[::ffff:192.0.2.1]:9", NULL, &retry),
+                     VD_COLD_CLIENT_BUDGET);
+    /* One interval later the first client may make one more, not two. */
+    clock_advance(&fc, 1000);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:4000", NULL, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.1:4000", NULL, &retry),
+                     VD_COLD_CLIENT_BUDGET);
+    vd_certcache_stats_t st;
+    vd_certcache_stats(c, &st);
+    assert_int_equal(st.cold_admitted, 9);
+    assert_int_equal(st.cold_refused_client, 5);
+    assert_int_equal(st.cold_refused_busy, 2);
+    assert_int_equal(st.cold_in_flight, 0);
+    vd_certcache_free(&c);
+
+    /* The same chip (`what`) as a running admission: joined, neither charged nor capped. */
+    c = open_cache(&cfg);
+    uint8_t w1[32], w2[32];
+    memset(w1, 1, sizeof(w1));
+    memset(w2, 2, sizeof(w2));
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.20:1", w1, &retry), VD_COLD_ADMITTED);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.20:2", w1, &retry), VD_COLD_ADMITTED);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.21:1", w1, &retry), VD_COLD_ADMITTED);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.21:1", w2, &retry), VD_COLD_BUSY);
+    for (int i = 0; i < 3; i++) {
+        vd_certcache_cold_done(c, w1);
+    }
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.20:3", w1, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, w1);
+    vd_certcache_cold_done(c, w1); /* one too many: harmless */
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.20:3", w2, &retry), VD_COLD_CLIENT_BUDGET);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.21:3", w2, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, w2);
+    vd_certcache_stats(c, &st);
+    assert_int_equal(st.cold_admitted, 3); /* .20 twice (its burst), .21 once */
+    assert_int_equal(st.cold_joined, 2);
+    assert_int_equal(st.cold_in_flight, 0);
+    vd_certcache_free(&c);
+
+    /* KDS rate limiting us (here our own limiter, spent by one fetch): nobody is admitted, and
+     * nobody's budget is spent on it; a client over its budget still hears about its budget. */
+    chip_t a;
+    vd_error_t err = {0};
+    chip_init(e, &a, 24);
+    chip_serve(e, &a);
+    vd_certcache_config_t lim = cfg;
+    lim.kds.rate_interval_ms = 10000;
+    lim.kds.rate_burst = 2;
+    c = open_cache(&lim);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", NULL, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", NULL, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    assert_int_equal(vd_certcache_kds_throttled_ms(c), 0);
+    assert_int_equal(lookup(c, e, &a, &err), VD_OK); /* chain + VCEK: the limiter is empty */
+    assert_true(vd_certcache_kds_throttled_ms(c) > 0);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.10:1", NULL, &retry), VD_COLD_THROTTLED);
+    assert_true(retry > 0 && retry <= 10000);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.9:1", NULL, &retry),
+                     VD_COLD_CLIENT_BUDGET);
+    clock_advance(&fc, 10000);
+    assert_int_equal(vd_certcache_cold_admit(c, "192.0.2.10:1", NULL, &retry), VD_COLD_ADMITTED);
+    vd_certcache_cold_done(c, NULL);
+    vd_certcache_stats(c, &st);
+    assert_int_equal(st.cold_refused_throttled, 1);
+    vd_certcache_free(&c);
+    chip_free(&a);
+
+    /* Many clients: the table is bounded; a new client always gets its own full burst. */
+    c = open_cache(&cfg);
+    char from[64];
+    for (int i = 0; i < 3 * VD_CERTCACHE_COLD_CLIENTS; i++) {
+        snprintf(from, sizeof(from), "10.%d.%d.%d:5", (i >> 16) & 255, (i >> 8) & 255, i & 255);
+        assert_int_equal(vd_certcache_cold_admit(c, from, NULL, &retry), VD_COLD_ADMITTED);
+        vd_certcache_cold_done(c, NULL);
+    }
+    vd_certcache_free(&c);
+}
+
 static void test_certcache_offline_uncached_fails(void **state)
 {
     env_t *e = *state;
@@ -1795,6 +1966,9 @@ int main(void)
                                         env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_certcache_race_crl_vs_drop_memory, env_setup,
                                         env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_evidence_chain_needs_no_fetch, env_setup,
+                                        env_teardown),
+        cmocka_unit_test_setup_teardown(test_certcache_cold_budget, env_setup, env_teardown),
         cmocka_unit_test_setup_teardown(test_certcache_each_callback_may_use_cache, env_setup,
                                         env_teardown),
     };

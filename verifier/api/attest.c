@@ -151,6 +151,39 @@ static vd_err_t sign_result(vd_api_call_t *call, const vd_appraise_request_t *ar
     return rc;
 }
 
+/* Retry-After in whole seconds, at least 1; `fallback` when the time is unknown. */
+static void retry_after(vd_api_call_t *call, int64_t ms, int64_t fallback)
+{
+    char secs[24];
+    snprintf(secs, sizeof(secs), "%lld", (long long)(ms > 0 ? (ms + 999) / 1000 : fallback));
+    vd_api_header(call->resp, "retry-after", secs);
+}
+
+/*
+ * The client whose cold-fetch budget an uncached chip spends: the peer's address, or, when the
+ * peer is the configured trusted proxy (kds.trusted_proxy), the last address of its
+ * X-Forwarded-For (the one that proxy appended; what a client wrote before it is not believed).
+ */
+static const char *budget_client(const vd_api_call_t *call, char *buf, size_t n)
+{
+    const char *peer = call->req->remote_addr != NULL ? call->req->remote_addr : "";
+    const char *proxy = vd_api_cfg(call->api)->kds_trusted_proxy;
+    const char *xff = vd_api_req_header(call->req, "x-forwarded-for");
+    if (proxy[0] == '\0' || xff == NULL || !vd_certcache_same_address(peer, proxy)) {
+        return peer;
+    }
+    const char *last = strrchr(xff, ',');
+    last = last != NULL ? last + 1 : xff;
+    last += strspn(last, " \t");
+    size_t len = strcspn(last, " \t");
+    if (len == 0 || len >= n) {
+        return peer;
+    }
+    memcpy(buf, last, len);
+    buf[len] = '\0';
+    return buf;
+}
+
 vd_appraise_result_t *vd_api_appraise(vd_api_call_t *call, const vd_appraise_request_t *areq)
 {
     vd_error_t err = {0};
@@ -159,8 +192,18 @@ vd_appraise_result_t *vd_api_appraise(vd_api_call_t *call, const vd_appraise_req
         vd_api_problem(call->resp, 503, "out of memory");
         return NULL;
     }
-    vd_err_t rc = vd_appraise(call->api->c.appraiser, areq, r, &err);
-    if (rc == VD_E_CONFIG) {
+    char client[64];
+    vd_appraise_request_t req = *areq;
+    req.client = budget_client(call, client, sizeof(client));
+    vd_err_t rc = vd_appraise(call->api->c.appraiser, &req, r, &err);
+    if (rc == VD_OK && r->outcome == VD_OUTCOME_COLLATERAL && r->refused != VD_REFUSED_NONE) {
+        /* KDS was not asked, or is rate limiting us: come back later, no token. The client
+         * over its own budget gets 429; the others are the service's state (503). */
+        vd_api_problem(call->resp, r->refused == VD_REFUSED_CLIENT_BUDGET ? 429 : 503,
+                       "collateral unavailable: %s%s", r->problem,
+                       r->refused == VD_REFUSED_KDS_THROTTLED ? " (KDS is rate limiting)" : "");
+        retry_after(call, r->retry_after_ms, 10);
+    } else if (rc == VD_E_CONFIG) {
         vd_api_problem(call->resp, 404, "%s", err.msg); /* no such policy */
     } else if (rc != VD_OK) {
         vd_api_problem(call->resp, 500, "the appraisal could not be made: %s", err.msg);
@@ -189,11 +232,8 @@ int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *a
     vd_tier_t status = vd_ear_final_status(r->status, &r->appraisal.tvec);
     if (r->outcome == VD_OUTCOME_COLLATERAL &&
         vd_api_cfg(api)->collateral_unavailable == VD_COLLATERAL_503) {
-        char secs[24];
-        int64_t ra = r->retry_after_ms > 0 ? (r->retry_after_ms + 999) / 1000 : 10;
-        snprintf(secs, sizeof(secs), "%lld", (long long)ra);
         vd_api_problem(call->resp, 503, "collateral unavailable: %s", r->snp.missing);
-        vd_api_header(call->resp, "retry-after", secs);
+        retry_after(call, r->retry_after_ms, 10);
         count_appraisal(api, status, now_us() - t0);
         goto fail;
     }

@@ -191,24 +191,24 @@ static int decode_evidence(const vd_appraise_request_t *req, work_t *w, vd_appra
     return 0;
 }
 
-/* The request's certificates, then the cert table's, then what the cache or KDS has. A
- * certificate that cannot be obtained is noted in out->problem, not an error (the core then
- * says what is missing). */
-static vd_err_t collect(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
-                        vd_appraise_result_t *out, vd_error_t *err)
+/* The request's certificates, then the Azure vTPM evidence's and the cert table's, into
+ * w->certs. *use_cache: whether the cache may add to them (not for --certs, nor for evidence
+ * that carries its own VCEK). */
+static vd_err_t gather(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
+                       int *use_cache, vd_error_t *err)
 {
     vd_error_t e = {0};
-    vd_certset_t *found = NULL;
     vd_err_t rc = vd_certset_new(&w->certs, err);
+    *use_cache = 1;
     for (size_t i = 0; rc == VD_OK && req->certs != NULL && i < vd_certset_count(req->certs); i++) {
         rc = vd_certset_add_x509(w->certs, vd_certset_get(req->certs, i),
                                  vd_certset_origin(req->certs, i), err);
     }
-    int use_cache = 1;
     if (rc == VD_OK && w->vtpm.active) {
-        rc = vd_appraise__vtpm_certs(&w->vtpm, w->certs, &use_cache, err);
+        rc = vd_appraise__vtpm_certs(&w->vtpm, w->certs, use_cache, err);
     }
-    if (rc != VD_OK || req->certs_only || a->cfg.cache == NULL || !use_cache) {
+    if (rc != VD_OK || req->certs_only || a->cfg.cache == NULL || !*use_cache) {
+        *use_cache = 0;
         return rc;
     }
     /* The cert table's certificates are evidence too: the cache looks them up first. A table
@@ -225,12 +225,25 @@ static vd_err_t collect(vd_appraiser_t *a, const vd_appraise_request_t *req, wor
             }
         }
     }
-    vd_error_clear(&e);
+    return VD_OK;
+}
+
+/* What the cache adds to w->certs: with `cached_only` from the evidence, memory and SQLite
+ * only, else also from KDS within the request's budget. A certificate that cannot be obtained is
+ * noted in out->problem, not an error (the core then says what is missing). */
+static vd_err_t from_cache(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
+                           int cached_only, vd_appraise_result_t *out, vd_error_t *err)
+{
+    vd_error_t e = {0};
+    vd_certset_t *found = NULL;
+    out->problem[0] = '\0';
+    out->retry_after_ms = 0;
     if (vd_certset_new(&found, err) != VD_OK) {
         return VD_E_NOMEM;
     }
-    rc = vd_certcache_collect(a->cfg.cache, w->rbytes, w->rlen, w->certs, req->product_hint,
-                              req->budget_ms, found, &out->retry_after_ms, &e);
+    vd_err_t rc = vd_certcache_collect(
+        a->cfg.cache, w->rbytes, w->rlen, w->certs, req->product_hint,
+        cached_only ? VD_CERTCACHE_NO_WAIT : req->budget_ms, found, &out->retry_after_ms, &e);
     for (size_t i = 0; i < vd_certset_count(found); i++) {
         vd_error_t e2 = {0};
         (void)vd_certset_add_x509(w->certs, vd_certset_get(found, i), vd_certset_origin(found, i),
@@ -253,7 +266,7 @@ static vd_err_t collect(vd_appraiser_t *a, const vd_appraise_request_t *req, wor
  * More than the list holds is an error: a CRL left out might be the one that revokes.
  */
 static vd_err_t crls_for(vd_appraiser_t *a, const vd_appraise_request_t *req, const work_t *w,
-                         vd_crl_list_t *out, vd_error_t *err)
+                         int no_fetch, vd_crl_list_t *out, vd_error_t *err)
 {
     vd_crl_list_t cached;
     vd_error_t e = {0};
@@ -270,7 +283,8 @@ static vd_err_t crls_for(vd_appraiser_t *a, const vd_appraise_request_t *req, co
     }
     if (a->cfg.cache == NULL ||
         vd_certcache_get_crls_for_report(a->cfg.cache, w->rbytes, w->rlen, req->product_hint,
-                                         req->budget_ms, req->certs_only, &cached, &e) != VD_OK) {
+                                         req->budget_ms, no_fetch || req->certs_only, &cached,
+                                         &e) != VD_OK) {
         return VD_OK; /* the core then says which CRL is not known */
     }
     if (cached.overflow || out->n + cached.n > VD_CRLS_MAX) {
@@ -331,6 +345,186 @@ static void work_free(vd_appraiser_t *a, work_t *w)
     vd_evidence_free(&w->ev);
 }
 
+/*
+ * Whether `policy` contraindicates the report whatever its signature says: the policy run on
+ * the core's result as if it were genuine. A signature can only make the answer worse
+ * (rejected), so such a report needs no certificate from KDS. *out gets that appraisal with
+ * nothing affirming left in it (every claim below "warning" becomes "no claim") and a check
+ * saying genuineness was not established. 0 when the policy does not contraindicate.
+ */
+static int policy_contraindicates(const vd_policy_t *policy, const vd_snp_result_t *snp,
+                                  const vd_policy_input_t *pin, vd_appraisal_t *out)
+{
+    vd_snp_result_t *as_if = malloc(sizeof(*as_if));
+    if (as_if == NULL || policy == NULL || !snp->report_parsed ||
+        snp->product == VD_PRODUCT_UNKNOWN) {
+        free(as_if);
+        return 0;
+    }
+    *as_if = *snp;
+    as_if->status = VD_SNP_GENUINE;
+    vd_policy_evaluate(policy, as_if, pin, out);
+    free(as_if);
+    for (int i = 0; i < VD_CLAIM__COUNT; i++) {
+        if (out->tvec.claims[i] >= VD_AR_AFFIRMING && out->tvec.claims[i] < VD_AR_WARNING) {
+            out->tvec.claims[i] = VD_AR_NO_CLAIM;
+        }
+    }
+    out->status = vd_tvec_status(&out->tvec);
+    if (out->status != VD_TIER_CONTRAINDICATED) {
+        return 0;
+    }
+    vd_checks_add(&out->checks, "appraisal.genuineness", VD_CHECK_SKIP,
+                  "not established: the report's signature was not checked, because the policy "
+                  "contraindicates the report's own claims; no certificate was fetched from KDS "
+                  "for it");
+    return 1;
+}
+
+static const char *refusal_text(vd_cold_verdict_t v)
+{
+    switch (v) {
+    case VD_COLD_CLIENT_BUDGET:
+        return "this client's budget of appraisals that need KDS (uncached chips) is spent";
+    case VD_COLD_BUSY:
+        return "too many appraisals are waiting for KDS at once";
+    default:
+        return "KDS is rate limiting this service";
+    }
+}
+
+/*
+ * The certificates the evidence and the cache hold were not enough (out->problem says what
+ * KDS would have to give). Judge what there is before asking KDS: the core with the cached
+ * CRLs, then the policy. *decided: 1 when that is the answer (rejected, contraindicated by the
+ * policy, or refused a fetch: out->refused), 0 when the appraisal goes on with what KDS gave.
+ */
+static vd_err_t before_fetch(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
+                             const vd_policy_t *policy, const vd_policy_input_t *pin,
+                             vd_snp_input_t *in, vd_appraise_result_t *out, int *decided,
+                             vd_error_t *err)
+{
+    vd_crl_list_t crls;
+    memset(&crls, 0, sizeof(crls));
+    *decided = 0;
+    vd_err_t rc = crls_for(a, req, w, 1, &crls, err);
+    if (rc == VD_OK) {
+        in->crls = crls.crls;
+        in->n_crls = crls.n;
+        rc = vd_snp_verify(in, &out->snp, err);
+        in->crls = NULL;
+        in->n_crls = 0;
+    }
+    vd_crl_list_free(&crls);
+    if (rc != VD_OK) {
+        return rc;
+    }
+    if (out->snp.status == VD_SNP_REJECTED) {
+        /* A failed check stays failed whatever KDS gives: the evidence's own VCEK does not
+         * verify the report, a field is wrong, or the evidence's chain is not trusted. */
+        *decided = 1;
+    } else if (out->snp.status == VD_SNP_COLLATERAL_MISSING &&
+               policy_contraindicates(policy, &out->snp, pin, &out->appraisal)) {
+        *decided = 2;
+    }
+    if (*decided || out->snp.status == VD_SNP_GENUINE) {
+        out->problem[0] = '\0'; /* nothing more was needed */
+        out->retry_after_ms = 0;
+        return VD_OK;
+    }
+    /* Every fetch of a service's appraisal is admitted. One for the same chip as an appraisal
+     * already admitted (the same `what`) joins it: its single flight asks KDS once for both,
+     * so it is neither charged nor capped. (A key merely in flight is no reason to skip
+     * admission: a product's chain in flight for one chip would let another's VCEK through.) */
+    int admit = req->client != NULL;
+    uint8_t what[32];
+    if (admit) {
+        int64_t retry = 0;
+        uint8_t id[sizeof(out->snp.report.chip_id) + 16];
+        memcpy(id, out->snp.report.chip_id, sizeof(out->snp.report.chip_id));
+        memcpy(id + sizeof(out->snp.report.chip_id), &out->snp.report.reported_tcb, 8);
+        memcpy(id + sizeof(out->snp.report.chip_id) + 8, &out->snp.product, 4);
+        memcpy(id + sizeof(out->snp.report.chip_id) + 12, &out->snp.signing_key, 4);
+        SHA256(id, sizeof(id), what);
+        vd_cold_verdict_t v = vd_certcache_cold_admit(a->cfg.cache, req->client, what, &retry);
+        if (v != VD_COLD_ADMITTED) {
+            out->refused = v == VD_COLD_CLIENT_BUDGET ? VD_REFUSED_CLIENT_BUDGET
+                           : v == VD_COLD_BUSY        ? VD_REFUSED_BUSY
+                                                      : VD_REFUSED_KDS_THROTTLED;
+            out->retry_after_ms = retry;
+            snprintf(out->problem, sizeof(out->problem),
+                     "not fetched from KDS: %s (retry in %lld ms)", refusal_text(v),
+                     (long long)retry);
+            *decided = 1;
+            return VD_OK;
+        }
+    }
+    rc = from_cache(a, req, w, 0, out, err);
+    if (admit) {
+        vd_certcache_cold_done(a->cfg.cache, what);
+    }
+    if (rc == VD_OK && out->problem[0] != '\0') {
+        int64_t t = vd_certcache_kds_throttled_ms(a->cfg.cache);
+        if (t > 0) {
+            out->refused = VD_REFUSED_KDS_THROTTLED;
+            out->retry_after_ms = t > out->retry_after_ms ? t : out->retry_after_ms;
+        }
+    }
+    return rc;
+}
+
+static int same_crls(const vd_crl_list_t *x, const vd_crl_list_t *y)
+{
+    if (x->n != y->n) {
+        return 0;
+    }
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->crls[i] != y->crls[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * The core, with the CRLs the cache holds. A CRL is fetched from KDS (when one is due) only
+ * once the rest of the evidence has verified, so that a forgery never makes the service ask
+ * KDS for anything; the core then runs again with what came. `crls` gets the list used.
+ */
+static vd_err_t verify_with_crls(vd_appraiser_t *a, const vd_appraise_request_t *req, work_t *w,
+                                 vd_snp_input_t *in, vd_crl_list_t *crls, vd_appraise_result_t *out,
+                                 vd_error_t *err)
+{
+    vd_err_t rc = crls_for(a, req, w, 1, crls, err);
+    if (rc != VD_OK) {
+        return rc;
+    }
+    in->crls = crls->crls;
+    in->n_crls = crls->n;
+    rc = vd_snp_verify(in, &out->snp, err);
+    /* Only for evidence that verified, or lacks nothing but a CRL (fail-closed): a report whose
+     * certificates are still missing has nothing a CRL could decide. */
+    int verified = out->snp.status == VD_SNP_GENUINE ||
+                   (out->snp.status == VD_SNP_COLLATERAL_MISSING && out->problem[0] == '\0');
+    if (rc != VD_OK || !verified || a->cfg.cache == NULL || req->certs_only ||
+        !vd_certcache_crl_due(a->cfg.cache, out->snp.product,
+                              out->snp.signing_key == VD_SNP_SIGNING_KEY_VLEK)) {
+        return rc;
+    }
+    vd_crl_list_t fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    rc = crls_for(a, req, w, 0, &fresh, err);
+    if (rc != VD_OK || same_crls(&fresh, crls)) {
+        vd_crl_list_free(&fresh);
+        return rc;
+    }
+    vd_crl_list_free(crls);
+    *crls = fresh;
+    in->crls = crls->crls;
+    in->n_crls = crls->n;
+    return vd_snp_verify(in, &out->snp, err);
+}
+
 vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_appraise_result_t *out,
                      vd_error_t *err)
 {
@@ -363,7 +557,12 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
     }
     SHA256(w.rbytes, w.rlen, out->report_sha256);
     out->has_report_digest = 1;
-    rc = collect(a, req, &w, out, err);
+    int use_cache = 0, decided = 0;
+    rc = gather(a, req, &w, &use_cache, err);
+    if (rc == VD_OK && use_cache) {
+        /* Without KDS first: the evidence, memory and SQLite. */
+        rc = from_cache(a, req, &w, 1, out, err);
+    }
     if (rc != VD_OK) {
         goto out;
     }
@@ -383,18 +582,31 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
                                          : NULL;
     in.crl_mode = a->cfg.crl_mode;
     in.memo = a->memo;
-    rc = crls_for(a, req, &w, &crls, err);
-    if (rc != VD_OK) {
-        goto out;
+    /* The policy, and the freshness binding of whatever nonce or runtime data was given: it is
+     * checked with or without a policy (policy_eval.c). */
+    vd_policy_input_t pin = {
+        .nonce = req->nonce,
+        .nonce_len = req->nonce_len,
+        .runtime_data = req->runtime_data,
+        .runtime_data_len = req->runtime_data_len,
+        .vtpm = NULL, /* set below: its nonce is the quote's, not REPORT_DATA's */
+    };
+    if (use_cache && out->problem[0] != '\0' && vd_certcache_online(a->cfg.cache)) {
+        /* KDS would be asked: judge what there is first. (Offline nothing is fetched, and the
+         * answer is what the evidence and the cache alone give.) */
+        rc = before_fetch(a, req, &w, policy, &pin, &in, out, &decided, err);
+        if (rc != VD_OK) {
+            goto out;
+        }
     }
-    in.crls = crls.crls;
-    in.n_crls = crls.n;
-    rc = vd_snp_verify(&in, &out->snp, err);
-    if (rc == VD_OK && w.vtpm.active) {
-        rc = vd_appraise__vtpm_check(&w.vtpm, req, out, err);
-    }
-    if (rc != VD_OK) {
-        goto out;
+    if (!decided) {
+        rc = verify_with_crls(a, req, &w, &in, &crls, out, err);
+        if (rc == VD_OK && w.vtpm.active) {
+            rc = vd_appraise__vtpm_check(&w.vtpm, req, out, err);
+        }
+        if (rc != VD_OK) {
+            goto out;
+        }
     }
     if (crls.note[0] != '\0' && out->snp.status == VD_SNP_COLLATERAL_MISSING) {
         size_t used = strlen(out->snp.missing);
@@ -408,17 +620,16 @@ vd_err_t vd_appraise(vd_appraiser_t *a, const vd_appraise_request_t *req, vd_app
                  "%scertificate cache: %s", used ? "; " : "", out->problem);
     }
 
-    /* The policy, and the freshness binding of whatever nonce or runtime data was given: it is
-     * checked with or without a policy (policy_eval.c). */
-    vd_policy_input_t pin = {
-        .nonce = req->nonce,
-        .nonce_len = req->nonce_len,
-        .runtime_data = req->runtime_data,
-        .runtime_data_len = req->runtime_data_len,
-        .vtpm = out->has_vtpm ? &out->vtpm : NULL, /* its nonce is the quote's, not REPORT_DATA's */
-    };
-    vd_policy_evaluate(policy, &out->snp, &pin, &out->appraisal);
+    pin.vtpm = out->has_vtpm ? &out->vtpm : NULL;
     out->policy_applied = policy != NULL;
+    if (decided == 2) {
+        /* Contraindicated by the policy before any fetch (before_fetch): not affirming. */
+        out->status = out->appraisal.status;
+        out->outcome = VD_OUTCOME_NOT_AFFIRMING;
+        rc = VD_OK;
+        goto out;
+    }
+    vd_policy_evaluate(policy, &out->snp, &pin, &out->appraisal);
     out->status = out->appraisal.status;
     switch (out->snp.status) {
     case VD_SNP_GENUINE:

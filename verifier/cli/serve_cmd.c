@@ -302,6 +302,11 @@ static const char *needs_restart(const vd_config_t *a, const vd_config_t *b)
         a->signing_alg != b->signing_alg || a->challenge_ttl_s != b->challenge_ttl_s) {
         return "server.workers, kds.offline, appraisal.crl, signing.alg or challenge.ttl_s";
     }
+    if (a->kds_client_burst != b->kds_client_burst ||
+        a->kds_client_interval_ms != b->kds_client_interval_ms ||
+        a->kds_max_cold != b->kds_max_cold) {
+        return "kds.client_burst, kds.client_interval_ms or kds.max_cold_fetches";
+    }
     return NULL;
 }
 

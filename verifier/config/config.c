@@ -9,6 +9,7 @@
  * still parsed with every size bounded (vd_ydoc_parse) and every value checked; bearer tokens
  * never appear in messages and are kept only as SHA-256 digests.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -42,6 +43,7 @@ typedef enum setting_check {
     C_NONE,
     C_NONEMPTY, /* a string that must not be "" */
     C_URL,      /* "" or http(s)://... */
+    C_IP,       /* "" or a literal IPv4 or IPv6 address */
 } setting_check_t;
 
 typedef struct setting {
@@ -136,6 +138,16 @@ static const setting_t settings[] = {
      "never contact KDS; only certificates in requests and the cache are used"},
     {"kds.timeout_ms", "VERDICT_KDS_TIMEOUT_MS", T_INT, OFF(kds_timeout_ms), 0, 600000, NULL,
      C_NONE, "0", "connect and transfer timeout per KDS request; 0 = the client's defaults"},
+    {"kds.client_burst", "VERDICT_KDS_CLIENT_BURST", T_INT, OFF(kds_client_burst), 1, 100000, NULL,
+     C_NONE, STR(VD_CERTCACHE_COLD_BURST),
+     "appraisals of uncached chips a client (its IP address) may make at once before 429"},
+    {"kds.client_interval_ms", "VERDICT_KDS_CLIENT_INTERVAL_MS", T_INT, OFF(kds_client_interval_ms),
+     0, 86400000, NULL, C_NONE, STR(VD_CERTCACHE_COLD_INTERVAL_MS),
+     "then one more per this interval; 0 = no per-client budget"},
+    {"kds.max_cold_fetches", "VERDICT_KDS_MAX_COLD_FETCHES", T_INT, OFF(kds_max_cold), 1, 1024,
+     NULL, C_NONE, "1", "appraisals waiting for KDS at once (503 beyond); keep below workers"},
+    {"kds.trusted_proxy", "VERDICT_KDS_TRUSTED_PROXY", T_STR, OFF(kds_trusted_proxy), 0, 0, NULL,
+     C_IP, "", "a reverse proxy's IP: its requests count against the last X-Forwarded-For address"},
     {"auth.admin_tokens_sha256", "VERDICT_ADMIN_TOKEN", T_TOKENS, 0, VD_AUTH_ADMIN, 0, NULL, C_NONE,
      "[]",
      "SHA-256 (hex) of admin bearer tokens; the variable holds one plain token, added to them"},
@@ -336,6 +348,11 @@ static vd_err_t check_string(const setting_t *s, const char *text, const char *w
     if (s->check == C_URL && text[0] != '\0' && strncmp(text, "https://", 8) != 0 &&
         strncmp(text, "http://", 7) != 0) {
         return bad(err, where, "expected an http:// or https:// URL, got '%s'", text);
+    }
+    unsigned char addr[16];
+    if (s->check == C_IP && text[0] != '\0' && inet_pton(AF_INET, text, addr) != 1 &&
+        inet_pton(AF_INET6, text, addr) != 1) {
+        return bad(err, where, "expected an IPv4 or IPv6 address, got '%s'", text);
     }
     if (strlen(text) > 4096) {
         return bad(err, where, "longer than 4096 characters");
@@ -985,6 +1002,9 @@ void vd_config_certcache(const vd_config_t *c, const vd_trust_t *trust, vd_certc
         out->kds.total_timeout_ms = (long)c->kds_timeout_ms;
     }
     out->crl_mode = c->crl_mode;
+    out->cold_burst = (unsigned)c->kds_client_burst;
+    out->cold_interval_ms = c->kds_client_interval_ms > 0 ? (long)c->kds_client_interval_ms : -1;
+    out->cold_max_concurrent = (unsigned)c->kds_max_cold;
 }
 
 void vd_config_audit(const vd_config_t *c, vd_audit_config_t *out)

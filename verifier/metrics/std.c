@@ -126,6 +126,16 @@ size_t vd_metrics_std_samples(const vd_server_stats_t *server, const vd_certcach
         COUNTER(&f, "verdict_kds_retries_total", "KDS requests retried", cache->kds.retries);
         COUNTER(&f, "verdict_kds_breaker_trips_total", "times the KDS circuit breaker opened",
                 cache->kds.breaker_trips);
+        static const char *const cold = "appraisals of uncached chips that needed KDS, by result";
+        LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "admitted", cache->cold_admitted);
+        LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "client_budget",
+                 cache->cold_refused_client);
+        LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "joined", cache->cold_joined);
+        LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "busy", cache->cold_refused_busy);
+        LCOUNTER(&f, "verdict_kds_cold_total", cold, "result", "kds_throttled",
+                 cache->cold_refused_throttled);
+        GAUGE(&f, "verdict_kds_cold_in_flight", "appraisals waiting for KDS now",
+              cache->cold_in_flight);
     }
     if (audit != NULL) {
         COUNTER(&f, "verdict_audit_records_total", "audit records committed", audit->records);
