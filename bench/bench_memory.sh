@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     esac
 done
 py=/usr/bin/python3
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/verdict-bench.XXXXXX")
 srv_pid=
 cleanup() {
     if [ -n "$srv_pid" ]; then

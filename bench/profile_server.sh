@@ -37,7 +37,7 @@ py=/usr/bin/python3
 for need in valgrind callgrind_control callgrind_annotate h2load; do
     command -v "$need" >/dev/null || { echo "profile_server.sh: $need is missing" >&2; exit 2; }
 done
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/verdict-bench.XXXXXX")
 srv_pid=
 kds_pid=
 cleanup() {
