@@ -24,29 +24,14 @@ while [ $# -gt 0 ]; do
     esac
 done
 py=/usr/bin/python3
+build=$(cd "$build" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/verdict-bench.XXXXXX")
-srv_pid=
-cleanup() {
-    if [ -n "$srv_pid" ]; then
-        kill -TERM "$srv_pid" 2>/dev/null || true
-        wait "$srv_pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$here/bench_lib.sh"
+trap bench_cleanup EXIT
 
 echo "bench_memory: $keys chips from the test PKI (mkpki --many)..." >&2
 "$build/tests/mkpki" --many "$tmp" "$keys"
-(cd "$tmp" && VERDICT_QUEUE=4096 exec "$build/verdict" serve --listen 127.0.0.1:0 \
-    --db "$tmp/verdict.db" --offline --extra-roots "$tmp/ark.pem" >"$tmp/stdout" 2>"$tmp/stderr") &
-srv_pid=$!
-addr=
-for _ in $(seq 100); do
-    addr=$(sed -n 's|.*listening on http://\([^ ]*\).*|\1|p' "$tmp/stdout" | head -n 1)
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
-[ -n "$addr" ] || { echo "bench_memory: the server did not start" >&2; cat "$tmp/stderr" >&2; exit 1; }
+bench_serve "$tmp/srv" --offline --extra-roots "$tmp/ark.pem"
 kib() { awk -v k="$1" '$1 == k ":" {print $2}' "/proc/$srv_pid/status"; }
 rss_start=$(kib VmRSS)
 

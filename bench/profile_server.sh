@@ -37,54 +37,16 @@ py=/usr/bin/python3
 for need in valgrind callgrind_control callgrind_annotate h2load; do
     command -v "$need" >/dev/null || { echo "profile_server.sh: $need is missing" >&2; exit 2; }
 done
+build=$(cd "$build" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/verdict-bench.XXXXXX")
-srv_pid=
-kds_pid=
-cleanup() {
-    [ -n "$srv_pid" ] && kill -TERM "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
-    [ -n "$kds_pid" ] && kill "$kds_pid" 2>/dev/null && wait "$kds_pid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+. "$here/bench_lib.sh"
+trap bench_cleanup EXIT
 [ -n "$cgout" ] || cgout=$tmp/callgrind.out
 
-"$py" - "$vectors" "$tmp" <<'EOF'
-import base64, json, os, sys
-v, t = sys.argv[1], sys.argv[2]
-rd = lambda p: open(v + "/" + p, "rb").read()
-report = rd("mstav-tests/turin_attestation_report.bin")
-certs = [rd(p).decode() for p in ("mstav-tests/turin_vcek.pem", "mstav-tests/turin_ask.pem",
-                                  "amd-roots-mstav/turin_ark.pem")]
-json.dump({"evidence": {"report": base64.b64encode(report).decode(), "certs": certs}},
-          open(t + "/warm.json", "w"))
-kds = t + "/kds"
-os.makedirs(kds)
-open(kds + "/vcek.pem", "w").write(certs[0])
-open(kds + "/chain.pem", "w").write(certs[1] + certs[2])
-json.dump({"/vcek/v1/Turin/" + report[0x1A0:0x1A8].hex(): "vcek.pem",
-           "/vcek/v1/Turin/cert_chain": "chain.pem"}, open(kds + "/routes.json", "w"))
-EOF
-"$py" "$root/tests/mock_kds/mock_kds.py" "$tmp/kds" --lifetime 1800 >"$tmp/kds.out" 2>/dev/null &
-kds_pid=$!
-for _ in $(seq 100); do
-    kds_port=$(sed -n 's/^PORT \([0-9]*\)$/\1/p' "$tmp/kds.out")
-    [ -n "$kds_port" ] && break
-    sleep 0.05
-done
-[ -n "$kds_port" ] || { echo "profile_server.sh: the mock KDS did not start" >&2; exit 1; }
-
-(cd "$tmp" && VERDICT_QUEUE=4096 exec valgrind --tool=callgrind --instr-atstart=no \
-    --callgrind-out-file="$cgout" "$build/verdict" serve --listen 127.0.0.1:0 \
-    --db "$tmp/verdict.db" --kds-url "http://127.0.0.1:$kds_port" "$@" >"$tmp/stdout" \
-    2>"$tmp/stderr") &
-srv_pid=$!
-addr=
-for _ in $(seq 600); do
-    addr=$(sed -n 's|.*listening on https\{0,1\}://\([^ ]*\).*|\1|p' "$tmp/stdout" | head -n 1)
-    [ -n "$addr" ] && break
-    sleep 0.1
-done
-[ -n "$addr" ] || { echo "profile_server.sh: the server did not start" >&2; cat "$tmp/stderr" >&2; exit 1; }
+bench_bodies "$vectors"
+bench_kds
+serve_wrap=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$cgout")
+bench_serve "$tmp/srv" --kds-url "$kds_url" "$@"
 vg=$(pgrep -P "$srv_pid" -f callgrind || echo "$srv_pid")
 h2() { h2load -d "$tmp/warm.json" -H 'content-type: application/json' "$@" "http://$addr/v1/attest"; }
 callgrind_control -i on "$vg" >/dev/null 2>&1
