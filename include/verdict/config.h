@@ -63,8 +63,8 @@ typedef struct vd_config {
     char *tls_cert; /* both or neither */
     char *tls_key;
 
-    int64_t workers; /* 0 = one per core */
-    int64_t queue;   /* requests in flight before 503; 0 = workers * 64 */
+    int64_t workers; /* 0 = four per core */
+    int64_t queue;   /* requests in flight before 503; 0 = 64 per core */
     int64_t body_max;
     int64_t header_max;
     int64_t max_streams;

@@ -4,9 +4,10 @@
  * HTTP/1.1 on the same ports), enforces the transport limits, and hands each complete request
  * to the handlers below; the routes live in verifier/api/.
  *
- * Threads: one network thread runs the libevent loop; `handle` runs on a pool of workers (one
- * per core by default) unless `on_headers` asks for it to run inline on the network thread
- * (cheap routes: health, JWKS, metrics). Crypto never runs on the network thread.
+ * Threads: one network thread runs the libevent loop; `handle` runs on a pool of workers (four
+ * per core by default: a handler may block after its CPU work, e.g. on an audit commit) unless
+ * `on_headers` asks for it to run inline on the network thread (cheap routes: health, JWKS,
+ * metrics). Crypto never runs on the network thread.
  */
 #ifndef verdict__server_h
 #define verdict__server_h
@@ -79,8 +80,8 @@ typedef struct vd_server_config {
     size_t n_listen;
     const char *tls_cert; /* PEM chain; with tls_key, the listeners speak TLS (ALPN h2, http/1.1) */
     const char *tls_key;
-    unsigned workers;         /* [number of cores] */
-    unsigned queue_max;       /* requests on or queued for a worker before 503 [workers * 64];
+    unsigned workers;         /* [4 x number of cores] */
+    unsigned queue_max;       /* requests on or queued for a worker before 503 [64 x cores];
                                  request bodies being received share queue_max * body_max bytes
                                  (503 past it) */
     size_t body_max;          /* [256 KiB] -> 413 */

@@ -19,6 +19,11 @@
  * verdict's own rule (vd_vtpm_challenge_binding); v2 user-data is the same unless --user-data says
  * otherwise.
  * --nonce is --challenge (the arguments a collector gets, as for `verdict evidence collect`).
+ *
+ * usage: mkpki --many DIR N
+ * writes DIR/ark.pem and DIR/bodies.jsonl: N /v1/attest bodies, one a line, each from a
+ * different Milan chip (its own VCEK key), {"evidence": {"report": base64, "certs": [VCEK, ASK,
+ * ARK PEM]}}, for the memory benchmark (bench/bench_memory.sh: N distinct endorsement keys).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +31,8 @@
 #include <time.h>
 
 #include <getopt.h>
+#include <jansson.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "verdict/base64.h"
@@ -275,6 +282,70 @@ static int vtpm_mode(int argc, char **argv)
     return rc ? 1 : 0;
 }
 
+/* `x` as PEM text in a JSON string; NULL on failure. */
+static json_t *pem_json(X509 *x)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long len = b != NULL && PEM_write_bio_X509(b, x) == 1 ? BIO_get_mem_data(b, &data) : 0;
+    json_t *s = len > 0 ? json_stringn(data, (size_t)len) : NULL;
+    BIO_free(b);
+    return s;
+}
+
+/* --many DIR N: N bodies from N chips of one test PKI (see the usage above). */
+static int many_mode(const char *dir, long n)
+{
+    char path[1024];
+    vd_testpki_t *pki = vd_testpki_new(VD_PRODUCT_MILAN);
+    snprintf(path, sizeof(path), "%s/bodies.jsonl", dir);
+    FILE *f = pki != NULL ? fopen(path, "w") : NULL;
+    int rc = f == NULL || write_pem(dir, "ark.pem", vd_testpki_ark(pki), NULL) != 0;
+    json_t *ask = rc ? NULL : pem_json(vd_testpki_ask(pki));
+    json_t *ark = rc ? NULL : pem_json(vd_testpki_ark(pki));
+    uint64_t tcb_raw = vd_testreport_tcb_raw(VD_PRODUCT_MILAN, 0, 3, 0, 8, 115);
+    rc = rc || ask == NULL || ark == NULL;
+    for (long i = 0; !rc && i < n; i++) {
+        uint8_t chip[64], report[VD_SNP_REPORT_SIZE];
+        char b64[2 * VD_SNP_REPORT_SIZE];
+        for (size_t j = 0; j < sizeof(chip); j++) {
+            chip[j] = (uint8_t)(0xC0 + j);
+        }
+        memcpy(chip, &i, sizeof(i)); /* distinct chips */
+        vd_testpki_leaf_opts_t o;
+        memset(&o, 0, sizeof(o));
+        o.product_name = "Milan-B0";
+        o.tcb = vd_tcb_decode(tcb_raw, VD_PRODUCT_MILAN);
+        o.hwid = chip;
+        o.hwid_len = sizeof(chip);
+        EVP_PKEY *key = NULL;
+        X509 *vcek = vd_testpki_issue_leaf(pki, &o, &key);
+        vd_testreport_init(report, 3, VD_PRODUCT_MILAN, tcb_raw, chip);
+        rc = vcek == NULL || vd_testreport_sign(report, key) != 0;
+        if (!rc) {
+            EVP_EncodeBlock((unsigned char *)b64, report, (int)sizeof(report));
+            json_t *body = json_pack("{s:{s:s, s:[o, O, O]}}", "evidence", "report", b64, "certs",
+                                     pem_json(vcek), ask, ark);
+            char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+            rc = text == NULL || fprintf(f, "%s\n", text) < 0;
+            free(text);
+            json_decref(body);
+        }
+        X509_free(vcek);
+        EVP_PKEY_free(key);
+    }
+    if (f != NULL && fclose(f) != 0) {
+        rc = 1;
+    }
+    json_decref(ask);
+    json_decref(ark);
+    vd_testpki_free(&pki);
+    if (rc) {
+        fprintf(stderr, "mkpki --many: failed writing to %s\n", dir);
+    }
+    return rc ? 1 : 0;
+}
+
 static int write_key(const char *dir, EVP_PKEY *key)
 {
     char path[1024];
@@ -306,6 +377,9 @@ int main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "--vtpm") == 0) {
         return vtpm_mode(argc, argv);
+    }
+    if (argc == 4 && strcmp(argv[1], "--many") == 0) {
+        return many_mode(argv[2], strtol(argv[3], NULL, 10));
     }
     if (argc < 2) {
         fprintf(stderr, "usage: mkpki DIR [Milan|Genoa|Turin [MEASUREMENT]]\n");

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "verdict/jsonin.h"
 #include "api_internal.h"
 
 #define SESSIONS_MAX   4096
@@ -101,8 +102,7 @@ json_t *vd_api_body_json(vd_api_call_t *call)
         return NULL;
     }
     json_error_t jerr;
-    json_t *doc = json_loadb((const char *)call->req->body, call->req->body_len,
-                             JSON_REJECT_DUPLICATES, &jerr);
+    json_t *doc = vd_json_loadb((const char *)call->req->body, call->req->body_len, &jerr);
     if (doc == NULL) {
         vd_api_problem(call->resp, 400, "the body is not JSON: %s (line %d, column %d)", jerr.text,
                        jerr.line, jerr.column);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "verdict/error.h"
+#include "verdict/jsonout.h"
 #include "verdict/text.h"
 #include "respond.h"
 
@@ -101,7 +102,7 @@ void vd_api_text(vd_http_response_t *resp, int status, const char *type, const c
 
 void vd_api_json_as(vd_http_response_t *resp, int status, json_t *body, const char *type)
 {
-    char *text = body != NULL ? json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    char *text = body != NULL ? vd_json_dumps(body) : NULL;
     json_decref(body);
     free(resp->body);
     resp->body = NULL;

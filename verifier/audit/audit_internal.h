@@ -5,6 +5,7 @@
 #ifndef verdict__audit_internal_h
 #define verdict__audit_internal_h
 
+#include <pthread.h>
 #include <sqlite3.h>
 
 #include "verdict/audit.h"
@@ -21,8 +22,9 @@ struct audit_entry {
     int policy_version;
     const char *request_id, *client, *route, *policy_name, *status, *checks_json, *report_sha256,
         *chip_id;
-    int done;      /* the writer has finished with it (rc says how) */
-    int abandoned; /* the caller stopped waiting: the writer frees it */
+    int done;          /* the writer has finished with it (rc says how) */
+    int abandoned;     /* the caller stopped waiting: the writer frees it */
+    pthread_cond_t cv; /* its caller waits here (writer.c; only the caller of this record) */
     vd_err_t rc;
     char msg[VD_ERROR_MSG_MAX];
     char text[];

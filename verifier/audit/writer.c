@@ -4,8 +4,8 @@
  *   caller (any thread)                    writer thread
  *   vd_audit_append: copy the record,      wait for work (or the prune interval)
  *     queue it, signal `work`,             take up to batch_max queued records
- *     wait on `done` for its own record    BEGIN IMMEDIATE; INSERT each; COMMIT
- *                                          mark each done (with the result), broadcast `done`
+ *     wait on its record's `cv`            BEGIN IMMEDIATE; INSERT each; COMMIT
+ *                                          mark each done (with the result), signal its `cv`
  *
  * So the callers of one batch share one commit (one fsync with synchronous=FULL), and the
  * next batch forms while this one is being written. A caller that gives up waiting (commit
@@ -30,7 +30,7 @@
 struct vd_audit {
     pthread_mutex_t mu;
     pthread_cond_t work; /* writer: records queued, prune asked, stop */
-    pthread_cond_t done; /* callers: a batch or a prune finished */
+    pthread_cond_t done; /* vd_audit_prune_now: a prune finished (records: their own `cv`) */
     pthread_t thread;
     int started;
 
@@ -131,11 +131,15 @@ static void commit_some(vd_audit_t *a)
     for (size_t i = 0; i < n; i++) {
         audit_entry_t *next = e->next;
         if (e->abandoned) {
+            pthread_cond_destroy(&e->cv);
             free(e);
         } else {
             e->rc = rc;
             snprintf(e->msg, sizeof(e->msg), "%s", err.msg);
             e->done = 1;
+            /* Only this record's caller: one shared condition woke every waiting caller (up to
+             * the worker count) for every commit. */
+            pthread_cond_signal(&e->cv);
         }
         e = next;
     }
@@ -149,7 +153,6 @@ static void commit_some(vd_audit_t *a)
         a->stats.healthy = 0;
     }
     a->stats.queue_depth = a->queued;
-    pthread_cond_broadcast(&a->done);
 }
 
 /* With `mu` held: one chunk of retention, written unlocked. */
@@ -379,12 +382,18 @@ vd_err_t vd_audit_append(vd_audit_t *a, const vd_audit_record_t *rec, vd_error_t
     if (rc != VD_OK) {
         return rc;
     }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* mono_deadline */
+    pthread_cond_init(&e->cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_lock(&a->mu);
     if (a->stop || a->queued >= a->cfg.queue_max) {
         a->stats.rejected++;
         size_t queued = a->queued;
         int stopped = a->stop;
         pthread_mutex_unlock(&a->mu);
+        pthread_cond_destroy(&e->cv);
         free(e);
         if (stopped) {
             return VD_ERR(err, VD_E_STORE, "audit log: closed; the record was not written");
@@ -406,7 +415,7 @@ vd_err_t vd_audit_append(vd_audit_t *a, const vd_audit_record_t *rec, vd_error_t
 
     struct timespec until = mono_deadline(mono_ms() + a->cfg.commit_timeout_ms);
     while (!e->done) {
-        if (pthread_cond_timedwait(&a->done, &a->mu, &until) == ETIMEDOUT && !e->done) {
+        if (pthread_cond_timedwait(&e->cv, &a->mu, &until) == ETIMEDOUT && !e->done) {
             e->abandoned = 1; /* the writer frees it */
             a->stats.rejected++;
             pthread_mutex_unlock(&a->mu);
@@ -421,6 +430,7 @@ vd_err_t vd_audit_append(vd_audit_t *a, const vd_audit_record_t *rec, vd_error_t
     if (rc != VD_OK) {
         VD_ERR(err, rc, "%s", e->msg);
     }
+    pthread_cond_destroy(&e->cv);
     free(e);
     return rc;
 }

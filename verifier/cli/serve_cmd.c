@@ -52,7 +52,7 @@ static void serve_usage(FILE *f)
                "  --extra-roots FILE   PEM roots trusted besides AMD's pinned ARKs (tests only)\n"
                "  --kds-url URL        KDS base URL (a mirror or a test server)\n"
                "  --offline            never contact KDS\n"
-               "  --workers N          appraisal threads (default: one per core)\n"
+               "  --workers N          appraisal threads (default: four per core)\n"
                "  --default-policy N   policy applied when a request names none\n"
                "\n"
                "Admin endpoints need a bearer token: VERDICT_ADMIN_TOKEN or auth.admin_tokens.\n"

@@ -97,6 +97,10 @@ int vd_text_is_clean(const char *in)
 {
     const unsigned char *p = (const unsigned char *)(in != NULL ? in : "");
     while (*p != '\0') {
+        if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+            p++; /* printable ASCII, the common case: what the rules below say of it */
+            continue;
+        }
         uint32_t cp = 0;
         size_t n = utf8_seq(p, &cp);
         if (n == 0 || cp < 0x20 || cp == 0x7f || cp == '\\' || is_format_control(cp)) {

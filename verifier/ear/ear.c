@@ -11,6 +11,7 @@
 
 #include "verdict/base64.h"
 #include "verdict/ear.h"
+#include "verdict/jsonout.h"
 #include "ear_internal.h"
 
 vd_tier_t vd_ear_final_status(vd_tier_t status, const vd_tvec_t *v)
@@ -176,8 +177,8 @@ vd_err_t vd_jws_sign(const vd_signkey_t *key, const json_t *payload, char **toke
     *token = NULL;
     header = json_pack("{ssssss}", "alg", vd_sigalg_name(vd_signkey_alg(key)), "typ", "JWT", "kid",
                        vd_signkey_kid(key));
-    htext = header != NULL ? json_dumps(header, JSON_COMPACT) : NULL;
-    ptext = json_dumps(payload, JSON_COMPACT);
+    htext = header != NULL ? vd_json_dumps(header) : NULL;
+    ptext = vd_json_dumps(payload);
     h64 = htext != NULL ? vd_ear__b64url((const uint8_t *)htext, strlen(htext)) : NULL;
     p64 = ptext != NULL ? vd_ear__b64url((const uint8_t *)ptext, strlen(ptext)) : NULL;
     if (h64 == NULL || p64 == NULL) {

@@ -108,12 +108,16 @@ vd_err_t vd_server_new(const vd_server_config_t *cfg, const vd_server_handlers_t
         c->listen[0] = "127.0.0.1:8080";
         c->n_listen = 1;
     }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned cores = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 1;
     if (c->workers == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        c->workers = n > 0 && n < 1024 ? (unsigned)n : 1;
+        /* A handler may block after its CPU work (the API waits for the audit commit of its
+         * record, an fsync): with one worker per core the cores idle during every commit and
+         * a group commit holds at most `cores` records. Four per core keep them busy. */
+        c->workers = VD_SRV_WORKERS_PER_CORE * cores;
     }
     if (c->queue_max == 0) {
-        c->queue_max = c->workers * 64;
+        c->queue_max = 64 * cores;
     }
     if (c->body_max == 0) {
         c->body_max = 256 * 1024;

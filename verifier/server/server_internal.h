@@ -25,6 +25,8 @@
 
 #include "verdict/server.h"
 
+#define VD_SRV_WORKERS_PER_CORE 4 /* the default pool: see vd_server_new */
+
 /* Header fields kept per request; more is a 431 (typical clients send 5 to 20). */
 #define VD_SRV_MAX_HEADERS 100
 /* Output queued on a connection before we stop producing (HTTP/2 frames, pipelined answers). */

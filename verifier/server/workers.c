@@ -4,7 +4,8 @@
  * requests back to the loop. The waiting queue needs no bound of its own: a request enters it
  * only while holding one of the queue_max in-flight slots (request.c). Hand-back: a worker
  * appends to the done list under a mutex and writes the eventfd; the loop's read event takes
- * the whole list and answers (or frees orphaned) requests on the network thread.
+ * the whole list and answers (or frees orphaned) requests on the network thread. Only a worker
+ * that finds the list empty writes the eventfd (one wake-up per batch, not per request).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -56,15 +57,18 @@ static void *worker_main(void *arg)
         s->h.handle(s->h.ud, &r->view, &r->resp);
 
         pthread_mutex_lock(&p->done_mu);
-        if (p->done_tail != NULL) {
+        int first = p->done_tail == NULL;
+        if (!first) {
             p->done_tail->qnext = r;
         } else {
             p->done_head = r;
         }
         p->done_tail = r;
         pthread_mutex_unlock(&p->done_mu);
+        /* Only the first of a list wakes the loop: whoever made it non-empty wrote the eventfd,
+         * and the loop takes the whole list after reading it. */
         uint64_t one = 1;
-        while (write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR) {
+        while (first && write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR) {
         }
     }
     atomic_fetch_sub(&p->running, 1);
