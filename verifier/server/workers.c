@@ -22,6 +22,7 @@ struct vd_srv_pool {
     unsigned n_threads;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    pthread_cond_t started_cv; /* a worker is running: the pool waits for all before serving */
     vd_srv_req_t *head, *tail;
     int stop;
     pthread_mutex_t done_mu;
@@ -35,7 +36,10 @@ static void *worker_main(void *arg)
 {
     vd_srv_pool_t *p = arg;
     vd_server_t *s = p->srv;
+    pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->running, 1);
+    pthread_cond_signal(&p->started_cv);
+    pthread_mutex_unlock(&p->mu);
     for (;;) {
         pthread_mutex_lock(&p->mu);
         while (p->head == NULL && !p->stop) {
@@ -122,6 +126,7 @@ vd_err_t vd_srv__pool_new(vd_server_t *s, unsigned n, vd_srv_pool_t **out, vd_er
     p->efd = -1;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_cond_init(&p->started_cv, NULL);
     pthread_mutex_init(&p->done_mu, NULL);
     p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->efd < 0) {
@@ -146,6 +151,13 @@ vd_err_t vd_srv__pool_new(vd_server_t *s, unsigned n, vd_srv_pool_t **out, vd_er
         }
         p->n_threads++;
     }
+    /* Ready means every worker runs: wait for them, so that /readyz is true as soon as the
+     * server listens (a started thread may not have been scheduled yet). */
+    pthread_mutex_lock(&p->mu);
+    while (atomic_load(&p->running) < p->n_threads) {
+        pthread_cond_wait(&p->started_cv, &p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
     *out = p;
     p = NULL;
 out:
@@ -204,6 +216,7 @@ void vd_srv__pool_free(vd_srv_pool_t **pp)
     }
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    pthread_cond_destroy(&p->started_cv);
     pthread_mutex_destroy(&p->done_mu);
     free(p->threads);
     free(p);
