@@ -86,6 +86,17 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         }
     } else {
         rc = vd_srv__req_add_header(r, n, namelen, v, valuelen, 0);
+        if (namelen == 14 && memcmp(n, "content-length", 14) == 0) {
+            /* nghttp2 has checked it is digits only; kept for the 413 before any DATA
+             * (saturating: anything past 2^64 is over every limit too). */
+            uint64_t cl = 0;
+            for (size_t i = 0; i < valuelen; i++) {
+                uint64_t d = (uint64_t)(v[i] - '0');
+                cl = cl > (UINT64_MAX - d) / 10 ? UINT64_MAX : cl * 10 + d;
+            }
+            r->has_cl = 1;
+            r->content_length = cl;
+        }
     }
     return rc != 0 ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
