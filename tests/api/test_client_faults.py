@@ -17,6 +17,7 @@ import json
 import os
 import resource
 import socket
+import struct
 import sys
 import threading
 import time
@@ -32,8 +33,8 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "server"))
 import h2raw  # noqa: E402
-from verdict_server import (milan_attest_body, sanitized, serving, stopped_cleanly,  # noqa: E402
-                            usage, Server)  # noqa: E402
+from verdict_server import (Server, binary_and_vectors, milan_attest_body,  # noqa: E402
+                            sanitized, serving, stopped_cleanly, usage)
 
 BIN = VEC = None
 REQUEST_TIMEOUT_MS = 1500
@@ -469,8 +470,7 @@ class ClientFaults(unittest.TestCase):
         closed = 0
         for i in range(n):
             s = h2raw.connect(self.server.addr)
-            conn = h2raw.h2conn(s)
-            del conn
+            h2raw.h2conn(s)
             frame = bad[i] if i < len(bad) else bytes(rnd.getrandbits(8) for _ in range(
                 rnd.randint(9, 200)))
             try:
@@ -490,7 +490,7 @@ class ClientFaults(unittest.TestCase):
     def test_invalid_frames(self):
         self.attack(self.invalid_frames, 60)
 
-    # ---- thousands of idle connections ------------------------------------------------------------
+    # ---- thousands of idle connections --------------------------------------------------------
 
     def test_idle_connections(self):
         """2000 idle connections (h2c prefaces that never open a stream, and silent ones) within
@@ -557,7 +557,7 @@ class ClientFaults(unittest.TestCase):
                 s.sendall(head + data)
             elif kind == 2:
                 s.sendall(head + data)
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # RST
             else:
                 conn = h2raw.h2conn(s)
                 conn.send_headers(1, h2raw.req_headers("/v1/attest", "POST") +
@@ -628,11 +628,5 @@ def h2raw_frame(ftype, flags, sid, payload):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        print(__doc__)
-        sys.exit(2)
-    BIN, VEC = (os.path.abspath(a) for a in sys.argv[1:3])
-    if not os.path.isdir(VEC):
-        print("vectors not found at %s" % VEC)
-        sys.exit(1 if os.environ.get("CI") else 77)
+    BIN, VEC = binary_and_vectors(__doc__)
     unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[3:])

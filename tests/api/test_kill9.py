@@ -24,7 +24,7 @@ import unittest
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verdict_server import Server, admin, milan_attest_body  # noqa: E402
+from verdict_server import Server, admin, binary_and_vectors, milan_attest_body  # noqa: E402
 
 BIN = VEC = None
 ROUNDS = int(os.environ.get("KILL9_ROUNDS", "5"))
@@ -142,11 +142,5 @@ class Kill9(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        print(__doc__)
-        sys.exit(2)
-    BIN, VEC = (os.path.abspath(a) for a in sys.argv[1:3])
-    if not os.path.isdir(VEC):
-        print("vectors not found at %s" % VEC)
-        sys.exit(1 if os.environ.get("CI") else 77)
+    BIN, VEC = binary_and_vectors(__doc__)
     unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[3:])

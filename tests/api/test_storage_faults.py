@@ -24,7 +24,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verdict_server import Server, admin, milan_attest_body  # noqa: E402
+from verdict_server import Server, admin, binary_and_vectors, milan_attest_body  # noqa: E402
 
 BIN = VEC = None
 ROOT = os.geteuid() == 0
@@ -282,13 +282,7 @@ class Damaged(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
-        print(__doc__)
-        sys.exit(2)
-    BIN, VEC = (os.path.abspath(a) for a in sys.argv[1:3])
-    if not os.path.isdir(VEC):
-        print("vectors not found at %s" % VEC)
-        sys.exit(1 if os.environ.get("CI") else 77)
+    BIN, VEC = binary_and_vectors(__doc__)
     prog = unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[3:], exit=False)
     res = prog.result
     if not res.wasSuccessful():

@@ -175,6 +175,19 @@ def verify_token(token, jwks):
     return header, payload
 
 
+def binary_and_vectors(doc):
+    """A test script's VERDICT_BINARY and VECTORS_DIR (argv 1 and 2) as absolute paths. Exits 2
+    with `doc` when they are missing, 77 (1 under CI) when the vectors are not there."""
+    if len(sys.argv) < 3:
+        print(doc)
+        sys.exit(2)
+    binary, vectors = (os.path.abspath(a) for a in sys.argv[1:3])
+    if not os.path.isdir(vectors):
+        print("vectors not found at %s" % vectors)
+        sys.exit(1 if os.environ.get("CI") else 77)
+    return binary, vectors
+
+
 def milan_attest_body(vectors, **extra):
     """A /v1/attest body with a genuine report and its certificates (mstav-tests' Milan report,
     ../shared/vectors/README.md); `extra` adds top-level fields (policy, nonce, ...)."""
