@@ -286,16 +286,15 @@ class ClientFaults(unittest.TestCase):
                           timeout=30)  # chunked, no Content-Length
         self.assertEqual(r.status_code, 413, r.text)
         # HTTP/2: a header block over the limit (many fields), a body over it without
-        # content-length, and a content-length over it; each on its own stream of one
-        # connection, which goes on serving.
+        # content-length; each on its own stream of one connection, which goes on serving.
+        # (A content-length over the limit is answered as its DATA arrives, like a body
+        # without one: verifier/server/h2.c says why not before.)
         s = h2raw.connect(self.server.addr)
         conn = h2raw.h2conn(s)
         conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 1 << 20})
         conn.send_headers(1, h2raw.req_headers("/v1/attest", "POST") +
                           [("x-f%d" % i, "v" * 100) for i in range(100)], end_stream=True)
         conn.send_headers(3, h2raw.req_headers("/v1/attest", "POST"), end_stream=False)
-        conn.send_headers(5, h2raw.req_headers("/v1/attest", "POST") +
-                          [("content-length", "10000000")], end_stream=False)
         s.sendall(conn.data_to_send())
         sent = 0
         events = []
@@ -315,7 +314,7 @@ class ClientFaults(unittest.TestCase):
             isinstance(e, h2.events.StreamEnded) and e.stream_id == 7 for e in evs))
         got = {k: v.get(":status") for k, v in h2raw.responses(events).items()}
         s.close()
-        self.assertEqual(got, {1: "431", 3: "413", 5: "413", 7: "200"})
+        self.assertEqual(got, {1: "431", 3: "413", 7: "200"})
 
     def test_oversized_headers_and_bodies(self):
         self.attack(self.oversized)

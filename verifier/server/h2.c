@@ -3,8 +3,10 @@
  * object per stream (stream user data, freed or orphaned in on_stream_close, STYLE.md 1.4.3).
  * nghttp2 validates the framing, HPACK, flow control and HTTP messaging rules; this file adds
  * the service limits: SETTINGS_MAX_CONCURRENT_STREAMS = max_streams (excess streams are
- * refused by nghttp2), header bytes (431) and body bytes (413, also checked against
- * content-length before any DATA), the request timeout per stream, and a budget of client
+ * refused by nghttp2), header bytes (431) and body bytes (413 as DATA arrives; nghttp2 checks
+ * the DATA against content-length. Not before any DATA: answering then and resetting the
+ * stream made curl 7.88 fail the upload instead of showing the 413, tests/api/
+ * test_client_faults.py), the request timeout per stream, and a budget of client
  * RST_STREAMs against rapid reset (CVE-2023-44487): VD_SRV_RST_ALLOWANCE plus one per answered
  * request, past which the connection gets GOAWAY(ENHANCE_YOUR_CALM) and is closed.
  *
@@ -86,17 +88,6 @@ static int on_header(nghttp2_session *session, const nghttp2_frame *frame, const
         }
     } else {
         rc = vd_srv__req_add_header(r, n, namelen, v, valuelen, 0);
-        if (namelen == 14 && memcmp(n, "content-length", 14) == 0) {
-            /* nghttp2 has checked it is digits only; kept for the 413 before any DATA
-             * (saturating: anything past 2^64 is over every limit too). */
-            uint64_t cl = 0;
-            for (size_t i = 0; i < valuelen; i++) {
-                uint64_t d = (uint64_t)(v[i] - '0');
-                cl = cl > (UINT64_MAX - d) / 10 ? UINT64_MAX : cl * 10 + d;
-            }
-            r->has_cl = 1;
-            r->content_length = cl;
-        }
     }
     return rc != 0 ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
