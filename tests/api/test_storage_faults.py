@@ -276,7 +276,7 @@ class Damaged(unittest.TestCase):
             if os.path.exists(os.path.join(s.dir, leftover)):
                 os.unlink(os.path.join(s.dir, leftover))
         s3 = Server(BIN, workdir=s.dir).start()
-        self.assertEqual(s3.get("/readyz").status_code, 200)
+        self.assertTrue(wait_for(lambda: s3.get("/readyz").status_code == 200))
         self.assertEqual(s3.stop(), 0)
         led.check_file(self, db)
 
