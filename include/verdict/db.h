@@ -26,6 +26,15 @@
  */
 vd_err_t vd_db_open(const char *path, sqlite3 **out, vd_error_t *err);
 
+/**
+ * Check the whole file with SQLite's quick_check, read-only (the file is never changed), before
+ * a long-running process writes to it: a damaged database must be noticed at start, not when
+ * a write lands on a bad page. OK when `path` does not exist yet or is ":memory:". VD_E_STORE
+ * naming the file and SQLite's first complaint otherwise. Reads every page: about a second per
+ * few hundred MB.
+ */
+vd_err_t vd_db_check(const char *path, vd_error_t *err);
+
 /** 1 if `db` was opened read-only (the file cannot be written by this process). */
 int vd_db_readonly(sqlite3 *db);
 

@@ -175,6 +175,49 @@ def verify_token(token, jwks):
     return header, payload
 
 
+def binary_and_vectors(doc):
+    """A test script's VERDICT_BINARY and VECTORS_DIR (argv 1 and 2) as absolute paths. Exits 2
+    with `doc` when they are missing, 77 (1 under CI) when the vectors are not there."""
+    if len(sys.argv) < 3:
+        print(doc)
+        sys.exit(2)
+    binary, vectors = (os.path.abspath(a) for a in sys.argv[1:3])
+    if not os.path.isdir(vectors):
+        print("vectors not found at %s" % vectors)
+        sys.exit(1 if os.environ.get("CI") else 77)
+    return binary, vectors
+
+
+def milan_attest_body(vectors, **extra):
+    """A /v1/attest body with a genuine report and its certificates (mstav-tests' Milan report,
+    ../shared/vectors/README.md); `extra` adds top-level fields (policy, nonce, ...)."""
+    def read(p):
+        with open(os.path.join(vectors, p), "rb") as f:
+            return f.read()
+    certs = ["mstav-tests/milan_vcek.pem", "mstav-tests/milan_ask.pem",
+             "amd-roots-mstav/milan_ark.pem"]
+    body = {"evidence": {"report": b64(read("mstav-tests/milan_attestation_report.bin")),
+                         "certs": [read(c).decode() for c in certs]}}
+    body.update(extra)
+    return body
+
+
+def usage(pid):
+    """(open file descriptors, resident set in KiB) of a running process, from /proc."""
+    fds = len(os.listdir("/proc/%d/fd" % pid))
+    with open("/proc/%d/status" % pid) as f:
+        rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+    return fds, rss
+
+
+def sanitized(binary):
+    """True when `binary` was built with ASan or TSan (their shadow memory and quarantine make
+    RSS figures meaningless as a bound)."""
+    with open(binary, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
 def stopped_cleanly(server):
     """Stop `server`; it must exit 0 (under a sanitizer, a report makes the exit code non-zero,
     and the report itself is only in the server's log)."""

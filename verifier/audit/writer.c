@@ -55,7 +55,17 @@ struct vd_audit {
     char prune_msg[VD_ERROR_MSG_MAX];
 
     vd_audit_stats_t stats;
+    int64_t next_probe_ms; /* monotonic; while unhealthy, when to try writing again */
 };
+
+/*
+ * While unhealthy (a commit failed: locked, read-only, disk full), the writer tries a write
+ * this often, so `healthy` (hence /readyz) comes back once the database can be written again
+ * even if no appraisal arrives: a replica that readiness took out of rotation gets none.
+ */
+#define AUDIT_PROBE_MS 1000
+
+static vd_err_t probe_writable(vd_audit_t *a, vd_error_t *err);
 
 static int64_t mono_ms(void)
 {
@@ -151,6 +161,7 @@ static void commit_some(vd_audit_t *a)
     } else {
         a->stats.failures += n;
         a->stats.healthy = 0;
+        a->next_probe_ms = mono_ms() + AUDIT_PROBE_MS;
     }
     a->stats.queue_depth = a->queued;
 }
@@ -185,6 +196,19 @@ static void prune_some(vd_audit_t *a)
     }
 }
 
+/* With `mu` held, while unhealthy: can the database be written again? */
+static void probe_some(vd_audit_t *a)
+{
+    pthread_mutex_unlock(&a->mu);
+    vd_error_t err = {0};
+    vd_err_t rc = probe_writable(a, &err);
+    pthread_mutex_lock(&a->mu);
+    if (rc == VD_OK) {
+        a->stats.healthy = 1;
+    }
+    a->next_probe_ms = mono_ms() + AUDIT_PROBE_MS;
+}
+
 static void *writer_main(void *arg)
 {
     vd_audit_t *a = arg;
@@ -202,8 +226,16 @@ static void *writer_main(void *arg)
             prune_some(a);
             continue;
         }
-        if (a->cfg.max_age_s > 0 || a->cfg.max_rows > 0) {
-            struct timespec until = mono_deadline(a->next_prune_ms);
+        if (!a->stats.healthy && now >= a->next_probe_ms) {
+            probe_some(a);
+            continue;
+        }
+        int64_t wake = a->cfg.max_age_s > 0 || a->cfg.max_rows > 0 ? a->next_prune_ms : -1;
+        if (!a->stats.healthy && (wake < 0 || a->next_probe_ms < wake)) {
+            wake = a->next_probe_ms;
+        }
+        if (wake >= 0) {
+            struct timespec until = mono_deadline(wake);
             pthread_cond_timedwait(&a->work, &a->mu, &until);
         } else {
             pthread_cond_wait(&a->work, &a->mu);
@@ -279,15 +311,40 @@ static vd_err_t check_access(const char *path, vd_error_t *err)
     return VD_OK;
 }
 
-/* Can this connection write? A read-only file shows here, not at the first append. */
+/* Sets *out to the first column of the first row of `sql`. */
+static int query_int(sqlite3 *db, const char *sql, int *out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(st, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/*
+ * Can this connection write? At open (a read-only file shows here, not at the first append),
+ * and while unhealthy. It rewrites the header's application_id with the value it has (unused by
+ * verdict) in a write transaction: a page really reaches the WAL, so a full disk shows too.
+ */
 static vd_err_t probe_writable(vd_audit_t *a, vd_error_t *err)
 {
-    char ctx[600];
+    char ctx[600], sql[64];
+    int id = 0;
     snprintf(ctx, sizeof(ctx), "audit log: cannot write the database %s", a->path);
     if (sqlite3_db_readonly(a->db, "main") == 1) {
         return VD_ERR(err, VD_E_STORE, "%s: the file is read-only", ctx);
     }
-    if (sqlite3_exec(a->db, "BEGIN IMMEDIATE; COMMIT;", NULL, NULL, NULL) != SQLITE_OK) {
+    int ok = sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+             query_int(a->db, "PRAGMA application_id", &id) == SQLITE_OK;
+    if (ok) {
+        snprintf(sql, sizeof(sql), "PRAGMA application_id = %d", id);
+        ok = sqlite3_exec(a->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK;
+    }
+    if (!ok) {
         vd_err_t rc = vd_db_error(a->db, err, ctx);
         sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
         return rc;

@@ -18,6 +18,7 @@
 #include "verdict/certcache.h"
 #include "verdict/challenge.h"
 #include "verdict/config.h"
+#include "verdict/db.h"
 #include "verdict/metrics.h"
 #include "verdict/policyset.h"
 #include "verdict/server.h"
@@ -354,6 +355,10 @@ static int service_start(service_t *s, const serve_opts_t *o)
     if (vd_file_check_private("signing key", cfg->signing_key, &err) != VD_OK ||
         vd_file_check_private("challenge secret", cfg->nonce_secret, &err) != VD_OK ||
         vd_file_check_private("TLS key", cfg->tls_key, &err) != VD_OK) {
+        goto fail;
+    }
+    what = "database";
+    if (vd_db_check(cfg->db, &err) != VD_OK) {
         goto fail;
     }
     what = "trust";

@@ -260,6 +260,30 @@ static int open_read_only(const char *path, sqlite3 **out)
     return rc;
 }
 
+vd_err_t vd_db_check(const char *path, vd_error_t *err)
+{
+    sqlite3 *db = NULL;
+    char first[256] = "";
+    if (strcmp(path, ":memory:") == 0 || access(path, F_OK) != 0) {
+        return VD_OK;
+    }
+    int rc = open_read_only(path, &db);
+    if (rc == SQLITE_OK) {
+        rc = query_text(db, "PRAGMA quick_check", first, sizeof(first));
+    }
+    if (rc != SQLITE_OK) {
+        snprintf(first, sizeof(first), "%s", db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    }
+    vd_db_close(&db);
+    if (rc == SQLITE_OK && strcmp(first, "ok") == 0) {
+        return VD_OK;
+    }
+    return VD_ERR(err, VD_E_STORE,
+                  "%s is damaged or not a database (%s); it was not changed: restore it from a "
+                  "backup, or move it aside to start with an empty one",
+                  path, first);
+}
+
 int vd_db_readonly(sqlite3 *db)
 {
     return db != NULL && sqlite3_db_readonly(db, "main") == 1;

@@ -3,8 +3,10 @@
  * object per stream (stream user data, freed or orphaned in on_stream_close, STYLE.md 1.4.3).
  * nghttp2 validates the framing, HPACK, flow control and HTTP messaging rules; this file adds
  * the service limits: SETTINGS_MAX_CONCURRENT_STREAMS = max_streams (excess streams are
- * refused by nghttp2), header bytes (431) and body bytes (413, also checked against
- * content-length before any DATA), the request timeout per stream, and a budget of client
+ * refused by nghttp2), header bytes (431) and body bytes (413 as DATA arrives; nghttp2 checks
+ * the DATA against content-length. Not before any DATA: answering then and resetting the
+ * stream made curl 7.88 fail the upload instead of showing the 413, tests/api/
+ * test_client_faults.py), the request timeout per stream, and a budget of client
  * RST_STREAMs against rapid reset (CVE-2023-44487): VD_SRV_RST_ALLOWANCE plus one per answered
  * request, past which the connection gets GOAWAY(ENHANCE_YOUR_CALM) and is closed.
  *

@@ -330,6 +330,7 @@ static void accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct soc
     SSL *ssl = NULL;
     (void)lev;
     (void)socklen;
+    ((struct vd_srv_listener *)arg)->paused = 0;
     if (s->draining || s->n_conns >= s->cfg.max_connections) {
         close(fd);
         return;
@@ -394,6 +395,39 @@ void vd_srv__conn_drain(vd_srv_conn_t *c)
     vd_srv__conn_leave(c); /* NOLINT(clang-analyzer-unix.Malloc) */
 }
 
+/*
+ * accept() failed for a reason that is not transient: out of descriptors (EMFILE, ENFILE) or
+ * kernel memory. The connection stays in the backlog, so the listener would wake at once and
+ * fail again, spinning the loop and flooding the log (tests/api/test_client_faults.py,
+ * OutOfDescriptors). Pause this listener for VD_SRV_ACCEPT_PAUSE_MS instead (connections that
+ * close meanwhile give descriptors back) and say so once per episode.
+ */
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+    struct vd_srv_listener *l = arg;
+    int e = EVUTIL_SOCKET_ERROR();
+    struct timeval tv = {0, VD_SRV_ACCEPT_PAUSE_MS * 1000};
+    evconnlistener_disable(lev);
+    evtimer_add(l->resume, &tv);
+    if (!l->paused) {
+        fprintf(stderr,
+                "verdict: cannot accept connections on %s: %s; retrying every %d ms (raise the "
+                "descriptor limit or lower server.max_connections)\n",
+                l->addr, evutil_socket_error_to_string(e), VD_SRV_ACCEPT_PAUSE_MS);
+        l->paused = 1;
+    }
+}
+
+static void accept_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct vd_srv_listener *l = arg;
+    (void)fd;
+    (void)what;
+    if (l->lev != NULL) {
+        evconnlistener_enable(l->lev);
+    }
+}
+
 vd_err_t vd_srv__listen(vd_server_t *s, const char *addr, size_t i, vd_error_t *err)
 {
     vd_err_t rc = VD_OK;
@@ -454,6 +488,12 @@ vd_err_t vd_srv__listen(vd_server_t *s, const char *addr, size_t i, vd_error_t *
         goto out;
     }
     fd = -1;
+    s->lis[i].resume = evtimer_new(s->base, accept_resume_cb, &s->lis[i]);
+    if (s->lis[i].resume == NULL) {
+        rc = VD_ERR(err, VD_E_NOMEM, "listener");
+        goto out;
+    }
+    evconnlistener_set_error_cb(s->lis[i].lev, accept_error_cb);
 out:
     if (fd >= 0) {
         close(fd);
@@ -465,6 +505,10 @@ out:
 void vd_srv__listeners_close(vd_server_t *s)
 {
     for (size_t i = 0; i < s->n_listen; i++) {
+        if (s->lis[i].resume != NULL) {
+            event_free(s->lis[i].resume);
+            s->lis[i].resume = NULL;
+        }
         if (s->lis[i].lev != NULL) {
             evconnlistener_free(s->lis[i].lev);
             s->lis[i].lev = NULL;

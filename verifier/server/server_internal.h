@@ -39,6 +39,8 @@
 /* HTTP/2 rapid reset (CVE-2023-44487): a client may reset this many streams, plus one per
  * answered request, before the connection is closed with GOAWAY(ENHANCE_YOUR_CALM). */
 #define VD_SRV_RST_ALLOWANCE 100
+/* accept() out of descriptors (or kernel memory): the listener pauses this long, then retries. */
+#define VD_SRV_ACCEPT_PAUSE_MS 250
 
 typedef struct vd_srv_conn vd_srv_conn_t;
 typedef struct vd_srv_req vd_srv_req_t;
@@ -131,6 +133,8 @@ struct vd_server {
     struct vd_srv_listener {
         vd_server_t *s;
         struct evconnlistener *lev;
+        struct event *resume; /* re-enables `lev` after an accept() failure */
+        int paused;           /* said so in the log; cleared by the next accepted connection */
         char addr[64];
     } lis[VD_SERVER_MAX_LISTEN];
     size_t n_listen;
