@@ -6,8 +6,15 @@ srv_pid=
 stop_server() {
     if [ -n "$srv_pid" ]; then
         kill -TERM "$srv_pid" 2>/dev/null
-        wait "$srv_pid" 2>/dev/null
+        srv_rc=0
+        wait "$srv_pid" 2>/dev/null || srv_rc=$?
         srv_pid=
+        if [ "$srv_rc" -ne 0 ]; then
+            # A crash or a sanitizer report: the server's own words are the evidence.
+            echo "FAIL: verdict serve exited $srv_rc; its stderr:"
+            tail -n 60 "$dir/stderr" 2>/dev/null
+            failed=$((failed + 1))
+        fi
     fi
 }
 trap 'stop_server; rm -rf "$tmp"' EXIT

@@ -37,7 +37,8 @@ TSM = "application/vnd.veraison.tsm-report+json"
 SESSION = "application/vnd.veraison.challenge-response-session+json"
 GUID = {"ark": "c0b406a4-a803-4952-9743-3fb6014cd0ae",
         "ask": "4ab7b379-bbac-4fe4-a02f-05aef327c782",
-        "vcek": "63da758d-e664-4564-adc5-f4b93be8accd"}
+        "vcek": "63da758d-e664-4564-adc5-f4b93be8accd",
+        "crl": "92f81bc3-5811-4d3d-97ff-d19f88dc67ea"}
 
 
 def read(path):
@@ -69,18 +70,20 @@ def cert_table(entries):
 class Evidence:
     """A report and its certificates by role (DER)."""
 
-    def __init__(self, report, vcek, ask, ark, table=False):
+    def __init__(self, report, vcek, ask, ark, table=False, crl=None):
         self.report, self.vcek, self.ask, self.ark = report, vcek, ask, ark
         self.table = table  # send the certificates as a cert table (roles by GUID) everywhere
+        self.crl = crl  # a CRL (DER) for the cert table's CRL entry; tables only
 
     def with_(self, **kw):
-        e = Evidence(self.report, self.vcek, self.ask, self.ark, self.table)
+        e = Evidence(self.report, self.vcek, self.ask, self.ark, self.table, self.crl)
         for k, v in kw.items():
             setattr(e, k, v)
         return e
 
     def entries(self):
-        return [(r, d) for r, d in (("vcek", self.vcek), ("ask", self.ask), ("ark", self.ark))
+        return [(r, d) for r, d in (("vcek", self.vcek), ("ask", self.ask), ("ark", self.ark),
+                                    ("crl", self.crl if self.table else None))
                 if d is not None]
 
 
@@ -287,6 +290,34 @@ class Forgery(unittest.TestCase):
                 self.test_pki.with_(vcek=to_der(read(os.path.join(milan_pki, "vcek.pem")))[0],
                                     ask=chain[0], ark=chain[1]),
                 s, jwks, extra + ["--extra-roots", os.path.join(milan_pki, "ark.pem")])
+
+    def test_revoked_ask_with_a_trusted_test_root(self):
+        # The test PKI's ARK revokes its ASK in crl_revoked; crl_clean revokes nothing. The CRL
+        # travels in the cert table's CRL entry (as a host may supply it), so the CLI, /v1/attest
+        # and the Veraison API all see it; trusting the test root isolates the revocation.
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+        roots = os.path.join(self.pki, "ark.pem")
+        revoked = read(os.path.join(self.pki, "crl_revoked.der"))
+        clean = x509.load_pem_x509_crl(read(os.path.join(self.pki, "crl_clean.pem")))
+        with serving(BIN, ["--extra-roots", roots]) as s:
+            jwks = s.get("/.well-known/jwks.json").json()
+            extra = ["--extra-roots", roots]
+            self.affirmed_everywhere("test PKI with a CRL revoking nothing", self.test_pki.with_(
+                table=True, crl=clean.public_bytes(Encoding.DER)), s, jwks, extra)
+            ev = self.test_pki.with_(table=True, crl=revoked)
+            self.rejected_everywhere("revoked ASK (CRL in the cert table)", ev, s, jwks, extra)
+            r = s.post("/v1/attest", json={"evidence": {"report": b64(ev.report), "cert_table":
+                                                        b64(cert_table(ev.entries()))}})
+            self.assertIn("revoked", r.text)  # the reason is said
+            # A CRL signed by another ARK (the Milan test PKI's) counts for nothing: no
+            # revocation is believed from it, and the chain still affirms.
+            milan_pki = os.path.join(self.tmp, "pki-milan-crl")
+            os.mkdir(milan_pki)
+            subprocess.run([MKPKI, milan_pki, "Milan"], check=True, stdout=subprocess.DEVNULL)
+            foreign = read(os.path.join(milan_pki, "crl_revoked.der"))
+            self.assertEqual(self.attest(s, self.test_pki.with_(table=True, crl=foreign), jwks),
+                             "affirming")
 
     def test_challenges_single_use_and_expire(self):
         roots = os.path.join(self.pki, "ark.pem")
