@@ -23,6 +23,9 @@ start_server() {
     dir=$1
     shift
     mkdir -p "$dir"
+    # Emptied here, not only by the redirection below: that runs in the background, and a
+    # previous server's "listening on" line in the same DIR must not be read as this one's.
+    : >"$dir/stdout"
     (cd "$dir" && exec "$bin" serve --listen 127.0.0.1:0 --db "$dir/verdict.db" "$@" \
         >"$dir/stdout" 2>"$dir/stderr") &
     srv_pid=$!
