@@ -12,7 +12,7 @@
 # Everything lives in a private podman store under a scratch directory, removed at the end (the
 # machine's own images and containers are not touched). Needs root, podman, runc, debootstrap
 # (scripts/deps.sh) and the Debian mirror; exits 77 (skip) when podman cannot run containers
-# here, printing why. Takes about 4 minutes on 2 cores, most of it the two apt-get runs and the
+# here, printing why. Takes 1.5 to 3 minutes on 2 cores, most of it the two apt-get runs and the
 # compile inside the build.
 # Usage: test_container_image.sh SOURCE_DIR VECTORS
 src=$1
