@@ -31,6 +31,7 @@ packages=(
     chromium chromium-driver python3-selenium  # playground tests: headless browser (tests/api/test_ui.py)
     jq                                   # the shell relying-party example (deploy/examples/relying-party)
     python3-jsonschema                   # API reference test: real answers against docs/openapi.yaml
+    podman runc netavark iptables debootstrap  # deploy test: the Containerfile built and run (tests/deploy/test_container_image.sh)
 )
 if [ "${1:-}" = "--list" ]; then
     echo "${packages[@]}"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# deploy/container: no container engine runs here, so the Containerfile is checked by reading
-# (two stages on debian:12-slim, the final one non-root with the state volume, a health check on
-# /healthz, every COPY --from naming a stage) and its helper runtime-deps.sh runs on the built
+# deploy/container, checked quickly by reading (test_container_image.sh builds and runs it for
+# real, where podman can): two stages on debian:12-slim, the build stage installing every library
+# scripts/deps.sh builds with, the final one non-root with the state volume, a health check on
+# /healthz, every COPY --from naming a stage; and its helper runtime-deps.sh runs on the built
 # binary (every package it names exists and is installed here, libssl3 among them).
 # Usage: test_container.sh VERDICT SOURCE_DIR
 bin=$1
@@ -26,6 +27,13 @@ sed -e ':a' -e '/\\$/N; s/\\\n//; ta' "$cf" |
 expect_cmd 0 "two stages on Debian 12 slim" -- \
     test "$(grep -c '^FROM \${DEBIAN_IMAGE}' "$cf")" -eq 2
 expect_cmd 0 "the base is debian:12-slim" -- grep -q '^ARG DEBIAN_IMAGE=debian:12-slim$' "$cf"
+# The build stage (between the two FROMs) installs every lib*-dev package scripts/deps.sh builds
+# with (not the test-only ones): a missing one fails only in a real build.
+awk '/^FROM /{n++} n == 1' "$cf" >"$tmp/build-stage"
+for p in $("$src/scripts/deps.sh" --list | tr ' ' '\n' | grep -- '^lib.*-dev$' |
+    grep -v -e '^libcmocka-dev$' -e '^libclang-rt-'); do
+    expect_cmd 0 "the build stage installs $p" -- grep -qw -- "$p" "$tmp/build-stage"
+done
 expect_cmd 0 "non-root user" -- grep -q '^USER 10001:10001$' "$tmp/final"
 expect_cmd 0 "state volume" -- grep -q '^VOLUME \["/var/lib/verdict"\]$' "$tmp/final"
 expect_cmd 0 "health check on /healthz" -- grep -q '^HEALTHCHECK .*/healthz' "$tmp/final"
