@@ -56,6 +56,7 @@ bench_serve() {
     local dir=$1
     shift
     mkdir -p "$dir"
+    : >"$dir/stdout" # read below before the server's shell may have opened it (pipefail)
     (cd "$dir" && VERDICT_QUEUE=4096 exec "${serve_wrap[@]}" "$build/verdict" serve \
         --listen 127.0.0.1:0 --db "$dir/verdict.db" "$@" >"$dir/stdout" 2>"$dir/stderr") &
     srv_pid=$!
