@@ -20,7 +20,7 @@ import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from verdict_server import (ADMIN_TOKEN, READER_TOKEN, Server, admin, b64, b64url,  # noqa: E402
-                            jwt_parts, verify_token)
+                            jwt_parts, script_args, verify_token)
 
 BIN = VEC = MKPKI = None
 
@@ -819,11 +819,5 @@ class Lifecycle(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
-        print(__doc__)
-        sys.exit(2)
-    BIN, VEC, MKPKI = (os.path.abspath(a) for a in sys.argv[1:4])
-    if not os.path.isdir(VEC):
-        print("vectors not found at %s" % VEC)
-        sys.exit(1 if os.environ.get("CI") else 77)
-    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[4:])
+    (BIN, VEC, MKPKI), rest = script_args(__doc__, 3)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)

@@ -28,8 +28,8 @@ import unittest
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verdict_server import (Server, b64, b64url, jwt_parts, serving,  # noqa: E402
-                            stopped_cleanly, unb64url, verify_token)
+from verdict_server import (Server, b64, b64url, jwt_parts, script_args,  # noqa: E402
+                            serving, stopped_cleanly, unb64url, verify_token)
 
 
 BIN = VEC = MKPKI = None
@@ -437,11 +437,5 @@ class Tokens(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
-        print(__doc__)
-        sys.exit(2)
-    BIN, VEC, MKPKI = (os.path.abspath(a) for a in sys.argv[1:4])
-    if not os.path.isdir(VEC):
-        print("vectors not found at %s" % VEC)
-        sys.exit(1 if os.environ.get("CI") else 77)
-    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[4:])
+    (BIN, VEC, MKPKI), rest = script_args(__doc__, 3)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)

@@ -34,7 +34,7 @@ import unittest
 import requests
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from verdict_server import Server, admin, b64, serving  # noqa: E402
+from verdict_server import Server, admin, b64, script_args, serving  # noqa: E402
 
 
 BIN = VEC = MOCK = None
@@ -405,11 +405,5 @@ class KdsBudget(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 4:
-        print(__doc__)
-        sys.exit(2)
-    BIN, VEC, MOCK = (os.path.abspath(a) for a in sys.argv[1:4])
-    if not os.path.isdir(VEC):
-        print("vectors not found at %s" % VEC)
-        sys.exit(1 if os.environ.get("CI") else 77)
-    unittest.main(argv=[sys.argv[0], "-v"] + sys.argv[4:])
+    (BIN, VEC, MOCK), rest = script_args(__doc__, 3)
+    unittest.main(argv=[sys.argv[0], "-v"] + rest)
