@@ -24,6 +24,16 @@ static void skip_ws(scan_t *s)
     }
 }
 
+/* Takes the byte `c` when it is next (1), else leaves the input as it is (0). */
+static int eat(scan_t *s, char c)
+{
+    if (s->p < s->end && *s->p == c) {
+        s->p++;
+        return 1;
+    }
+    return 0;
+}
+
 static char unescape(char c)
 {
     switch (c) {
@@ -99,8 +109,7 @@ static json_t *scan_object(scan_t *s, int depth)
     json_t *o = json_object();
     s->p++;
     skip_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
+    if (eat(s, '}')) {
         return o;
     }
     while (o != NULL) {
@@ -112,8 +121,7 @@ static json_t *scan_object(scan_t *s, int depth)
         }
         skip_ws(s);
         json_t *v = NULL;
-        if (s->p < s->end && *s->p == ':') {
-            s->p++;
+        if (eat(s, ':')) {
             v = scan_value(s, depth + 1);
         }
         /* A duplicate is jansson's to refuse (JSON_REJECT_DUPLICATES). set_new takes `v`,
@@ -129,12 +137,10 @@ static json_t *scan_object(scan_t *s, int depth)
             break;
         }
         skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
+        if (eat(s, ',')) {
             continue;
         }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
+        if (eat(s, '}')) {
             return o;
         }
         break;
@@ -148,8 +154,7 @@ static json_t *scan_array(scan_t *s, int depth)
     json_t *a = json_array();
     s->p++;
     skip_ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
+    if (eat(s, ']')) {
         return a;
     }
     while (a != NULL) {
@@ -158,12 +163,10 @@ static json_t *scan_array(scan_t *s, int depth)
             break;
         }
         skip_ws(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
+        if (eat(s, ',')) {
             continue;
         }
-        if (s->p < s->end && *s->p == ']') {
-            s->p++;
+        if (eat(s, ']')) {
             return a;
         }
         break;
