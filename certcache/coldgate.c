@@ -24,11 +24,11 @@
  * new client takes a free slot or one whose bucket has refilled (indistinguishable from a new
  * client), else the fullest bucket in its window. Memory is bounded whatever the clients.
  */
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "verdict/netaddr.h"
 #include "certcache_internal.h"
 
 #define COLD_WINDOW 8 /* slots probed per client */
@@ -62,43 +62,11 @@ void vd_certcache__cold_free(vd_certcache_t *c)
     pthread_mutex_destroy(&c->coldmu);
 }
 
-/* The address in `client` ("v4", "v4:port", "v6", "[v6]:port") as 16 bytes (IPv4 mapped into
- * IPv6): 1, or 0 when it is not an address. */
-static int parse_addr(const char *client, uint8_t addr[16])
-{
-    char host[64];
-    const char *h = client;
-    size_t n = strlen(client);
-    memset(addr, 0, 16);
-    if (client[0] == '[') { /* "[v6]:port" */
-        const char *end = strchr(client, ']');
-        h = client + 1;
-        n = end != NULL ? (size_t)(end - h) : n - 1;
-    } else {
-        const char *colon = strchr(client, ':');
-        if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-            n = (size_t)(colon - client); /* "v4:port" */
-        }
-    }
-    if (n >= sizeof(host)) {
-        return 0;
-    }
-    memcpy(host, h, n);
-    host[n] = '\0';
-    struct in_addr a4;
-    if (inet_pton(AF_INET, host, &a4) == 1) {
-        addr[10] = addr[11] = 0xff;
-        memcpy(addr + 12, &a4, 4);
-        return 1;
-    }
-    return inet_pton(AF_INET6, host, addr) == 1;
-}
-
 /* The 16-byte key of a peer address: see the file comment. */
 static void client_key(const char *client, uint8_t key[16])
 {
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (parse_addr(client, key)) {
+    if (vd_netaddr_parse(client, key)) {
         if (memcmp(key, mapped, 12) != 0) {
             memset(key + 8, 0, 8); /* the /64 */
         }
@@ -114,12 +82,6 @@ static void client_key(const char *client, uint8_t key[16])
     memcpy(key, &h1, 8);
     memcpy(key + 8, &h2, 8);
     key[0] = 0xff;
-}
-
-int vd_certcache_same_address(const char *a, const char *b)
-{
-    uint8_t x[16], y[16];
-    return parse_addr(a, x) && parse_addr(b, y) && memcmp(x, y, 16) == 0;
 }
 
 static size_t key_hash(const uint8_t key[16])

@@ -285,10 +285,6 @@ typedef enum vd_cold_verdict {
 vd_cold_verdict_t vd_certcache_cold_admit(vd_certcache_t *c, const char *client,
                                           const uint8_t what[32], int64_t *retry_ms);
 
-/** 1 when `a` and `b` are the same IP address, whatever the ports ("192.0.2.1:443" and
- * "192.0.2.1", "[2001:db8::1]:80" and "2001:db8::1"); 0 otherwise or when either is not one. */
-int vd_certcache_same_address(const char *a, const char *b);
-
 /** An admitted cold appraisal is done fetching (whatever the outcome); `what` as admitted. */
 void vd_certcache_cold_done(vd_certcache_t *c, const uint8_t what[32]);
 

@@ -16,6 +16,7 @@
 
 #include "verdict/bytes.h"
 #include "verdict/ear.h"
+#include "verdict/netaddr.h"
 #include "verdict/text.h"
 #include "verdict/timefmt.h"
 #include "attest_req.h"
@@ -169,7 +170,7 @@ static const char *budget_client(const vd_api_call_t *call, char *buf, size_t n)
     const char *peer = call->req->remote_addr != NULL ? call->req->remote_addr : "";
     const char *proxy = vd_api_cfg(call->api)->kds_trusted_proxy;
     const char *xff = vd_api_req_header(call->req, "x-forwarded-for");
-    if (proxy[0] == '\0' || xff == NULL || !vd_certcache_same_address(peer, proxy)) {
+    if (proxy[0] == '\0' || xff == NULL || !vd_netaddr_same(peer, proxy)) {
         return peer;
     }
     const char *last = strrchr(xff, ',');
