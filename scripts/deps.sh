@@ -5,7 +5,8 @@
 set -euo pipefail
 packages=(
     build-essential cmake pkg-config     # compiler, build
-    libssl-dev                           # OpenSSL 3: X.509, RSA-PSS, ECDSA
+    libssl-dev                           # OpenSSL 3: X.509, RSA-PSS, CRLs, signing, TLS
+    nettle-dev libgmp-dev                # Nettle: ECDSA P-384 report signatures
     libjansson-dev                       # JSON output
     libcmocka-dev                        # unit tests
     libyaml-dev                          # policy files

@@ -6,11 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <nettle/sha2.h>
+
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/ecdsa.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
 
 #include "verdict/bytes.h"
@@ -87,45 +86,26 @@ int vd_chain_key_is_p384(EVP_PKEY *key)
 
 int vd_snp_report_signed_by(const vd_snp_report_t *r, EVP_PKEY *key, char *detail, size_t n)
 {
-    int ok = 0;
-    ECDSA_SIG *sig = NULL;
-    BIGNUM *bn_r = NULL, *bn_s = NULL;
-    unsigned char *der = NULL;
-    EVP_MD_CTX *md = NULL;
     if (!vd_chain_key_is_p384(key)) {
         snprintf(detail, n, "endorsement key is not an EC P-384 key");
-        goto out;
+        return 0;
     }
-    sig = ECDSA_SIG_new();
-    bn_r = bn_from_le48(r->sig_r);
-    bn_s = bn_from_le48(r->sig_s);
-    if (sig == NULL || bn_r == NULL || bn_s == NULL || ECDSA_SIG_set0(sig, bn_r, bn_s) != 1) {
-        snprintf(detail, n, "internal error building the ECDSA signature");
-        goto out;
+    uint8_t digest[SHA384_DIGEST_SIZE];
+    struct sha384_ctx h;
+    sha384_init(&h);
+    sha384_update(&h, VD_SNP_SIGNED_SIZE, r->raw);
+    sha384_digest(&h, sizeof(digest), digest);
+    int v = vd_snp__p384_verify(key, digest, r->sig_r, r->sig_s);
+    if (v < 0) {
+        snprintf(detail, n, "internal error reading the endorsement key for ECDSA verification");
+        return 0;
     }
-    bn_r = bn_s = NULL; /* owned by sig now */
-    int der_len = i2d_ECDSA_SIG(sig, &der);
-    md = EVP_MD_CTX_new();
-    if (der_len <= 0 || md == NULL ||
-        EVP_DigestVerifyInit_ex(md, NULL, "SHA384", NULL, NULL, key, NULL) != 1) {
-        snprintf(detail, n, "internal error preparing ECDSA verification");
-        goto out;
-    }
-    int v = EVP_DigestVerify(md, der, (size_t)der_len, r->raw, VD_SNP_SIGNED_SIZE);
-    if (v != 1) {
+    if (v == 0) {
         snprintf(detail, n,
                  "ECDSA P-384/SHA-384 signature over bytes 0x000-0x29F does not verify with "
                  "the endorsement key");
-        goto out;
+        return 0;
     }
     snprintf(detail, n, "ECDSA P-384/SHA-384 signature over bytes 0x000-0x29F verifies");
-    ok = 1;
-out:
-    ERR_clear_error();
-    EVP_MD_CTX_free(md);
-    OPENSSL_free(der);
-    ECDSA_SIG_free(sig);
-    BN_free(bn_r);
-    BN_free(bn_s);
-    return ok;
+    return 1;
 }

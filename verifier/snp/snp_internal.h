@@ -18,6 +18,14 @@
 int vd_snp__signature_format(const vd_snp_report_t *r, char *detail, size_t n);
 
 /*
+ * ecdsa_p384.c: ECDSA P-384 over a SHA-384 `digest` with `key` (an EC P-384 key), R and S
+ * 48-byte little-endian as in the report. 1 valid, 0 not (R or S out of range included), -1
+ * the key cannot be read or is not a point on the curve.
+ */
+int vd_snp__p384_verify(EVP_PKEY *key, const uint8_t digest[48], const uint8_t r_le[48],
+                        const uint8_t s_le[48]);
+
+/*
  * chain.c: SHA-256 of `x`'s DER encoding, remembered by object in `m` (may be NULL; it keeps a
  * reference, so a remembered address is never another object's). 1, or 0 if it cannot be
  * encoded. Objects handed to the core are not modified afterwards (OpenSSL's own caches of a
