@@ -5,11 +5,11 @@
  * anything malformed; jansson then parses the whole body, so every error and every value outside
  * the subset is exactly jansson's.
  */
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "verdict/jsonin.h"
+#include "json_internal.h"
 
 /* Far below jansson's 2048; deeper bodies are jansson's. */
 #define DEPTH_MAX 64
@@ -63,30 +63,6 @@ static char unescape(char c)
     }
 }
 
-/* The bytes of `w` (8 of the input) that are not plain printable ASCII (below 0x20, 0x7f or
- * above, '"', '\\') as the top bit of each. Word-at-a-time tests: a carry or borrow can mark a
- * byte after a marked one, never before, so the lowest marked byte is always one of them. */
-static uint64_t special_bytes(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
-    uint64_t below = (w - ones * 0x20) & ~w;
-    uint64_t high = w | (w + ones); /* 0x80 and above, or 0x7f */
-    uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
-    uint64_t quote = (q - ones) & ~q, backslash = (bs - ones) & ~bs;
-    return (below | high | quote | backslash) & highs;
-}
-
-/* How many plain bytes come before the first special one (`m` from special_bytes, not 0). */
-static size_t plain_before(uint64_t m)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    return (size_t)__builtin_ctzll(m) / 8;
-#else
-    (void)m;
-    return 0; /* the byte loop below finds it */
-#endif
-}
-
 /*
  * A string at s->p (the opening quote): its text in *out (into the input when it has no escape,
  * else into s->tmp, valid until the next string), its length in *len; -1 if it is outside the
@@ -97,16 +73,7 @@ static int scan_string(scan_t *s, const char **out, size_t *len)
     const char *q = ++s->p;
     size_t escapes = 0;
     for (;;) {
-        while (s->end - q >= 8) {
-            uint64_t w;
-            memcpy(&w, q, sizeof(w));
-            uint64_t m = special_bytes(w);
-            if (m != 0) {
-                q += plain_before(m);
-                break;
-            }
-            q += 8;
-        }
+        q += vd_json__plain_prefix(q, (size_t)(s->end - q));
         if (q >= s->end) {
             return -1;
         }
