@@ -446,6 +446,40 @@ def case_stall(addr):
         fail("stalled HTTP/1.1 answer was sent whole")
 
 
+def case_late_reader(addr):
+    """HTTP/2 answers larger than the socket takes, to a client that reads late: cleartext frames
+    go to the socket at once and the rest through the bufferevent; both answers arrive whole,
+    in order, and the connection serves a request after them."""
+    s = connect(addr)
+    conn = h2conn(s)
+    conn.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 2**31 - 1})
+    conn.increment_flow_control_window(2**31 - 1 - 65535)
+    conn.send_headers(1, req_headers("/big?n=3000000"), end_stream=True)
+    conn.send_headers(3, req_headers("/big?n=2000000"), end_stream=True)
+    s.sendall(conn.data_to_send())
+    time.sleep(1)  # nothing read: the server's socket fills and the rest waits in the bufferevent
+    body = {1: 0, 3: 0, 5: b""}
+    def ended(evs, ids):
+        return all(any(isinstance(e, h2.events.StreamEnded) and e.stream_id == i for e in evs)
+                   for i in ids)
+    events = pump(s, conn, lambda evs: ended(evs, (1, 3)), rounds=100000)
+    conn.send_headers(5, req_headers("/after"), end_stream=True)
+    s.sendall(conn.data_to_send())
+    events += pump(s, conn, lambda evs: ended(evs, (5,)))
+    for e in events:
+        if isinstance(e, h2.events.DataReceived):
+            if e.stream_id == 5:
+                body[5] += e.data
+            elif e.data.strip(b"x"):
+                fail("stream %d: bytes other than 'x'" % e.stream_id)
+            else:
+                body[e.stream_id] += len(e.data)
+    got = responses(events)
+    if [got.get(i, {}).get(":status") for i in (1, 3, 5)] != ["200"] * 3 or \
+            body[1] != 3000000 or body[3] != 2000000 or json.loads(body[5])["path"] != "/after":
+        fail("late reader: %r, %d and %d bytes" % (got, body[1], body[3]))
+
+
 def stats(addr):
     s = connect(addr)
     s.sendall(b"GET /stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -469,6 +503,7 @@ def main():
         "huge": lambda: case_huge(addr),
         "budget": lambda: case_budget(addr, n),
         "stall": lambda: case_stall(addr),
+        "late-reader": lambda: case_late_reader(addr),
         "bodiless": lambda: case_bodiless(addr, n, int(sys.argv[4])),
     }
     if case not in cases:

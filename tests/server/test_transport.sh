@@ -117,6 +117,7 @@ check "generated request id is 32 hex" grep -Eqi '^x-request-id: [0-9a-f]{32}' "
 req h2c --http2-prior-knowledge "http://$A/echo" -d 'over h2c'
 check "h2c echo" jhas "$tmp/h2c.body" 'j["protocol"]=="h2c" and j["body"]=="over h2c"'
 check "h2c status line" grep -q '^HTTP/2 200' "$tmp/h2c.hdr"
+check "h2c answers larger than the socket takes, read late" "$py" "$here/h2raw.py" late-reader "$A"
 
 req inl --http2-prior-knowledge "http://$A/inline" -d 'inline'
 check "inline route" jhas "$tmp/inl.body" 'j["body"]=="inline"'

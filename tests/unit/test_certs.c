@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -398,6 +399,49 @@ static void test_certset_parse_cache_pem(void **state)
     free(ask);
 }
 
+/* One extension `oid` (critical or not, an empty OCTET STRING) on an empty certificate: what
+ * vd_amdcert_parse says of it (VD_OK, or the message in `msg`). */
+static vd_err_t parse_one_ext(const char *oid, int critical, char *msg, size_t n)
+{
+    X509 *x = X509_new();
+    ASN1_OBJECT *obj = OBJ_txt2obj(oid, 1);
+    ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+    assert_non_null(x);
+    assert_non_null(obj);
+    assert_non_null(val);
+    X509_EXTENSION *ext = X509_EXTENSION_create_by_OBJ(NULL, obj, critical, val);
+    assert_non_null(ext);
+    assert_int_equal(X509_add_ext(x, ext, -1), 1);
+    vd_amdcert_t out;
+    vd_error_t err = {0};
+    vd_err_t rc = vd_amdcert_parse(x, &out, &err);
+    snprintf(msg, n, "%s", rc == VD_OK ? "" : err.msg);
+    X509_EXTENSION_free(ext);
+    ASN1_OCTET_STRING_free(val);
+    ASN1_OBJECT_free(obj);
+    X509_free(x);
+    return rc;
+}
+
+/* Arcs under AMD's OID are rendered by hand (amdcert.c oid_text): the numbers of one, two and
+ * three base-128 digits, and past the 24-bit fast path, read as OpenSSL reads them. */
+static void test_amdcert_oid_text(void **state)
+{
+    (void)state;
+    static const char *const oids[] = {
+        "1.3.6.1.4.1.3704.1.0",      "1.3.6.1.4.1.3704.1.7",       "1.3.6.1.4.1.3704.1.127",
+        "1.3.6.1.4.1.3704.1.128",    "1.3.6.1.4.1.3704.1.3.10",    "1.3.6.1.4.1.3704.1.16383",
+        "1.3.6.1.4.1.3704.1.16384",  "1.3.6.1.4.1.3704.1.9.8.7.6", "1.3.6.1.4.1.3704.1.4294967295",
+        "1.3.6.1.4.1.3704.1.2097151"};
+    char msg[600], want[600];
+    for (size_t i = 0; i < sizeof(oids) / sizeof(oids[0]); i++) {
+        assert_int_equal(parse_one_ext(oids[i], 1, msg, sizeof(msg)), VD_E_MALFORMED);
+        snprintf(want, sizeof(want), "unknown critical AMD extension %s", oids[i]);
+        assert_string_equal(msg, want);
+        assert_int_equal(parse_one_ext(oids[i], 0, msg, sizeof(msg)), VD_OK);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_amdcert_turin_vcek),
         cmocka_unit_test(test_amdcert_genoa_and_vlek),
         cmocka_unit_test(test_amdcert_hwid_wrapped),
+        cmocka_unit_test(test_amdcert_oid_text),
     };
     return cmocka_run_group_tests_name("certs", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "verdict/ear.h"
+#include "verdict/jsonout.h"
 #include "../../verifier/ear/ear_internal.h"
 
 static vd_ear_input_t base_input(void)
@@ -265,6 +266,42 @@ static void test_ear_sign_token_shape_all_algs(void **state)
     }
 }
 
+/* The token's payload is the text of vd_ear_claims byte for byte with annotated evidence too
+ * (vd_ear_sign references the caller's object where vd_ear_claims copies it), and the caller's
+ * object comes back as it went in, with its one reference. */
+static void test_ear_sign_annotated_evidence(void **state)
+{
+    (void)state;
+    vd_signkey_t *k = NULL;
+    char *tok = NULL;
+    json_t *ev = json_pack("{s:s, s:{s:i, s:[s, s]}, s:i}", "product", "Turin", "report", "vmpl", 0,
+                           "ids", "a", "b", "report_version", 5);
+    json_t *before = json_deep_copy(ev);
+    vd_ear_input_t in = base_input();
+    in.annotated_evidence = ev;
+    assert_int_equal(vd_signkey_generate(VD_SIGALG_ES256, &k, NULL), VD_OK);
+    assert_int_equal(vd_ear_sign(&in, k, &tok, NULL), VD_OK);
+    const char *d1 = strchr(tok, '.');
+    const char *d2 = strchr(d1 + 1, '.');
+    uint8_t *payload = NULL;
+    size_t n = 0;
+    assert_int_equal(vd_ear__b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1), &payload, &n), 0);
+    json_t *expect = NULL;
+    assert_int_equal(vd_ear_claims(&in, &expect, NULL), VD_OK);
+    char *text = vd_json_dumps(expect);
+    assert_int_equal(n, strlen(text));
+    assert_memory_equal(payload, text, n);
+    assert_int_equal(ev->refcount, 1);
+    assert_true(json_equal(ev, before));
+    free(text);
+    free(payload);
+    json_decref(expect);
+    json_decref(before);
+    json_decref(ev);
+    free(tok);
+    vd_signkey_free(&k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +311,7 @@ int main(void)
         cmocka_unit_test(test_ear_status_never_better_than_worst_claim),
         cmocka_unit_test(test_ear_claims_refuses_bad_input),
         cmocka_unit_test(test_ear_sign_token_shape_all_algs),
+        cmocka_unit_test(test_ear_sign_annotated_evidence),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -65,6 +65,45 @@ static void test_base64_rejects(void **state)
     }
 }
 
+/* Every length up to 130 in the three forms: the encoding decodes to the bytes (groups of
+ * letters and digits go by table, groups with a symbol one character at a time), and a symbol
+ * of the other alphabet anywhere beside one of its own is refused. */
+static void test_base64_round_trip(void **state)
+{
+    (void)state;
+    static const vd_b64_form_t forms[] = {VD_B64_STD_PAD, VD_B64_URL_PAD, VD_B64_URL_NOPAD};
+    uint8_t in[130], out[140];
+    char text[200];
+    uint32_t x = 12345;
+    for (size_t len = 0; len <= sizeof(in); len++) {
+        for (size_t i = 0; i < len; i++) {
+            x = x * 1103515245u + 12345u;
+            in[i] = (uint8_t)(x >> 16);
+        }
+        for (size_t f = 0; f < 3; f++) {
+            size_t tl = vd_base64_encode(in, len, forms[f], text, sizeof(text));
+            size_t n = 0;
+            assert_int_equal(vd_base64_decode(text, tl, out, &n), 0);
+            assert_int_equal(n, len);
+            assert_memory_equal(out, in, len);
+            int url = forms[f] != VD_B64_STD_PAD;
+            const char *sym = strpbrk(text, url ? "-_" : "+/");
+            if (sym == NULL) {
+                continue;
+            }
+            for (size_t i = 0; i < tl && text[i] != '='; i++) {
+                char was = text[i];
+                if (text + i == sym && strpbrk(sym + 1, url ? "-_" : "+/") == NULL) {
+                    continue; /* the only symbol: replaced, the text is all in the other one */
+                }
+                text[i] = url ? '/' : '-';
+                assert_int_equal(vd_base64_decode(text, tl, out, &n), -1);
+                text[i] = was;
+            }
+        }
+    }
+}
+
 static void test_tsm_real_envelope(void **state)
 {
     (void)state;
@@ -132,6 +171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_base64_alphabets_and_padding),
         cmocka_unit_test(test_base64_rejects),
+        cmocka_unit_test(test_base64_round_trip),
         cmocka_unit_test(test_tsm_real_envelope),
         cmocka_unit_test(test_tsm_malformed),
     };

@@ -109,8 +109,10 @@ static void test_mutations(void **state)
         "{\"evidence\": {\"report\": \"AAECAwQF+/8=\", \"certs\": [\"-----BEGIN "
         "CERTIFICATE-----\\nMIIBAA==\\n-----END CERTIFICATE-----\\n\", \"QUJD\"]}, "
         "\"nonce\": \"bm9uY2U=\", \"policy\": \"default\"}";
-    static const char subst[] = {'"', '\\', '{', '}',  '[',  ']',        ',',       ':',
-                                 ' ', 'u',  '1', '\n', '\0', (char)0x80, (char)0xc3};
+    /* Also each edge of the word-at-a-time test of string bytes: 0x1f/0x20, 0x7e/0x7f, 0xff. */
+    static const char subst[] = {'"',        '\\', '{',  '}',  '[',       ']',  ',',
+                                 ':',        ' ',  'u',  '1',  '\n',      '\0', (char)0x80,
+                                 (char)0xc3, 0x1f, 0x7e, 0x7f, (char)0xff};
     char buf[sizeof(body)];
     size_t n = sizeof(body) - 1;
     for (size_t i = 0; i < n; i++) {
@@ -123,13 +125,37 @@ static void test_mutations(void **state)
     }
 }
 
+/* Strings longer than a word, with escapes and special bytes at every offset: escaped keys, and
+ * escaped strings that follow longer and shorter ones (the reader unescapes into one buffer). */
+static void test_long_strings(void **state)
+{
+    (void)state;
+    static const char *const specials[] = {"\\n",  "\\\"", "\\\\",     "\\u0041",
+                                           "\x7f", "\x1f", "\xc3\xa9", "\""};
+    char body[512];
+    for (size_t s = 0; s < sizeof(specials) / sizeof(specials[0]); s++) {
+        for (int at = 0; at < 40; at++) {
+            int n = snprintf(
+                body, sizeof(body),
+                "{\"k%.*s%s%.*s\":[\"%.*s%s%.*s\",\"%.*s\\n\",\"x\\ty\"],\"z\":\"%.*s\"}", at,
+                "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJ", specials[s], 3, "pqr", at,
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", specials[s], 40 - at,
+                "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 2 * at,
+                "0123456789012345678901234567890123456789012345678901234567890123456789012345678901"
+                "234567890",
+                at, "~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~");
+            assert_true(n > 0 && (size_t)n < sizeof(body));
+            same_n(body, (size_t)n);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_subset),
-        cmocka_unit_test(test_outside_subset),
-        cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_subset),       cmocka_unit_test(test_outside_subset),
+        cmocka_unit_test(test_refused),      cmocka_unit_test(test_mutations),
+        cmocka_unit_test(test_long_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,11 +55,30 @@ static void test_strings(void **state)
     same(o);
 }
 
+/* Strings longer than a word (the writer tests 8 bytes at once) with one byte that is not plain
+ * at every offset, and the edges of plain: 0x1f, 0x20, 0x7e, 0x7f. */
+static void test_long_strings(void **state)
+{
+    (void)state;
+    static const char *const specials[] = {"\"", "\\",   "\n",       "\x1f",        " ",
+                                           "~",  "\x7f", "\xc3\xa9", "\xe2\x80\xa8"};
+    char s[128];
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        for (int at = 0; at < 40; at++) {
+            snprintf(s, sizeof(s), "%.*s%s%.*s", at, "0123456789abcdefghijklmnopqrstuvwxyzABCDEF",
+                     specials[k], 17, "GHIJKLMNOPQRSTUVWXYZ");
+            same(json_pack("{s:s, s:i}", s, s, "n", at));
+        }
+    }
+}
+
 static void test_numbers(void **state)
 {
     (void)state;
     same(json_pack("[f, f, f, f, f]", 0.0, 1.5, -2.25e-300, 1e22, 3.0));
     same(json_pack("{s:I, s:I}", "max", (json_int_t)INT64_MAX, "min", (json_int_t)INT64_MIN));
+    same(json_pack("[i, i, i, i, i, i, I, I]", 0, 7, -7, 10, -10, 1000000,
+                   (json_int_t)INT64_MAX - 1, (json_int_t)INT64_MIN + 1));
 }
 
 static void test_refused(void **state)
@@ -73,6 +92,13 @@ static void test_refused(void **state)
     /* Invalid UTF-8 (made without the check): jansson refuses it, and so does this. */
     json_t *bad = json_array();
     json_array_append_new(bad, json_stringn_nocheck("\xff\xfe", 2));
+    assert_null(json_dumps(bad, JSON_COMPACT));
+    assert_null(vd_json_dumps(bad));
+    json_decref(bad);
+    bad = json_array(); /* the same past the first 8 bytes */
+    json_array_append_new(bad, json_stringn_nocheck("0123456789\xff\xfe"
+                                                    "abcdef",
+                                                    18));
     assert_null(json_dumps(bad, JSON_COMPACT));
     assert_null(vd_json_dumps(bad));
     json_decref(bad);
@@ -107,7 +133,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_containers), cmocka_unit_test(test_strings),
         cmocka_unit_test(test_numbers),    cmocka_unit_test(test_refused),
-        cmocka_unit_test(test_large),
+        cmocka_unit_test(test_large),      cmocka_unit_test(test_long_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

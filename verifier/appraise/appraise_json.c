@@ -33,29 +33,49 @@ static json_t *text_json(const char *s)
     return j;
 }
 
-static json_t *tcb_json(const vd_tcb_t *t)
+/* An object of `n` members in this order, as json_pack("{s:o, ...}") makes it, without parsing
+ * a format each time: takes every value; NULL when one of them is NULL or out of memory. */
+static json_t *object_of(const char *const *names, json_t **values, size_t n)
 {
-    char raw[19];
-    snprintf(raw, sizeof(raw), "0x%016llx", (unsigned long long)t->raw);
-    json_t *o = json_pack("{s:s, s:i, s:i, s:i, s:i}", "raw", raw, "bootloader", t->bootloader,
-                          "tee", t->tee, "snp", t->snp, "microcode", t->microcode);
-    if (o != NULL && t->has_fmc) {
-        json_object_set_new(o, "fmc", json_integer(t->fmc));
+    json_t *o = json_object();
+    for (size_t i = 0; i < n; i++) {
+        if (o != NULL &&
+            (values[i] == NULL || json_object_set_new_nocheck(o, names[i], values[i]) != 0)) {
+            json_decref(o); /* set_new took values[i] */
+            o = NULL;
+        } else if (o == NULL) {
+            json_decref(values[i]);
+        }
     }
     return o;
 }
 
+static json_t *tcb_json(const vd_tcb_t *t)
+{
+    static const char *const names[] = {"raw", "bootloader", "tee", "snp", "microcode"};
+    char raw[19];
+    snprintf(raw, sizeof(raw), "0x%016llx", (unsigned long long)t->raw);
+    json_t *values[] = {json_string_nocheck(raw), json_integer(t->bootloader), json_integer(t->tee),
+                        json_integer(t->snp), json_integer(t->microcode)};
+    json_t *o = object_of(names, values, sizeof(values) / sizeof(values[0]));
+    if (o != NULL && t->has_fmc) {
+        json_object_set_new_nocheck(o, "fmc", json_integer(t->fmc));
+    }
+    return o;
+}
+
+/* Hex and the numbers below are ASCII: jansson need not check their UTF-8. */
 static json_t *hex_json(const uint8_t *p, size_t len)
 {
     char buf[129];
-    return json_string(vd_hex_encode(p, len, buf, sizeof(buf)));
+    return json_string_nocheck(vd_hex_encode(p, len, buf, sizeof(buf)));
 }
 
 static json_t *u64_hex(uint64_t v)
 {
     char buf[19];
     snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-    return json_string(buf);
+    return json_string_nocheck(buf);
 }
 
 /* The fields a policy author looks at; the full report for `verdict policy test` comes later. */
@@ -84,8 +104,8 @@ static json_t *report_json(const vd_snp_report_t *r)
     json_object_set_new(o, "author_key_digest", hex_json(r->author_key_digest, 48));
     json_object_set_new(o, "report_id", hex_json(r->report_id, 32));
     json_object_set_new(o, "chip_id", hex_json(r->chip_id, sizeof(r->chip_id)));
-    json_object_set_new(o, "current_firmware", json_string(fw));
-    json_object_set_new(o, "committed_firmware", json_string(cfw));
+    json_object_set_new(o, "current_firmware", json_string_nocheck(fw));
+    json_object_set_new(o, "committed_firmware", json_string_nocheck(cfw));
     if (r->version >= 3) {
         json_object_set_new(o, "cpuid",
                             json_pack("{s:i, s:i, s:i}", "family", r->cpuid_fam_id, "model",
@@ -175,11 +195,10 @@ json_t *vd_appraise_result_json(const vd_appraise_result_t *r, time_t at)
         json_object_set_new(root, "report_version", json_integer(res->report.version));
         json_object_set_new(root, "signing_key",
                             json_string(vd_signing_key_name(res->signing_key)));
-        json_object_set_new(
-            root, "tcb",
-            json_pack("{s:o, s:o, s:o, s:o}", "reported", tcb_json(&res->reported_tcb), "current",
-                      tcb_json(&res->current_tcb), "committed", tcb_json(&res->committed_tcb),
-                      "launch", tcb_json(&res->launch_tcb)));
+        static const char *const tcbs[] = {"reported", "current", "committed", "launch"};
+        json_t *tv[] = {tcb_json(&res->reported_tcb), tcb_json(&res->current_tcb),
+                        tcb_json(&res->committed_tcb), tcb_json(&res->launch_tcb)};
+        json_object_set_new(root, "tcb", object_of(tcbs, tv, sizeof(tv) / sizeof(tv[0])));
         json_object_set_new(root, "report", report_json(&res->report));
     } else {
         json_object_set_new(root, "report_version", json_null());

@@ -32,7 +32,10 @@ void vd_checks_add(vd_checks_t *c, const char *name, vd_check_result_t result, c
         return;
     }
     k = &c->items[c->count++];
-    snprintf(k->name, sizeof(k->name), "%s", name);
+    /* What snprintf "%s" made of it (cut to fit), without its format parsing: every check. */
+    size_t n = strnlen(name, sizeof(k->name) - 1);
+    memcpy(k->name, name, n);
+    k->name[n] = '\0';
     k->result = result;
     va_list ap;
     va_start(ap, fmt);

@@ -9,12 +9,17 @@
 #include <string.h>
 
 #include "verdict/jsonin.h"
+#include "json_internal.h"
 
 /* Far below jansson's 2048; deeper bodies are jansson's. */
 #define DEPTH_MAX 64
 
 typedef struct {
     const char *p, *end;
+    /* Where an escaped string is unescaped; reused for every string of the body (jansson copies
+     * what it keeps), freed by vd_json_loadb. */
+    char *tmp;
+    size_t tmp_cap;
 } scan_t;
 
 static void skip_ws(scan_t *s)
@@ -58,14 +63,24 @@ static char unescape(char c)
     }
 }
 
-/* A string at s->p (the opening quote): malloc'd text in *out, its length in *len; -1 if it is
- * outside the subset. */
-static int scan_string(scan_t *s, char **out, size_t *len)
+/*
+ * A string at s->p (the opening quote): its text in *out (into the input when it has no escape,
+ * else into s->tmp, valid until the next string), its length in *len; -1 if it is outside the
+ * subset. The 8 KB an attestation body holds (base64, PEM) are read a word at a time.
+ */
+static int scan_string(scan_t *s, const char **out, size_t *len)
 {
     const char *q = ++s->p;
     size_t escapes = 0;
-    while (q < s->end && *q != '"') {
+    for (;;) {
+        q += vd_json__plain_prefix(q, (size_t)(s->end - q));
+        if (q >= s->end) {
+            return -1;
+        }
         unsigned char c = (unsigned char)*q;
+        if (c == '"') {
+            break;
+        }
         if (c < 0x20 || c > 0x7e) {
             return -1;
         }
@@ -79,24 +94,32 @@ static int scan_string(scan_t *s, char **out, size_t *len)
         }
         q++;
     }
-    if (q >= s->end) {
-        return -1;
-    }
     size_t n = (size_t)(q - s->p) - escapes;
-    char *t = malloc(n + 1);
-    if (t == NULL) {
-        return -1;
-    }
     if (escapes == 0) {
-        memcpy(t, s->p, n);
+        *out = s->p;
     } else {
-        size_t j = 0;
-        for (const char *r = s->p; r < q; r++) {
-            t[j++] = *r == '\\' ? unescape(*++r) : *r;
+        if (s->tmp == NULL || s->tmp_cap < n) {
+            char *t = realloc(s->tmp, n);
+            if (t == NULL) {
+                return -1;
+            }
+            s->tmp = t;
+            s->tmp_cap = n;
         }
+        char *t = s->tmp;
+        for (const char *r = s->p; r < q;) {
+            const char *bs = memchr(r, '\\', (size_t)(q - r));
+            size_t run = (size_t)((bs != NULL ? bs : q) - r);
+            memcpy(t, r, run);
+            t += run;
+            r += run;
+            if (bs != NULL) {
+                *t++ = unescape(bs[1]);
+                r += 2;
+            }
+        }
+        *out = s->tmp;
     }
-    t[n] = '\0';
-    *out = t;
     *len = n;
     s->p = q + 1;
     return 0;
@@ -113,11 +136,20 @@ static json_t *scan_object(scan_t *s, int depth)
         return o;
     }
     while (o != NULL) {
-        char *key = NULL;
+        const char *key = NULL;
+        char *copy = NULL;
         size_t klen = 0;
         skip_ws(s);
         if (s->p >= s->end || *s->p != '"' || scan_string(s, &key, &klen) != 0) {
             break;
+        }
+        if (s->tmp != NULL && key == s->tmp) { /* escaped: the value's strings would overwrite it */
+            copy = malloc(klen + 1);
+            if (copy == NULL) {
+                break;
+            }
+            memcpy(copy, key, klen);
+            key = copy;
         }
         skip_ws(s);
         json_t *v = NULL;
@@ -132,7 +164,7 @@ static json_t *scan_object(scan_t *s, int depth)
         } else if (v != NULL) {
             ok = json_object_setn_new_nocheck(o, key, klen, v) == 0;
         }
-        free(key);
+        free(copy);
         if (!ok) {
             break;
         }
@@ -188,25 +220,24 @@ static json_t *scan_value(scan_t *s, int depth)
         return scan_array(s, depth);
     }
     if (*s->p == '"') {
-        char *t = NULL;
+        const char *t = NULL;
         size_t n = 0;
         if (scan_string(s, &t, &n) != 0) {
             return NULL;
         }
-        json_t *v = json_stringn_nocheck(t, n); /* printable ASCII: valid UTF-8 */
-        free(t);
-        return v;
+        return json_stringn_nocheck(t, n); /* printable ASCII: valid UTF-8; jansson copies it */
     }
     return NULL; /* numbers, true, false, null: jansson's */
 }
 
 json_t *vd_json_loadb(const char *buf, size_t len, json_error_t *error)
 {
-    scan_t s = {buf, buf + len};
+    scan_t s = {buf, buf + len, NULL, 0};
     skip_ws(&s);
     if (s.p < s.end && (*s.p == '{' || *s.p == '[')) {
         json_t *v = scan_value(&s, 0);
         skip_ws(&s);
+        free(s.tmp);
         if (v != NULL && s.p == s.end) {
             return v;
         }

@@ -44,11 +44,20 @@ static size_t put_str(char *out, size_t pos, size_t cap, const char *s, size_t m
 
 static size_t put_field(char *out, size_t pos, size_t cap, const char *name, const char *s)
 {
-    int n = snprintf(out + pos, cap - pos, ",\"%s\":\"", name);
-    if (n < 0 || (size_t)n >= cap - pos) {
+    /* ,"name":" as snprintf made it (the names are ours, plain), without its format parsing. */
+    size_t len = strlen(name);
+    if (len + 5 >= cap - pos) {
         return pos;
     }
-    pos = put_str(out, pos + (size_t)n, cap, s ? s : "", 256);
+    out[pos++] = ',';
+    out[pos++] = '"';
+    for (size_t i = 0; i < len; i++) {
+        out[pos++] = name[i];
+    }
+    out[pos++] = '"';
+    out[pos++] = ':';
+    out[pos++] = '"';
+    pos = put_str(out, pos, cap, s ? s : "", 256);
     if (pos + 1 < cap) {
         out[pos++] = '"';
     }

@@ -191,6 +191,10 @@ vd_err_t vd_srv__h2_setup(vd_server_t *s, vd_error_t *err)
     nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
     nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
     s->h2_cbs = cb;
+    s->h2_stage = evbuffer_new();
+    if (s->h2_stage == NULL) {
+        return VD_ERR(err, VD_E_NOMEM, "evbuffer");
+    }
     return VD_OK;
 }
 
@@ -211,23 +215,50 @@ int vd_srv__h2_start(vd_srv_conn_t *c)
     return 0;
 }
 
+/* nghttp2's frames into `to` while it holds less than VD_SRV_OUTPUT_HIGH; -1 (the connection
+ * closed) if the session failed. */
+static int produce(vd_srv_conn_t *c, struct evbuffer *to)
+{
+    while (evbuffer_get_length(to) < VD_SRV_OUTPUT_HIGH) {
+        const uint8_t *data;
+        ssize_t n = nghttp2_session_mem_send(c->h2, &data);
+        if (n < 0) {
+            vd_srv__conn_close(c);
+            return -1;
+        }
+        if (n == 0) {
+            break;
+        }
+        evbuffer_add(to, data, (size_t)n);
+    }
+    return 0;
+}
+
 void vd_srv__h2_flush(vd_srv_conn_t *c)
 {
     struct evbuffer *out = bufferevent_get_output(c->bev);
     if (c->dead || c->h2 == NULL || in_recv) {
         return;
     }
-    while (evbuffer_get_length(out) < VD_SRV_OUTPUT_HIGH) {
-        const uint8_t *data;
-        ssize_t n = nghttp2_session_mem_send(c->h2, &data);
-        if (n < 0) {
-            vd_srv__conn_close(c);
-            return;
+    if (!c->tls && evbuffer_get_length(out) == 0) {
+        /* Cleartext with nothing queued: the frames are written to the socket here. Queued on
+         * the bufferevent, each answer cost an epoll_ctl to watch for writability, a loop turn,
+         * the writev, and an epoll_ctl to stop watching. What the socket does not take (or an
+         * error) is left to the bufferevent, which then goes on as it always did. */
+        struct evbuffer *stage = c->srv->h2_stage;
+        for (;;) {
+            if (produce(c, stage) != 0) {
+                evbuffer_drain(stage, evbuffer_get_length(stage));
+                return;
+            }
+            size_t n = evbuffer_get_length(stage);
+            if (n == 0 || evbuffer_write(stage, c->fd) != (int)n) {
+                break; /* all sent, or the socket is full */
+            }
         }
-        if (n == 0) {
-            break;
-        }
-        evbuffer_add(out, data, (size_t)n);
+        evbuffer_add_buffer(out, stage);
+    } else if (produce(c, out) != 0) {
+        return;
     }
     if (!nghttp2_session_want_read(c->h2) && !nghttp2_session_want_write(c->h2)) {
         vd_srv__conn_flushed_close(c, 0);

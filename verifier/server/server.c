@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "server_internal.h"
 
 static void loop_exit_cb(evutil_socket_t fd, short what, void *arg)
@@ -306,6 +308,9 @@ void vd_server_free(vd_server_t **pp)
     SSL_CTX_free(s->ssl_ctx);
     nghttp2_session_callbacks_del(s->h2_cbs);
     nghttp2_option_del(s->h2_opt);
+    if (s->h2_stage != NULL) {
+        evbuffer_free(s->h2_stage);
+    }
     if (s->base != NULL) {
         event_base_free(s->base);
     }

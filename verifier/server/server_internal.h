@@ -142,6 +142,7 @@ struct vd_server {
     SSL_CTX *ssl_ctx;         /* for new connections; replaced on SIGHUP */
     nghttp2_session_callbacks *h2_cbs;
     nghttp2_option *h2_opt;
+    struct evbuffer *h2_stage; /* cleartext HTTP/2 frames on their way to the socket (h2.c) */
     vd_srv_conn_t *conns;
     unsigned n_conns;
     unsigned slots_used; /* requests on or queued for a worker (network thread only) */

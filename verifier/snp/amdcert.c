@@ -5,7 +5,6 @@
  * extension value is treated as hostile: decoded with length-bounded d2i calls that must
  * consume the whole value.
  */
-#include <stdio.h>
 #include <string.h>
 
 #include <openssl/asn1.h>
@@ -72,6 +71,26 @@ static int decode_hwid(const unsigned char *p, long len, vd_amdcert_t *out)
     return ok;
 }
 
+/* `v` in decimal at oid + *used, NUL-terminated, as snprintf "%lu" would write it (two dozen
+ * of these per certificate: snprintf cost ten times as much); -1 if it does not fit in `n`. */
+static int put_decimal(char *oid, size_t n, size_t *used, unsigned long v)
+{
+    char d[24];
+    size_t k = sizeof(d);
+    do {
+        d[--k] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    size_t len = sizeof(d) - k;
+    if (len >= n - *used) {
+        return -1;
+    }
+    memcpy(oid + *used, d + k, len);
+    *used += len;
+    oid[*used] = '\0';
+    return 0;
+}
+
 /*
  * The dotted text of `obj` into `oid`. AMD's arcs are rendered from the DER bytes directly
  * (OBJ_obj2txt is the most expensive step of a warm appraisal); anything else, or anything
@@ -85,9 +104,12 @@ static int oid_text(const ASN1_OBJECT *obj, char *oid, size_t n)
     size_t len = OBJ_length(obj);
     if (d != NULL && len > sizeof(amd) && len <= sizeof(amd) + 8 &&
         memcmp(d, amd, sizeof(amd)) == 0) {
-        size_t used = (size_t)snprintf(oid, n, "%s", AMD_ARC);
+        size_t used = sizeof(AMD_ARC) - 1;
         unsigned long arc = 0;
         int fast = used < n;
+        if (fast) {
+            memcpy(oid, AMD_ARC, used + 1);
+        }
         for (size_t i = sizeof(amd); fast && i < len; i++) {
             if (arc == 0 && d[i] == 0x80) {
                 fast = 0; /* non-minimal encoding: let OpenSSL decide */
@@ -98,12 +120,10 @@ static int oid_text(const ASN1_OBJECT *obj, char *oid, size_t n)
                 fast = i + 1 < len && arc < (1UL << 24);
                 continue;
             }
-            int w = snprintf(oid + used, n - used, "%lu", arc);
-            if (w < 0 || (size_t)w >= n - used) {
+            if (put_decimal(oid, n, &used, arc) != 0) {
                 fast = 0;
                 break;
             }
-            used += (size_t)w;
             arc = 0;
             if (i + 1 < len) {
                 if (used + 1 >= n) {
