@@ -16,6 +16,7 @@
 
 #include "verdict/bytes.h"
 #include "verdict/ear.h"
+#include "verdict/jsonbuild.h"
 #include "verdict/netaddr.h"
 #include "verdict/text.h"
 #include "verdict/timefmt.h"
@@ -231,20 +232,8 @@ static json_t *attest_answer(const char *status, const char *token, int policy_a
                                         "appraisal"};
     json_t *values[] = {json_string_nocheck(status), json_string_nocheck(token),
                         json_boolean(policy_applied), genuine, appraisal};
-    json_t *o = json_object();
-    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
-        if (values[i] == NULL && i == 4) {
-            continue; /* no appraisal */
-        }
-        if (o != NULL &&
-            (values[i] == NULL || json_object_set_new_nocheck(o, names[i], values[i]) != 0)) {
-            json_decref(o); /* set_new took values[i] */
-            o = NULL;
-        } else if (o == NULL) {
-            json_decref(values[i]);
-        }
-    }
-    return o;
+    /* No appraisal (the last member): no member. */
+    return vd_json_object_of(names, values, appraisal != NULL ? 5 : 4);
 }
 
 int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *areq, char **token,

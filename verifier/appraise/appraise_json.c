@@ -12,6 +12,7 @@
 
 #include "verdict/appraise.h"
 #include "verdict/bytes.h"
+#include "verdict/jsonbuild.h"
 #include "verdict/text.h"
 #include "verdict/timefmt.h"
 #include "appraise_vtpm.h"
@@ -33,23 +34,6 @@ static json_t *text_json(const char *s)
     return j;
 }
 
-/* An object of `n` members in this order, as json_pack("{s:o, ...}") makes it, without parsing
- * a format each time: takes every value; NULL when one of them is NULL or out of memory. */
-static json_t *object_of(const char *const *names, json_t **values, size_t n)
-{
-    json_t *o = json_object();
-    for (size_t i = 0; i < n; i++) {
-        if (o != NULL &&
-            (values[i] == NULL || json_object_set_new_nocheck(o, names[i], values[i]) != 0)) {
-            json_decref(o); /* set_new took values[i] */
-            o = NULL;
-        } else if (o == NULL) {
-            json_decref(values[i]);
-        }
-    }
-    return o;
-}
-
 static json_t *tcb_json(const vd_tcb_t *t)
 {
     static const char *const names[] = {"raw", "bootloader", "tee", "snp", "microcode"};
@@ -57,7 +41,7 @@ static json_t *tcb_json(const vd_tcb_t *t)
     snprintf(raw, sizeof(raw), "0x%016llx", (unsigned long long)t->raw);
     json_t *values[] = {json_string_nocheck(raw), json_integer(t->bootloader), json_integer(t->tee),
                         json_integer(t->snp), json_integer(t->microcode)};
-    json_t *o = object_of(names, values, sizeof(values) / sizeof(values[0]));
+    json_t *o = vd_json_object_of(names, values, sizeof(values) / sizeof(values[0]));
     if (o != NULL && t->has_fmc) {
         json_object_set_new_nocheck(o, "fmc", json_integer(t->fmc));
     }
@@ -198,7 +182,7 @@ json_t *vd_appraise_result_json(const vd_appraise_result_t *r, time_t at)
         static const char *const tcbs[] = {"reported", "current", "committed", "launch"};
         json_t *tv[] = {tcb_json(&res->reported_tcb), tcb_json(&res->current_tcb),
                         tcb_json(&res->committed_tcb), tcb_json(&res->launch_tcb)};
-        json_object_set_new(root, "tcb", object_of(tcbs, tv, sizeof(tv) / sizeof(tv[0])));
+        json_object_set_new(root, "tcb", vd_json_object_of(tcbs, tv, sizeof(tv) / sizeof(tv[0])));
         json_object_set_new(root, "report", report_json(&res->report));
     } else {
         json_object_set_new(root, "report_version", json_null());
