@@ -783,6 +783,9 @@ int vd_certcache__cached_chain(vd_certcache_t *c, vd_product_t p, int vlek, X509
     if (vd_certcache__db_get_chain(c, p, vlek, &blob, &len) == 1 &&
         vd_certcache__parse_blob(blob, len, "cache", &set, &pe) == VD_OK &&
         chain_from_set(c, p, vlek, set, issuer, ark, why, sizeof(why))) {
+        /* In memory from now on: the CRL path asks for the ARK on every appraisal, and SQLite
+         * stays off the hot path (issue #9). */
+        vd_certcache__install_chain(c, p, vlek, *issuer, *ark);
         ok = 1;
     }
     vd_certset_free(&set);
@@ -806,17 +809,8 @@ static vd_err_t chain_fill(vd_certcache_t *c, void *argp, int64_t deadline, X509
     if (got == 1) {
         if (vd_certcache__parse_blob(blob, len, "cache", &set, &pe) == VD_OK &&
             chain_from_set(c, a->p, a->vlek, set, issuer, ark, why, sizeof(why))) {
-            pthread_mutex_lock(&c->mu);
-            c->st.db_hits++;
-            cc_chain_slot_t *s = &c->chains[a->p][a->vlek ? 1 : 0];
-            X509_free(s->issuer);
-            X509_free(s->ark);
-            X509_up_ref(*issuer);
-            X509_up_ref(*ark);
-            s->issuer = *issuer;
-            s->ark = *ark;
-            s->spki_set = 0;
-            pthread_mutex_unlock(&c->mu);
+            vd_certcache__count(c, &c->st.db_hits);
+            vd_certcache__install_chain(c, a->p, a->vlek, *issuer, *ark);
             goto out;
         }
         /* Not deleted: it may only be untrusted under this trust set. A valid fetch replaces
