@@ -3,12 +3,13 @@
  * the table `audit` of the shared SQLite file (verifier/db/db.c), committed before the answer
  * is sent.
  *
- * Group commit: vd_audit_append copies the record into a bounded queue and waits; ONE writer
+ * Group commit: vd_audit_submit copies the record into a bounded queue and returns; ONE writer
  * thread, with its own connection, takes everything queued, inserts it in one transaction,
- * commits, and wakes every caller of that batch. Many appraisals share one fsync, and none
- * waits on its own fsync alone. A caller whose record could not be committed (disk full, a
- * read-only or locked file, the queue full because the writer is stuck) gets an error, so the
- * API can answer 503 instead of an unrecorded result.
+ * commits, and reports each record of the batch to its caller's callback. Many appraisals share
+ * one fsync, and none waits on its own fsync alone. A record that could not be committed (disk
+ * full, a read-only or locked file, the queue full or the commit not done within the commit
+ * timeout because the writer is stuck) is reported as an error, so the API can answer 503
+ * instead of an unrecorded result. vd_audit_append is the same, waiting on the calling thread.
  *
  * Durability of an acknowledged record (vd_audit_append returned VD_OK), in WAL mode:
  *  - VD_AUDIT_SYNC_FULL (the default): the WAL is fsync'd at every commit, so the record
@@ -50,7 +51,8 @@ typedef struct vd_audit_config {
     const char *db_path;         /* required; the shared database file */
     vd_audit_sync_t synchronous; /* [FULL] */
     size_t queue_max;            /* records waiting for the writer [4096]; beyond: error */
-    long commit_timeout_ms;      /* how long a caller waits for its commit [10 000] */
+    long commit_timeout_ms;      /* a record not committed within this is reported failed
+                                    [10 000] */
     int64_t max_age_s;           /* delete records older than this; 0 = no age limit */
     int64_t max_rows;            /* keep at most this many records; 0 = no limit */
     long prune_interval_ms;      /* [60 000] */
@@ -104,6 +106,24 @@ typedef struct vd_audit_stats {
  */
 vd_err_t vd_audit_open(const vd_audit_config_t *cfg, vd_audit_t **out, vd_error_t *err)
     __attribute__((warn_unused_result));
+
+/**
+ * How a submitted record ended: `rc` VD_OK once it is committed (durable as the header comment
+ * says); otherwise it must be treated as not recorded and `msg` says why (the SQLite error,
+ * "not committed within N ms", "closed"). Called exactly once per record accepted by
+ * vd_audit_submit, on the writer thread (after the commit) or on the audit log's watchdog
+ * thread (at the commit timeout; the record may still be written later, but was never
+ * acknowledged). Must be quick and must not call into the audit log.
+ */
+typedef void (*vd_audit_done_fn)(void *ud, vd_err_t rc, const char *msg);
+
+/**
+ * Queue one appraisal's record and return without waiting; `done(ud, ...)` reports its commit.
+ * Thread-safe. Fails at once, without calling `done`: VD_E_TOO_LARGE for a field past its
+ * limit, VD_E_STORE when the queue is full or the log closed, VD_E_NOMEM.
+ */
+vd_err_t vd_audit_submit(vd_audit_t *a, const vd_audit_record_t *rec, vd_audit_done_fn done,
+                         void *ud, vd_error_t *err) __attribute__((warn_unused_result));
 
 /**
  * Record one appraisal; returns once it is committed (durable as the header comment says).

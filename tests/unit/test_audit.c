@@ -15,6 +15,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -595,6 +596,110 @@ static void test_audit_locked_database(void **state)
     vd_db_close(&db);
 }
 
+/* vd_audit_submit's callbacks: what each record reported, once. */
+#define SUBMIT_N 300
+typedef struct reports {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    unsigned calls[SUBMIT_N];
+    vd_err_t rc[SUBMIT_N];
+    char msg[SUBMIT_N][VD_ERROR_MSG_MAX];
+    unsigned total;
+} reports_t;
+
+typedef struct report_slot {
+    reports_t *r;
+    size_t i;
+} report_slot_t;
+
+static void on_reported(void *ud, vd_err_t rc, const char *msg)
+{
+    report_slot_t *s = ud;
+    pthread_mutex_lock(&s->r->mu);
+    s->r->calls[s->i]++;
+    s->r->rc[s->i] = rc;
+    snprintf(s->r->msg[s->i], sizeof(s->r->msg[s->i]), "%s", msg);
+    s->r->total++;
+    pthread_cond_broadcast(&s->r->cv);
+    pthread_mutex_unlock(&s->r->mu);
+}
+
+/* Bounded wait (30 s) until `n` callbacks came; the count seen. */
+static unsigned wait_reports(reports_t *r, unsigned n)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    pthread_mutex_lock(&r->mu);
+    while (r->total < n && pthread_cond_timedwait(&r->cv, &r->mu, &until) == 0) {
+    }
+    unsigned total = r->total;
+    pthread_mutex_unlock(&r->mu);
+    return total;
+}
+
+/* Every submitted record is reported exactly once, as committed, and is in the table; the
+ * caller never waits. */
+static void test_audit_submit_reports_each_commit(void **state)
+{
+    fixture_t *f = *state;
+    vd_audit_t *a = open_audit(f, NULL);
+    static reports_t r;
+    static report_slot_t slots[SUBMIT_N];
+    memset(&r, 0, sizeof(r));
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    for (size_t i = 0; i < SUBMIT_N; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "submit-%zu", i);
+        vd_audit_record_t rec = record(id, "affirming");
+        slots[i] = (report_slot_t){.r = &r, .i = i};
+        vd_error_t err = {0};
+        assert_int_equal(vd_audit_submit(a, &rec, on_reported, &slots[i], &err), VD_OK);
+    }
+    assert_int_equal(wait_reports(&r, SUBMIT_N), SUBMIT_N);
+    vd_audit_close(&a);
+    for (size_t i = 0; i < SUBMIT_N; i++) {
+        assert_int_equal(r.calls[i], 1);
+        assert_int_equal(r.rc[i], VD_OK);
+    }
+    sqlite3 *db = open_db(f);
+    assert_int_equal(count_rows(db, "WHERE request_id LIKE 'submit-%'"), SUBMIT_N);
+    vd_db_close(&db);
+    pthread_cond_destroy(&r.cv);
+    pthread_mutex_destroy(&r.mu);
+}
+
+/* The writer is stuck on a locked file: the watchdog reports the record failed at the commit
+ * timeout, and never twice, even when the writer gets through afterwards. */
+static void test_audit_submit_times_out(void **state)
+{
+    fixture_t *f = *state;
+    vd_audit_config_t cfg = {.commit_timeout_ms = 300};
+    vd_audit_t *a = open_audit(f, &cfg);
+    sqlite3 *other = open_db(f);
+    assert_int_equal(sqlite3_exec(other, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+    static reports_t r;
+    static report_slot_t slot;
+    memset(&r, 0, sizeof(r));
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    slot = (report_slot_t){.r = &r, .i = 0};
+    vd_audit_record_t rec = record("stuck", "affirming");
+    vd_error_t err = {0};
+    assert_int_equal(vd_audit_submit(a, &rec, on_reported, &slot, &err), VD_OK);
+    assert_int_equal(wait_reports(&r, 1), 1);
+    assert_int_not_equal(r.rc[0], VD_OK);
+    /* The writer waits up to 5 s for the lock (SQLite's busy timeout): the watchdog speaks. */
+    assert_non_null(strstr(r.msg[0], "not committed within 300 ms"));
+    assert_int_equal(sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    vd_db_close(&other);
+    vd_audit_close(&a); /* whatever the writer did with it since, no second report */
+    assert_int_equal(r.calls[0], 1);
+    pthread_cond_destroy(&r.cv);
+    pthread_mutex_destroy(&r.mu);
+}
+
 static void test_audit_bad_config(void **state)
 {
     fixture_t *f = *state;
@@ -766,6 +871,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_read_only_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_full_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_locked_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_submit_reports_each_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_submit_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_kill9_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_kill9_normal, setup, teardown),

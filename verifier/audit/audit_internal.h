@@ -12,21 +12,23 @@
 
 /*
  * One record copied off the caller's stack, waiting for the writer. The strings point into
- * `text` (one allocation). `done`, `abandoned`, `rc` and `msg` are guarded by the writer's mutex.
+ * `text` (one allocation). The writer frees every entry it took from the queue; `reported` and
+ * the pending links are guarded by the writer's mutex (writer.c).
  */
 typedef struct audit_entry audit_entry_t;
 struct audit_entry {
-    audit_entry_t *next;
+    audit_entry_t *next; /* the queue, then the batch being written */
     int64_t time_ms;
     int64_t latency_us;
     int policy_version;
     const char *request_id, *client, *route, *policy_name, *status, *checks_json, *report_sha256,
         *chip_id;
-    int done;          /* the writer has finished with it (rc says how) */
-    int abandoned;     /* the caller stopped waiting: the writer frees it */
-    pthread_cond_t cv; /* its caller waits here (writer.c; only the caller of this record) */
-    vd_err_t rc;
-    char msg[VD_ERROR_MSG_MAX];
+    vd_audit_done_fn done; /* set by vd_audit_submit */
+    void *ud;
+    int64_t deadline_ms;                  /* monotonic: reported failed past it */
+    audit_entry_t *pend_prev, *pend_next; /* submitted and not reported yet, oldest first */
+    int reported;                         /* `done` was called (or is being called) */
+    int notify;                           /* writer.c: this batch's writer reports it */
     char text[];
 };
 

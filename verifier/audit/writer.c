@@ -2,16 +2,20 @@
  * The audit writer: one thread, one connection, group commit (include/verdict/audit.h).
  *
  *   caller (any thread)                    writer thread
- *   vd_audit_append: copy the record,      wait for work (or the prune interval)
- *     queue it, signal `work`,             take up to batch_max queued records
- *     wait on its record's `cv`            BEGIN IMMEDIATE; INSERT each; COMMIT
- *                                          mark each done (with the result), signal its `cv`
+ *   vd_audit_submit: copy the record,      wait for work (or the prune interval)
+ *     queue it, signal `work`, return      take up to batch_max queued records
+ *                                          BEGIN IMMEDIATE; INSERT each; COMMIT
+ *                                          call each record's `done` (unlocked), free it
  *
  * So the callers of one batch share one commit (one fsync with synchronous=FULL), and the
- * next batch forms while this one is being written. A caller that gives up waiting (commit
- * timeout) marks its record abandoned and the writer frees it; it may still be committed, but
- * was never acknowledged. Retention runs on the writer too, one small transaction at a time,
- * only when no record is waiting.
+ * next batch forms while this one is being written; nobody blocks on a commit but the writer
+ * (vd_audit_append waits on its own thread for callers that want to). The watchdog thread
+ * reports records not committed within the commit timeout as failed: it sleeps until the
+ * oldest pending record's deadline (records are pending in submission order, so that is the
+ * earliest), and needs no wake-up per record. A record it reported may still be committed,
+ * but was never acknowledged; the writer then frees it without calling `done` again.
+ * Retention runs on the writer too, one small transaction at a time, only when no record is
+ * waiting.
  *
  * Everything shared is guarded by `mu`; the connection is used by the writer thread alone
  * after vd_audit_open hands it over.
@@ -29,17 +33,19 @@
 
 struct vd_audit {
     pthread_mutex_t mu;
-    pthread_cond_t work; /* writer: records queued, prune asked, stop */
-    pthread_cond_t done; /* vd_audit_prune_now: a prune finished (records: their own `cv`) */
-    pthread_t thread;
-    int started;
+    pthread_cond_t work;  /* writer: records queued, prune asked, stop */
+    pthread_cond_t done;  /* vd_audit_prune_now: a prune finished */
+    pthread_cond_t watch; /* the watchdog: stop */
+    pthread_t thread, watch_thread;
+    int started, watch_started, watch_stop;
 
     sqlite3 *db;
     sqlite3_stmt *insert;
     vd_audit_config_t cfg;
     char *path;
 
-    audit_entry_t *head, *tail;
+    audit_entry_t *head, *tail;           /* waiting for the writer */
+    audit_entry_t *pend_head, *pend_tail; /* submitted, not reported: oldest deadline first */
     size_t queued;
     int stop;
 
@@ -82,6 +88,23 @@ static struct timespec mono_deadline(int64_t at_ms)
 }
 
 /* ---- the writer thread --------------------------------------------------------------------- */
+
+/* With `mu` held: `e` is being reported; it leaves the pending list. */
+static void pend_unlink(vd_audit_t *a, audit_entry_t *e)
+{
+    if (e->pend_prev != NULL) {
+        e->pend_prev->pend_next = e->pend_next;
+    } else {
+        a->pend_head = e->pend_next;
+    }
+    if (e->pend_next != NULL) {
+        e->pend_next->pend_prev = e->pend_prev;
+    } else {
+        a->pend_tail = e->pend_prev;
+    }
+    e->pend_prev = e->pend_next = NULL;
+    e->reported = 1;
+}
 
 /* Insert `n` records from `batch` in one transaction. */
 static vd_err_t write_batch(vd_audit_t *a, audit_entry_t *batch, size_t n, vd_error_t *err)
@@ -137,21 +160,13 @@ static void commit_some(vd_audit_t *a)
     vd_err_t rc = write_batch(a, batch, n, &err);
 
     pthread_mutex_lock(&a->mu);
+    /* Which records are this writer's to report (the watchdog may have reported some). */
     audit_entry_t *e = batch;
-    for (size_t i = 0; i < n; i++) {
-        audit_entry_t *next = e->next;
-        if (e->abandoned) {
-            pthread_cond_destroy(&e->cv);
-            free(e);
-        } else {
-            e->rc = rc;
-            snprintf(e->msg, sizeof(e->msg), "%s", err.msg);
-            e->done = 1;
-            /* Only this record's caller: one shared condition woke every waiting caller (up to
-             * the worker count) for every commit. */
-            pthread_cond_signal(&e->cv);
+    for (size_t i = 0; i < n; i++, e = e->next) {
+        e->notify = !e->reported;
+        if (e->notify) {
+            pend_unlink(a, e);
         }
-        e = next;
     }
     if (rc == VD_OK) {
         a->stats.records += n;
@@ -164,6 +179,19 @@ static void commit_some(vd_audit_t *a)
         a->next_probe_ms = mono_ms() + AUDIT_PROBE_MS;
     }
     a->stats.queue_depth = a->queued;
+    pthread_mutex_unlock(&a->mu);
+
+    /* Callbacks run unlocked: they hand answers on (the server's done queue). */
+    e = batch;
+    for (size_t i = 0; i < n; i++) {
+        audit_entry_t *next = e->next;
+        if (e->notify) {
+            e->done(e->ud, rc, err.msg);
+        }
+        free(e);
+        e = next;
+    }
+    pthread_mutex_lock(&a->mu);
 }
 
 /* With `mu` held: one chunk of retention, written unlocked. */
@@ -252,12 +280,45 @@ static void *writer_main(void *arg)
 
 /* ---- open, close --------------------------------------------------------------------------- */
 
+/* Reports records past their deadline as failed (header comment). */
+static void *watchdog_main(void *arg)
+{
+    vd_audit_t *a = arg;
+    char msg[VD_ERROR_MSG_MAX];
+    snprintf(msg, sizeof(msg),
+             "audit log: the record was not committed within %ld ms; it must be treated as not "
+             "written",
+             a->cfg.commit_timeout_ms);
+    pthread_mutex_lock(&a->mu);
+    while (!a->watch_stop) {
+        int64_t now = mono_ms();
+        audit_entry_t *e = a->pend_head;
+        if (e != NULL && e->deadline_ms <= now) {
+            vd_audit_done_fn done = e->done; /* the writer may free `e` once unlocked */
+            void *ud = e->ud;
+            pend_unlink(a, e);
+            a->stats.rejected++;
+            pthread_mutex_unlock(&a->mu);
+            done(ud, VD_E_STORE, msg);
+            pthread_mutex_lock(&a->mu);
+            continue;
+        }
+        /* A record submitted from now on has a deadline past now + the timeout. */
+        struct timespec until =
+            mono_deadline(e != NULL ? e->deadline_ms : now + a->cfg.commit_timeout_ms);
+        pthread_cond_timedwait(&a->watch, &a->mu, &until);
+    }
+    pthread_mutex_unlock(&a->mu);
+    return NULL;
+}
+
 static void destroy(vd_audit_t *a)
 {
     sqlite3_finalize(a->insert);
     vd_db_close(&a->db);
     pthread_cond_destroy(&a->work);
     pthread_cond_destroy(&a->done);
+    pthread_cond_destroy(&a->watch);
     pthread_mutex_destroy(&a->mu);
     free(a->path);
     free(a);
@@ -275,6 +336,14 @@ void vd_audit_close(vd_audit_t **pp)
         pthread_cond_signal(&a->work);
         pthread_mutex_unlock(&a->mu);
         pthread_join(a->thread, NULL);
+    }
+    /* The writer drained the queue: every record has been reported. */
+    if (a->watch_started) {
+        pthread_mutex_lock(&a->mu);
+        a->watch_stop = 1;
+        pthread_cond_signal(&a->watch);
+        pthread_mutex_unlock(&a->mu);
+        pthread_join(a->watch_thread, NULL);
     }
     destroy(a);
     *pp = NULL;
@@ -374,6 +443,7 @@ vd_err_t vd_audit_open(const vd_audit_config_t *cfg, vd_audit_t **out, vd_error_
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&a->work, &ca);
     pthread_cond_init(&a->done, &ca);
+    pthread_cond_init(&a->watch, &ca);
     pthread_condattr_destroy(&ca);
 
     a->cfg = *cfg;
@@ -423,6 +493,13 @@ vd_err_t vd_audit_open(const vd_audit_config_t *cfg, vd_audit_t **out, vd_error_
         goto fail;
     }
     a->started = 1;
+    prc = pthread_create(&a->watch_thread, NULL, watchdog_main, a);
+    if (prc != 0) {
+        vd_audit_close(&a);
+        return VD_ERR(err, VD_E_INTERNAL, "audit log: cannot start the watchdog: %s",
+                      vd_strerror(prc));
+    }
+    a->watch_started = 1;
     *out = a;
     return VD_OK;
 fail:
@@ -432,25 +509,22 @@ fail:
 
 /* ---- callers ------------------------------------------------------------------------------- */
 
-vd_err_t vd_audit_append(vd_audit_t *a, const vd_audit_record_t *rec, vd_error_t *err)
+vd_err_t vd_audit_submit(vd_audit_t *a, const vd_audit_record_t *rec, vd_audit_done_fn done,
+                         void *ud, vd_error_t *err)
 {
     audit_entry_t *e = NULL;
     vd_err_t rc = vd_audit__entry_new(rec, vd_audit__now_ms(), &e, err);
     if (rc != VD_OK) {
         return rc;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* mono_deadline */
-    pthread_cond_init(&e->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    e->done = done;
+    e->ud = ud;
     pthread_mutex_lock(&a->mu);
     if (a->stop || a->queued >= a->cfg.queue_max) {
         a->stats.rejected++;
         size_t queued = a->queued;
         int stopped = a->stop;
         pthread_mutex_unlock(&a->mu);
-        pthread_cond_destroy(&e->cv);
         free(e);
         if (stopped) {
             return VD_ERR(err, VD_E_STORE, "audit log: closed; the record was not written");
@@ -460,35 +534,68 @@ vd_err_t vd_audit_append(vd_audit_t *a, const vd_audit_record_t *rec, vd_error_t
                       "the record was not written",
                       queued);
     }
+    e->deadline_ms = mono_ms() + a->cfg.commit_timeout_ms;
     if (a->tail != NULL) {
         a->tail->next = e;
     } else {
         a->head = e;
     }
     a->tail = e;
+    e->pend_prev = a->pend_tail;
+    if (a->pend_tail != NULL) {
+        a->pend_tail->pend_next = e;
+    } else {
+        a->pend_head = e;
+    }
+    a->pend_tail = e;
     a->queued++;
     a->stats.queue_depth = a->queued;
     pthread_cond_signal(&a->work);
+    pthread_mutex_unlock(&a->mu);
+    return VD_OK;
+}
 
-    struct timespec until = mono_deadline(mono_ms() + a->cfg.commit_timeout_ms);
-    while (!e->done) {
-        if (pthread_cond_timedwait(&e->cv, &a->mu, &until) == ETIMEDOUT && !e->done) {
-            e->abandoned = 1; /* the writer frees it */
-            a->stats.rejected++;
-            pthread_mutex_unlock(&a->mu);
-            return VD_ERR(err, VD_E_STORE,
-                          "audit log: the record was not committed within %ld ms; it must be "
-                          "treated as not written",
-                          a->cfg.commit_timeout_ms);
+/* vd_audit_append's wait for its own record. */
+typedef struct append_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    vd_err_t rc;
+    char msg[VD_ERROR_MSG_MAX];
+} append_wait_t;
+
+static void append_done(void *ud, vd_err_t rc, const char *msg)
+{
+    append_wait_t *w = ud;
+    pthread_mutex_lock(&w->mu);
+    w->rc = rc;
+    snprintf(w->msg, sizeof(w->msg), "%s", msg);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+vd_err_t vd_audit_append(vd_audit_t *a, const vd_audit_record_t *rec, vd_error_t *err)
+{
+    append_wait_t w;
+    memset(&w, 0, sizeof(w));
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_cond_init(&w.cv, NULL);
+    vd_err_t rc = vd_audit_submit(a, rec, append_done, &w, err);
+    if (rc == VD_OK) {
+        /* The watchdog bounds this wait: `done` comes by the commit timeout. */
+        pthread_mutex_lock(&w.mu);
+        while (!w.done) {
+            pthread_cond_wait(&w.cv, &w.mu);
+        }
+        pthread_mutex_unlock(&w.mu);
+        rc = w.rc;
+        if (rc != VD_OK) {
+            VD_ERR(err, rc, "%s", w.msg);
         }
     }
-    rc = e->rc;
-    pthread_mutex_unlock(&a->mu);
-    if (rc != VD_OK) {
-        VD_ERR(err, rc, "%s", e->msg);
-    }
-    pthread_cond_destroy(&e->cv);
-    free(e);
+    pthread_cond_destroy(&w.cv);
+    pthread_mutex_destroy(&w.mu);
     return rc;
 }
 
