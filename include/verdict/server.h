@@ -5,9 +5,11 @@
  * to the handlers below; the routes live in verifier/api/.
  *
  * Threads: one network thread runs the libevent loop; `handle` runs on a pool of workers (four
- * per core by default: a handler may block after its CPU work, e.g. on an audit commit) unless
- * `on_headers` asks for it to run inline on the network thread (cheap routes: health, JWKS,
- * metrics). Crypto never runs on the network thread.
+ * per core by default: a handler may block, e.g. on a KDS fetch for a chip not seen before)
+ * unless `on_headers` asks for it to run inline on the network thread (cheap routes: health,
+ * JWKS, metrics). Crypto never runs on the network thread. A handler whose answer waits on
+ * another thread (an appraisal's audit commit) defers it (vd_server_defer) instead of holding
+ * its worker.
  */
 #ifndef verdict__server_h
 #define verdict__server_h
@@ -110,6 +112,19 @@ typedef struct vd_server_stats {
 } vd_server_stats_t;
 
 typedef struct vd_server vd_server_t;
+
+/* A request whose answer is finished after `handle` returned (vd_server_defer). */
+typedef struct vd_http_deferred vd_http_deferred_t;
+
+/**
+ * In `handle` on a worker: the answer in `resp` is not final when `handle` returns, because it
+ * waits on something another thread finishes (the audit commit of an appraisal); the worker
+ * goes on to the next request meanwhile. Call vd_server_complete exactly once, from any
+ * thread, when `resp` is final; from the moment that can happen, `handle` must leave `resp`
+ * alone. NULL when `handle` runs inline on the network thread: answer before returning then.
+ */
+vd_http_deferred_t *vd_server_defer(vd_http_response_t *resp);
+void vd_server_complete(vd_http_deferred_t *d);
 
 /**
  * Bind every listener and start the workers (nothing is served until vd_server_run).

@@ -3,6 +3,8 @@
  *   /auth    401 from on_headers (before the body is read) without an Authorization header
  *   /inline  handled on the network thread (VD_ROUTE_INLINE)
  *   /slow    sleeps ?ms=N (default 300, at most 5000) on a worker, then echoes
+ *   /deferred  echoes, but the answer is completed by another thread ?ms=N (default 0, at most
+ *            5000) later (vd_server_defer), perhaps before `handle` returns
  *   /big     answers ?n=BYTES (default 1 MiB, at most 8 MiB) of 'x'
  *   /stats   vd_server_stats and vd_server_workers_ready as JSON (inline)
  *   anything else: echoes method, path, query, protocol, tls, request id, body and headers as
@@ -14,6 +16,7 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +82,27 @@ static vd_route_disposition_t on_headers(void *ud, const vd_http_request_t *req,
     return VD_ROUTE_WORKER;
 }
 
+/* /deferred: the answer is finished on another thread after `ms` (vd_server_defer), which may
+ * be before or after `handle` returns. */
+typedef struct deferred_job {
+    vd_http_deferred_t *d;
+    vd_http_response_t *resp;
+    long ms;
+} deferred_job_t;
+
+static void *deferred_main(void *arg)
+{
+    deferred_job_t *job = arg;
+    struct timespec ts = {.tv_sec = job->ms / 1000, .tv_nsec = (job->ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    snprintf(job->resp->log_note, sizeof(job->resp->log_note), "deferred");
+    vd_server_complete(job->d);
+    free(job);
+    return NULL;
+}
+
+static void echo(const vd_http_request_t *req, vd_http_response_t *resp);
+
 static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *resp)
 {
     vd_server_t *srv = *(vd_server_t **)ud;
@@ -98,6 +122,27 @@ static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *r
                            "workers_ready", vd_server_workers_ready(srv)));
         snprintf(resp->route, sizeof(resp->route), "/stats");
         return;
+    }
+    if (strcmp(req->path, "/deferred") == 0) {
+        echo(req, resp);
+        snprintf(resp->route, sizeof(resp->route), "/deferred");
+        deferred_job_t *job = malloc(sizeof(*job));
+        vd_http_deferred_t *d = job != NULL ? vd_server_defer(resp) : NULL;
+        if (d == NULL) {
+            free(job);
+            return; /* answered now */
+        }
+        *job = (deferred_job_t){.d = d, .resp = resp, .ms = query_num(req->query, "ms", 0, 5000)};
+        pthread_t t;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &at, deferred_main, job) != 0) {
+            free(job);
+            vd_server_complete(d);
+        }
+        pthread_attr_destroy(&at);
+        return; /* `resp` is the thread's now */
     }
     if (strcmp(req->path, "/slow") == 0) {
         long ms = query_num(req->query, "ms", 300, 5000);
@@ -119,6 +164,12 @@ static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *r
         snprintf(resp->route, sizeof(resp->route), "/big");
         return;
     }
+    echo(req, resp);
+}
+
+/* The request as JSON. */
+static void echo(const vd_http_request_t *req, vd_http_response_t *resp)
+{
     json_t *h = json_object();
     for (size_t i = 0; i < req->n_headers; i++) {
         json_object_set_new(h, req->headers[i].name, json_string(req->headers[i].value));

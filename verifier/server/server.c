@@ -113,9 +113,9 @@ vd_err_t vd_server_new(const vd_server_config_t *cfg, const vd_server_handlers_t
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     unsigned cores = ncpu > 0 && ncpu < 256 ? (unsigned)ncpu : 1;
     if (c->workers == 0) {
-        /* A handler may block after its CPU work (the API waits for the audit commit of its
-         * record, an fsync): with one worker per core the cores idle during every commit and
-         * a group commit holds at most `cores` records. Four per core keep them busy. */
+        /* A handler may block (a KDS fetch for a chip not seen before, a policy write, an
+         * audit query): four per core keep the cores busy meanwhile. An appraisal's audit
+         * commit holds no worker (vd_server_defer). */
         c->workers = VD_SRV_WORKERS_PER_CORE * cores;
     }
     if (c->queue_max == 0) {

@@ -71,6 +71,9 @@ struct vd_srv_req {
     unsigned hdr_field_open : 1; /* HTTP/1.1 parser: inside a header name (vs value) */
     unsigned hdr_error : 2;      /* 1: header bytes over the limit, 2: too many fields */
     unsigned has_cl : 1;
+    unsigned char deferred; /* `handle` called vd_server_defer (not a bit field: a worker sets
+                               it while the loop may write the bits above) */
+    atomic_int refs;        /* on a worker: the worker's and a deferred completer's references */
     struct timespec t0;
     struct event timer; /* request timeout while headers and body arrive */
 

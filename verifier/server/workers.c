@@ -6,6 +6,13 @@
  * appends to the done list under a mutex and writes the eventfd; the loop's read event takes
  * the whole list and answers (or frees orphaned) requests on the network thread. Only a worker
  * that finds the list empty writes the eventfd (one wake-up per batch, not per request).
+ *
+ * Deferred answers (vd_server_defer): `handle` returned but the answer waits on another thread
+ * (the audit commit). The request then has two references, the worker's and the completer's;
+ * whichever lets go last puts it on the done list, so the answer never leaves before both are
+ * finished with it, whatever the order. The pool counts deferred requests not yet handed back,
+ * and vd_srv__pool_free waits for them (the audit log reports every record within its commit
+ * timeout).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -26,11 +33,64 @@ struct vd_srv_pool {
     vd_srv_req_t *head, *tail;
     int stop;
     pthread_mutex_t done_mu;
+    pthread_cond_t deferred_cv; /* vd_srv__pool_free: the last deferred request came back */
     vd_srv_req_t *done_head, *done_tail;
+    unsigned deferred; /* deferred and not on the done list yet (done_mu) */
     int efd;
     struct event *ev;
     atomic_uint running;
 };
+
+/* Any thread: `r` is answered; the loop takes it from the done list. */
+static void done_push(vd_srv_pool_t *p, vd_srv_req_t *r)
+{
+    pthread_mutex_lock(&p->done_mu);
+    int first = p->done_tail == NULL;
+    if (!first) {
+        p->done_tail->qnext = r;
+    } else {
+        p->done_head = r;
+    }
+    p->done_tail = r;
+    if (r->deferred && --p->deferred == 0) {
+        pthread_cond_signal(&p->deferred_cv);
+    }
+    pthread_mutex_unlock(&p->done_mu);
+    /* Only the first of a list wakes the loop: whoever made it non-empty wrote the eventfd,
+     * and the loop takes the whole list after reading it. */
+    uint64_t one = 1;
+    while (first && write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
+}
+
+/* The worker's or the completer's reference to a request on a worker goes. */
+static void req_release(vd_srv_pool_t *p, vd_srv_req_t *r)
+{
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
+        done_push(p, r);
+    }
+}
+
+vd_http_deferred_t *vd_server_defer(vd_http_response_t *resp)
+{
+    vd_srv_req_t *r = (vd_srv_req_t *)(void *)((char *)resp - offsetof(vd_srv_req_t, resp));
+    if (r->state != VD_REQ_WORKER || r->deferred) {
+        return NULL; /* inline on the network thread, or deferred already */
+    }
+    vd_srv_pool_t *p = r->srv->pool;
+    pthread_mutex_lock(&p->done_mu);
+    p->deferred++;
+    pthread_mutex_unlock(&p->done_mu);
+    r->deferred = 1;
+    atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+    return (vd_http_deferred_t *)r;
+}
+
+void vd_server_complete(vd_http_deferred_t *d)
+{
+    vd_srv_req_t *r = (vd_srv_req_t *)d;
+    req_release(r->srv->pool, r);
+}
 
 static void *worker_main(void *arg)
 {
@@ -58,22 +118,9 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&p->mu);
         atomic_fetch_sub_explicit(&s->st_queue_depth, 1, memory_order_relaxed);
 
+        atomic_store_explicit(&r->refs, 1, memory_order_relaxed);
         s->h.handle(s->h.ud, &r->view, &r->resp);
-
-        pthread_mutex_lock(&p->done_mu);
-        int first = p->done_tail == NULL;
-        if (!first) {
-            p->done_tail->qnext = r;
-        } else {
-            p->done_head = r;
-        }
-        p->done_tail = r;
-        pthread_mutex_unlock(&p->done_mu);
-        /* Only the first of a list wakes the loop: whoever made it non-empty wrote the eventfd,
-         * and the loop takes the whole list after reading it. */
-        uint64_t one = 1;
-        while (first && write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR) {
-        }
+        req_release(p, r);
     }
     atomic_fetch_sub(&p->running, 1);
     return NULL;
@@ -128,6 +175,7 @@ vd_err_t vd_srv__pool_new(vd_server_t *s, unsigned n, vd_srv_pool_t **out, vd_er
     pthread_cond_init(&p->cv, NULL);
     pthread_cond_init(&p->started_cv, NULL);
     pthread_mutex_init(&p->done_mu, NULL);
+    pthread_cond_init(&p->deferred_cv, NULL);
     p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (p->efd < 0) {
         rc = VD_ERR(err, VD_E_IO, "eventfd: %s", vd_strerror(errno));
@@ -199,6 +247,11 @@ void vd_srv__pool_free(vd_srv_pool_t **pp)
     for (unsigned i = 0; i < p->n_threads; i++) {
         pthread_join(p->threads[i], NULL);
     }
+    pthread_mutex_lock(&p->done_mu);
+    while (p->deferred > 0) {
+        pthread_cond_wait(&p->deferred_cv, &p->done_mu);
+    }
+    pthread_mutex_unlock(&p->done_mu);
     for (int list = 0; list < 2; list++) {
         vd_srv_req_t *r = list == 0 ? p->head : p->done_head;
         while (r != NULL) {
@@ -218,6 +271,7 @@ void vd_srv__pool_free(vd_srv_pool_t **pp)
     pthread_cond_destroy(&p->cv);
     pthread_cond_destroy(&p->started_cv);
     pthread_mutex_destroy(&p->done_mu);
+    pthread_cond_destroy(&p->deferred_cv);
     free(p->threads);
     free(p);
     *pp = NULL;
