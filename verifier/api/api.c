@@ -262,6 +262,9 @@ static void handle(void *ud, const vd_http_request_t *req, vd_http_response_t *r
         vd_api_problem(resp, 500, "route table corrupt");
         break;
     }
+    if (call.deferred) {
+        return; /* counted when it completes (a POST: no HEAD to strip) */
+    }
     vd_api_metrics_request(call.api, call.route->pattern, resp->status);
     if (strcmp(req->method, "HEAD") == 0) {
         free(resp->body);

@@ -35,6 +35,7 @@ typedef struct vd_api_call {
     vd_http_response_t *resp;
     const vd_route_t *route;
     char param[VD_ROUTE_PARAM_MAX];
+    int deferred; /* the answer leaves later (vd_server_defer): `resp` is no longer ours */
 } vd_api_call_t;
 
 /** The value of request header `name` (lower case), or NULL. */

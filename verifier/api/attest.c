@@ -72,35 +72,30 @@ static size_t failing_checks(const vd_appraise_result_t *r, const char **names, 
     return n;
 }
 
-static vd_err_t record_audit(vd_api_call_t *call, const vd_appraise_result_t *r, vd_tier_t status,
-                             int64_t us, vd_error_t *err)
+/* The audit record of `r` (its strings point into `r`, the request and the two buffers). */
+static void audit_record(vd_api_call_t *call, const vd_appraise_result_t *r, vd_tier_t status,
+                         int64_t us, const char **failed, char digest[65], char chip[129],
+                         vd_audit_record_t *rec)
 {
-    vd_audit_t *audit = call->api->c.audit;
-    if (audit == NULL) {
-        return VD_OK;
-    }
-    const char *failed[VD_AUDIT_MAX_CHECKS];
-    char digest[65] = "", chip[129] = "";
-    vd_audit_record_t rec;
-    memset(&rec, 0, sizeof(rec));
-    rec.request_id = call->req->request_id;
-    rec.client = call->req->remote_addr;
-    rec.route = call->route->pattern;
-    rec.policy_name = r->policy_applied ? r->policy_name : "";
-    rec.policy_version = r->policy_applied ? r->policy_version : 0;
-    rec.status = vd_tier_name(status);
-    rec.failed_checks = failed;
-    rec.n_failed_checks = failing_checks(r, failed, VD_AUDIT_MAX_CHECKS);
+    memset(rec, 0, sizeof(*rec));
+    rec->request_id = call->req->request_id;
+    rec->client = call->req->remote_addr;
+    rec->route = call->route->pattern;
+    rec->policy_name = r->policy_applied ? r->policy_name : "";
+    rec->policy_version = r->policy_applied ? r->policy_version : 0;
+    rec->status = vd_tier_name(status);
+    rec->failed_checks = failed;
+    rec->n_failed_checks = failing_checks(r, failed, VD_AUDIT_MAX_CHECKS);
+    digest[0] = chip[0] = '\0';
     if (r->has_report_digest) {
-        vd_hex_encode(r->report_sha256, 32, digest, sizeof(digest));
+        vd_hex_encode(r->report_sha256, 32, digest, 65);
     }
     if (r->snp.report_parsed) {
-        vd_hex_encode(r->snp.report.chip_id, sizeof(r->snp.report.chip_id), chip, sizeof(chip));
+        vd_hex_encode(r->snp.report.chip_id, sizeof(r->snp.report.chip_id), chip, 129);
     }
-    rec.report_sha256 = digest;
-    rec.chip_id = chip;
-    rec.latency_us = us;
-    return vd_audit_append(audit, &rec, err);
+    rec->report_sha256 = digest;
+    rec->chip_id = chip;
+    rec->latency_us = us;
 }
 
 static void count_appraisal(vd_api_t *api, vd_tier_t status, int64_t us)
@@ -236,8 +231,18 @@ static json_t *attest_answer(const char *status, const char *token, int policy_a
     return vd_json_object_of(names, values, appraisal != NULL ? 5 : 4);
 }
 
-int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *areq, char **token,
-                             json_t **result)
+/* The answer is ready to go once its audit record is committed (the callers below). */
+typedef struct signed_result {
+    vd_appraise_result_t *r;
+    vd_tier_t status; /* the token's */
+    int64_t t0;       /* µs, when the appraisal began */
+    int64_t us;       /* appraisal, token and answer */
+} signed_result_t;
+
+/* Appraise, sign, and build the answer; the audit record is the caller's to make. 0 with
+ * *token, *result and `out` set (out->r to free), or -1 with the response saying why. */
+static int appraise_and_answer(vd_api_call_t *call, const vd_appraise_request_t *areq, char **token,
+                               json_t **result, signed_result_t *out)
 {
     vd_api_t *api = call->api;
     vd_error_t err = {0};
@@ -267,32 +272,138 @@ int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *a
         vd_api_problem(call->resp, 503, "the result could not be signed: %s", err.msg);
         goto fail;
     }
-    /* Recorded before it is answered: an affirming result nobody can audit is not sent. */
-    if (record_audit(call, r, status, now_us() - t0, &err) != VD_OK) {
-        json_decref(genuine);
-        free(*token);
-        *token = NULL;
-        vd_api_problem(call->resp, 503, "the appraisal could not be recorded: %s", err.msg);
-        vd_api_header(call->resp, "retry-after", "5");
-        goto fail;
-    }
-    count_appraisal(api, status, now_us() - t0);
     json_t *appraisal = json_object_get(genuine, "appraisal");
     json_incref(appraisal);
     json_object_del(genuine, "appraisal");
     *result = attest_answer(vd_tier_name(status), *token, r->policy_applied, genuine, appraisal);
-    snprintf(call->resp->log_note, sizeof(call->resp->log_note), "%s", vd_tier_name(status));
-    free(r);
     if (*result == NULL) {
         free(*token);
         *token = NULL;
         vd_api_problem(call->resp, 500, "out of memory");
-        return -1;
+        goto fail;
     }
+    out->r = r;
+    out->status = status;
+    out->t0 = t0;
+    out->us = now_us() - t0;
     return 0;
 fail:
     free(r);
     return -1;
+}
+
+/* The record could not be committed: what was built is not sent. */
+static void unrecorded(vd_http_response_t *resp, const char *why)
+{
+    vd_api_problem(resp, 503, "the appraisal could not be recorded: %s", why);
+    vd_api_header(resp, "retry-after", "5");
+    resp->log_note[0] = '\0';
+}
+
+int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *areq, char **token,
+                             json_t **result)
+{
+    signed_result_t sr;
+    if (appraise_and_answer(call, areq, token, result, &sr) != 0) {
+        return -1;
+    }
+    vd_error_t err = {0};
+    vd_err_t rc = VD_OK;
+    /* Recorded before it is answered: an affirming result nobody can audit is not sent. */
+    if (call->api->c.audit != NULL) {
+        const char *failed[VD_AUDIT_MAX_CHECKS];
+        char digest[65], chip[129];
+        vd_audit_record_t rec;
+        audit_record(call, sr.r, sr.status, sr.us, failed, digest, chip, &rec);
+        rc = vd_audit_append(call->api->c.audit, &rec, &err);
+    }
+    free(sr.r);
+    if (rc != VD_OK) {
+        json_decref(*result);
+        *result = NULL;
+        free(*token);
+        *token = NULL;
+        unrecorded(call->resp, err.msg);
+        return -1;
+    }
+    count_appraisal(call->api, sr.status, now_us() - sr.t0);
+    snprintf(call->resp->log_note, sizeof(call->resp->log_note), "%s", vd_tier_name(sr.status));
+    return 0;
+}
+
+/* A /v1/attest answer waiting for its audit commit (vd_server_defer). */
+typedef struct attest_pending {
+    vd_api_t *api;
+    vd_http_response_t *resp;
+    vd_http_deferred_t *d;
+    const char *route;
+    vd_tier_t status;
+    int64_t t0;
+} attest_pending_t;
+
+/* The audit writer (or its watchdog) reports the commit: the answer goes, or a 503 instead. */
+static void attest_recorded(void *ud, vd_err_t rc, const char *msg)
+{
+    attest_pending_t *p = ud;
+    if (rc != VD_OK) {
+        unrecorded(p->resp, msg);
+    } else {
+        count_appraisal(p->api, p->status, now_us() - p->t0);
+    }
+    vd_api_metrics_request(p->api, p->route, p->resp->status);
+    vd_http_deferred_t *d = p->d;
+    free(p);
+    vd_server_complete(d);
+}
+
+/*
+ * /v1/attest: the answer is built, then its record submitted; the worker moves on and the
+ * answer leaves when the commit is reported (attest_recorded). Sets call->deferred when it
+ * did so: `resp` is then no longer the caller's to touch. Without a deferrable request (inline)
+ * or without memory for the pending state, it waits for the commit as the other routes do.
+ */
+static void attest_answer_recorded(vd_api_call_t *call, const vd_appraise_request_t *areq)
+{
+    char *token = NULL;
+    json_t *result = NULL;
+    signed_result_t sr;
+    vd_audit_t *audit = call->api->c.audit;
+    attest_pending_t *p = audit != NULL ? malloc(sizeof(*p)) : NULL;
+    vd_http_deferred_t *d = p != NULL ? vd_server_defer(call->resp) : NULL;
+    if (d == NULL) {
+        free(p);
+        if (vd_api_appraise_and_sign(call, areq, &token, &result) == 0) {
+            vd_api_json(call->resp, 200, result);
+            free(token);
+        }
+        return;
+    }
+    call->deferred = 1;
+    if (appraise_and_answer(call, areq, &token, &result, &sr) != 0) {
+        free(p);
+        vd_api_metrics_request(call->api, call->route->pattern, call->resp->status);
+        vd_server_complete(d);
+        return;
+    }
+    free(token);
+    snprintf(call->resp->log_note, sizeof(call->resp->log_note), "%s", vd_tier_name(sr.status));
+    vd_api_json(call->resp, 200, result);
+    *p = (attest_pending_t){.api = call->api,
+                            .resp = call->resp,
+                            .d = d,
+                            .route = call->route->pattern,
+                            .status = sr.status,
+                            .t0 = sr.t0};
+    const char *failed[VD_AUDIT_MAX_CHECKS];
+    char digest[65], chip[129];
+    vd_audit_record_t rec;
+    vd_error_t err = {0};
+    audit_record(call, sr.r, sr.status, sr.us, failed, digest, chip, &rec);
+    vd_err_t rc = vd_audit_submit(audit, &rec, attest_recorded, p, &err); /* copies `rec` */
+    free(sr.r);
+    if (rc != VD_OK) {
+        attest_recorded(p, rc, err.msg);
+    }
 }
 
 /* The request's challenge, if any: redeemed (single use), its 64 bytes become the nonce that
@@ -347,12 +458,7 @@ void vd_api_attest(vd_api_call_t *call)
     }
     vd_attest_req_to_appraise(&req, &areq);
     areq.budget_ms = VD_API_COLLATERAL_BUDGET_MS;
-    char *token = NULL;
-    json_t *result = NULL;
-    if (vd_api_appraise_and_sign(call, &areq, &token, &result) == 0) {
-        vd_api_json(call->resp, 200, result);
-        free(token);
-    }
+    attest_answer_recorded(call, &areq);
 out:
     vd_attest_req_free(&req);
     json_decref(doc);
