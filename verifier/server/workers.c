@@ -52,15 +52,16 @@ static void done_push(vd_srv_pool_t *p, vd_srv_req_t *r)
         p->done_head = r;
     }
     p->done_tail = r;
+    /* Only the first of a list wakes the loop: whoever made it non-empty wrote the eventfd,
+     * and the loop takes the whole list after reading it. Written under the lock: once the
+     * last deferred request is back, vd_srv__pool_free may close the eventfd and free `p`. */
+    uint64_t one = 1;
+    while (first && write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR) {
+    }
     if (r->deferred && --p->deferred == 0) {
         pthread_cond_signal(&p->deferred_cv);
     }
     pthread_mutex_unlock(&p->done_mu);
-    /* Only the first of a list wakes the loop: whoever made it non-empty wrote the eventfd,
-     * and the loop takes the whole list after reading it. */
-    uint64_t one = 1;
-    while (first && write(p->efd, &one, sizeof(one)) < 0 && errno == EINTR) {
-    }
 }
 
 /* The worker's or the completer's reference to a request on a worker goes. */
