@@ -27,6 +27,10 @@ struct vd_signkey {
     vd_sigalg_t alg;
     EVP_PKEY *pkey;
     EVP_MD *md; /* NULL for Ed25519 (PureEdDSA takes the message itself) */
+    /* ECDSA: a context initialised for signing once; each signature signs with a copy of it.
+     * EVP_DigestSignInit looks the signature algorithm up in the provider every time (OpenSSL
+     * 3.0); a copy does not. Only read after wrap(), so threads copy it concurrently. */
+    EVP_MD_CTX *sign_tmpl;
     char kid[VD_KID_MAX];
     json_t *jwk; /* public, with kid; never handed out (callers get copies) */
 };
@@ -113,6 +117,14 @@ static vd_err_t wrap(EVP_PKEY *pkey, vd_sigalg_t alg, vd_signkey_t **out, vd_err
         k->md = EVP_MD_fetch(NULL, alg == VD_SIGALG_ES384 ? "SHA384" : "SHA256", NULL);
         if (k->md == NULL) {
             rc = VD_ERR(err, VD_E_INTERNAL, "signing key: no SHA-2 digest available");
+            vd_error_add_openssl(err);
+            goto out;
+        }
+        k->sign_tmpl = EVP_MD_CTX_new();
+        if (k->sign_tmpl == NULL ||
+            EVP_DigestSignInit(k->sign_tmpl, NULL, k->md, NULL, k->pkey) != 1) {
+            rc = VD_ERR(err, VD_E_INTERNAL, "signing key: cannot set up %s signing",
+                        vd_sigalg_name(alg));
             vd_error_add_openssl(err);
             goto out;
         }
@@ -343,6 +355,7 @@ void vd_signkey_free(vd_signkey_t **pp)
     }
     EVP_PKEY_free(k->pkey); /* OpenSSL cleanses private key material on free */
     EVP_MD_free(k->md);
+    EVP_MD_CTX_free(k->sign_tmpl);
     json_decref(k->jwk);
     free(k);
 }
@@ -379,8 +392,15 @@ vd_err_t vd_signkey_sign(const vd_signkey_t *k, const uint8_t *msg, size_t len,
     if (ctx == NULL) {
         return VD_ERR(err, VD_E_NOMEM, "sign: out of memory");
     }
-    if (EVP_DigestSignInit(ctx, NULL, k->md, NULL, k->pkey) != 1 ||
-        EVP_DigestSign(ctx, der, &der_len, msg, len) != 1) {
+    int ready;
+    if (k->sign_tmpl != NULL) {
+        ready = EVP_MD_CTX_copy_ex(ctx, k->sign_tmpl) == 1;
+        /* The one signature made with this copy may consume it (no copy of the copy). */
+        EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE);
+    } else {
+        ready = EVP_DigestSignInit(ctx, NULL, k->md, NULL, k->pkey) == 1;
+    }
+    if (!ready || EVP_DigestSign(ctx, der, &der_len, msg, len) != 1) {
         rc = VD_ERR(err, VD_E_INTERNAL, "sign: %s signature failed", vd_sigalg_name(k->alg));
         vd_error_add_openssl(err);
         goto out;
