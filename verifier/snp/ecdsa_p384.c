@@ -27,9 +27,19 @@
 
 #define P384_BYTES 48
 
-/* The affine coordinates of `key` (an EC P-384 key), each 48 bytes big-endian. */
+/* The affine coordinates of `key` (an EC P-384 key), each 48 bytes big-endian. The encoded
+ * point is one parameter read (uncompressed: 0x04 || X || Y, what a certificate's key decodes
+ * to); the two BIGNUM reads are the fallback for any other form. */
 static int key_xy(EVP_PKEY *key, uint8_t x[P384_BYTES], uint8_t y[P384_BYTES])
 {
+    uint8_t pt[1 + 2 * P384_BYTES];
+    size_t len = 0;
+    if (EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &len) == 1 &&
+        len == sizeof(pt) && pt[0] == 0x04) {
+        memcpy(x, pt + 1, P384_BYTES);
+        memcpy(y, pt + 1 + P384_BYTES, P384_BYTES);
+        return 1;
+    }
     BIGNUM *bx = NULL, *by = NULL;
     int ok = EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_X, &bx) == 1 &&
              EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_EC_PUB_Y, &by) == 1 &&
