@@ -72,11 +72,18 @@ static size_t failing_checks(const vd_appraise_result_t *r, const char **names, 
     return n;
 }
 
-/* The audit record of `r` (its strings point into `r`, the request and the two buffers). */
+/* An audit record and the storage its strings point into (besides `r` and the request). */
+typedef struct audit_record {
+    vd_audit_record_t rec;
+    const char *failed[VD_AUDIT_MAX_CHECKS];
+    char digest[65], chip[129];
+} audit_record_t;
+
+/* The audit record of `r`, valid while `r`, the request and `out` are. */
 static void audit_record(vd_api_call_t *call, const vd_appraise_result_t *r, vd_tier_t status,
-                         int64_t us, const char **failed, char digest[65], char chip[129],
-                         vd_audit_record_t *rec)
+                         int64_t us, audit_record_t *out)
 {
+    vd_audit_record_t *rec = &out->rec;
     memset(rec, 0, sizeof(*rec));
     rec->request_id = call->req->request_id;
     rec->client = call->req->remote_addr;
@@ -84,17 +91,18 @@ static void audit_record(vd_api_call_t *call, const vd_appraise_result_t *r, vd_
     rec->policy_name = r->policy_applied ? r->policy_name : "";
     rec->policy_version = r->policy_applied ? r->policy_version : 0;
     rec->status = vd_tier_name(status);
-    rec->failed_checks = failed;
-    rec->n_failed_checks = failing_checks(r, failed, VD_AUDIT_MAX_CHECKS);
-    digest[0] = chip[0] = '\0';
+    rec->failed_checks = out->failed;
+    rec->n_failed_checks = failing_checks(r, out->failed, VD_AUDIT_MAX_CHECKS);
+    out->digest[0] = out->chip[0] = '\0';
     if (r->has_report_digest) {
-        vd_hex_encode(r->report_sha256, 32, digest, 65);
+        vd_hex_encode(r->report_sha256, 32, out->digest, sizeof(out->digest));
     }
     if (r->snp.report_parsed) {
-        vd_hex_encode(r->snp.report.chip_id, sizeof(r->snp.report.chip_id), chip, 129);
+        vd_hex_encode(r->snp.report.chip_id, sizeof(r->snp.report.chip_id), out->chip,
+                      sizeof(out->chip));
     }
-    rec->report_sha256 = digest;
-    rec->chip_id = chip;
+    rec->report_sha256 = out->digest;
+    rec->chip_id = out->chip;
     rec->latency_us = us;
 }
 
@@ -311,11 +319,9 @@ int vd_api_appraise_and_sign(vd_api_call_t *call, const vd_appraise_request_t *a
     vd_err_t rc = VD_OK;
     /* Recorded before it is answered: an affirming result nobody can audit is not sent. */
     if (call->api->c.audit != NULL) {
-        const char *failed[VD_AUDIT_MAX_CHECKS];
-        char digest[65], chip[129];
-        vd_audit_record_t rec;
-        audit_record(call, sr.r, sr.status, sr.us, failed, digest, chip, &rec);
-        rc = vd_audit_append(call->api->c.audit, &rec, &err);
+        audit_record_t ar;
+        audit_record(call, sr.r, sr.status, sr.us, &ar);
+        rc = vd_audit_append(call->api->c.audit, &ar.rec, &err);
     }
     free(sr.r);
     if (rc != VD_OK) {
@@ -394,12 +400,10 @@ static void attest_answer_recorded(vd_api_call_t *call, const vd_appraise_reques
                             .route = call->route->pattern,
                             .status = sr.status,
                             .t0 = sr.t0};
-    const char *failed[VD_AUDIT_MAX_CHECKS];
-    char digest[65], chip[129];
-    vd_audit_record_t rec;
+    audit_record_t ar;
     vd_error_t err = {0};
-    audit_record(call, sr.r, sr.status, sr.us, failed, digest, chip, &rec);
-    vd_err_t rc = vd_audit_submit(audit, &rec, attest_recorded, p, &err); /* copies `rec` */
+    audit_record(call, sr.r, sr.status, sr.us, &ar);
+    vd_err_t rc = vd_audit_submit(audit, &ar.rec, attest_recorded, p, &err); /* copies it */
     free(sr.r);
     if (rc != VD_OK) {
         attest_recorded(p, rc, err.msg);
