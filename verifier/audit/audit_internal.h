@@ -12,8 +12,9 @@
 
 /*
  * One record copied off the caller's stack, waiting for the writer. The strings point into
- * `text` (one allocation). The writer frees every entry it took from the queue; `reported` and
- * the pending links are guarded by the writer's mutex (writer.c).
+ * `text` (one allocation). The writer frees every entry it took from the queue; `done` and the
+ * pending links are guarded by the writer's mutex until the entry leaves the pending list
+ * (writer.c).
  */
 typedef struct audit_entry audit_entry_t;
 struct audit_entry {
@@ -23,12 +24,10 @@ struct audit_entry {
     int policy_version;
     const char *request_id, *client, *route, *policy_name, *status, *checks_json, *report_sha256,
         *chip_id;
-    vd_audit_done_fn done; /* set by vd_audit_submit */
+    vd_audit_done_fn done; /* set by vd_audit_submit; NULL once the watchdog reported it */
     void *ud;
     int64_t deadline_ms;                  /* monotonic: reported failed past it */
     audit_entry_t *pend_prev, *pend_next; /* submitted and not reported yet, oldest first */
-    int reported;                         /* `done` was called (or is being called) */
-    int notify;                           /* writer.c: this batch's writer reports it */
     char text[];
 };
 

@@ -103,7 +103,6 @@ static void pend_unlink(vd_audit_t *a, audit_entry_t *e)
         a->pend_tail = e->pend_prev;
     }
     e->pend_prev = e->pend_next = NULL;
-    e->reported = 1;
 }
 
 /* Insert `n` records from `batch` in one transaction. */
@@ -160,11 +159,11 @@ static void commit_some(vd_audit_t *a)
     vd_err_t rc = write_batch(a, batch, n, &err);
 
     pthread_mutex_lock(&a->mu);
-    /* Which records are this writer's to report (the watchdog may have reported some). */
+    /* The records still pending are this writer's to report (the watchdog may have reported
+     * some: their `done` is NULL); unlinked, the watchdog no longer sees them. */
     audit_entry_t *e = batch;
     for (size_t i = 0; i < n; i++, e = e->next) {
-        e->notify = !e->reported;
-        if (e->notify) {
+        if (e->done != NULL) {
             pend_unlink(a, e);
         }
     }
@@ -185,7 +184,7 @@ static void commit_some(vd_audit_t *a)
     e = batch;
     for (size_t i = 0; i < n; i++) {
         audit_entry_t *next = e->next;
-        if (e->notify) {
+        if (e->done != NULL) {
             e->done(e->ud, rc, err.msg);
         }
         free(e);
@@ -297,6 +296,7 @@ static void *watchdog_main(void *arg)
             vd_audit_done_fn done = e->done; /* the writer may free `e` once unlocked */
             void *ud = e->ud;
             pend_unlink(a, e);
+            e->done = NULL; /* reported: the writer frees it without calling it */
             a->stats.rejected++;
             pthread_mutex_unlock(&a->mu);
             done(ud, VD_E_STORE, msg);
@@ -324,6 +324,16 @@ static void destroy(vd_audit_t *a)
     free(a);
 }
 
+/* Raise a thread's stop flag under `mu`, wake it, and wait for it to end. */
+static void stop_thread(vd_audit_t *a, int *stop, pthread_cond_t *cv, pthread_t thread)
+{
+    pthread_mutex_lock(&a->mu);
+    *stop = 1;
+    pthread_cond_signal(cv);
+    pthread_mutex_unlock(&a->mu);
+    pthread_join(thread, NULL);
+}
+
 void vd_audit_close(vd_audit_t **pp)
 {
     if (pp == NULL || *pp == NULL) {
@@ -331,19 +341,11 @@ void vd_audit_close(vd_audit_t **pp)
     }
     vd_audit_t *a = *pp;
     if (a->started) {
-        pthread_mutex_lock(&a->mu);
-        a->stop = 1;
-        pthread_cond_signal(&a->work);
-        pthread_mutex_unlock(&a->mu);
-        pthread_join(a->thread, NULL);
+        stop_thread(a, &a->stop, &a->work, a->thread);
     }
     /* The writer drained the queue: every record has been reported. */
     if (a->watch_started) {
-        pthread_mutex_lock(&a->mu);
-        a->watch_stop = 1;
-        pthread_cond_signal(&a->watch);
-        pthread_mutex_unlock(&a->mu);
-        pthread_join(a->watch_thread, NULL);
+        stop_thread(a, &a->watch_stop, &a->watch, a->watch_thread);
     }
     destroy(a);
     *pp = NULL;
