@@ -59,6 +59,8 @@ typedef struct vd_audit_config {
     size_t batch_max;            /* records per transaction [1024] */
     int64_t max_pages;           /* cap on the file, in pages (PRAGMA max_page_count); 0 = none.
                                     Reaching it behaves like a full disk. */
+    int checkpoint_pages;        /* WAL pages that start a background checkpoint [4000]; the
+                                    WAL stays below about four times this */
 } vd_audit_config_t;
 
 /* Field limits: a longer field makes vd_audit_append fail with VD_E_TOO_LARGE. */
@@ -95,7 +97,10 @@ typedef struct vd_audit_stats {
     uint64_t pruned;        /* records deleted by retention */
     uint64_t queue_depth;   /* gauge: records waiting for the writer */
     uint64_t largest_batch; /* most records in one transaction */
-    int healthy;            /* 0 after a failed commit, until one succeeds */
+    uint64_t checkpoints;   /* WAL checkpoints by the background thread (off the commit path) */
+    uint64_t checkpoints_writer; /* ... by the writer: the frames committed during one, or the
+                                    WAL past its bound while one is slow */
+    int healthy;                 /* 0 after a failed commit, until one succeeds */
 } vd_audit_stats_t;
 
 /**

@@ -700,6 +700,52 @@ static void test_audit_submit_times_out(void **state)
     pthread_mutex_destroy(&r.mu);
 }
 
+/* Checkpoints run off the commit path, and the WAL still starts over: with a pass every 64
+ * pages, 1,500 commits (several pages each) leave a WAL under four times that, where SQLite
+ * without checkpoints would have let it grow past 4,000 pages. */
+static void test_audit_checkpoints_bound_the_wal(void **state)
+{
+    fixture_t *f = *state;
+    enum { PAGES = 64, COMMITS = 1500 };
+    vd_audit_config_t cfg = {.synchronous = VD_AUDIT_SYNC_NORMAL, .checkpoint_pages = PAGES};
+    vd_audit_t *a = open_audit(f, &cfg);
+    char wal[160];
+    snprintf(wal, sizeof(wal), "%s-wal", f->db);
+    sqlite3 *db = open_db(f);
+    int page_size = 0;
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA page_size", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    page_size = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    vd_db_close(&db);
+    off_t largest = 0;
+    for (int i = 0; i < COMMITS; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "ckpt-%d", i);
+        vd_audit_record_t rec = record(id, "affirming");
+        append_ok(a, &rec); /* one record, one commit */
+        struct stat sb;
+        if (stat(wal, &sb) == 0 && sb.st_size > largest) {
+            largest = sb.st_size;
+        }
+    }
+    vd_audit_stats_t stats;
+    vd_audit_get_stats(a, &stats);
+    vd_audit_close(&a);
+    assert_int_equal(stats.commits, COMMITS);
+    assert_true(stats.checkpoints >= 2);
+    assert_true(stats.checkpoints_writer >= 2);
+    /* A WAL frame is a page and a 24-byte header; the file has a 32-byte header. */
+    if (largest > (off_t)(4 * PAGES + 32) * (page_size + 24) + 32) {
+        fail_msg("the WAL reached %lld bytes (%lld pages)", (long long)largest,
+                 (long long)(largest / (page_size + 24)));
+    }
+    db = open_db(f);
+    assert_int_equal(count_rows(db, "WHERE request_id LIKE 'ckpt-%'"), COMMITS);
+    vd_db_close(&db);
+}
+
 static void test_audit_bad_config(void **state)
 {
     fixture_t *f = *state;
@@ -873,6 +919,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_audit_locked_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_submit_reports_each_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_submit_times_out, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_audit_checkpoints_bound_the_wal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_bad_config, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_kill9_full, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_kill9_normal, setup, teardown),

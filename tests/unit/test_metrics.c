@@ -409,7 +409,8 @@ static void test_metrics_std(void **state)
     vd_certcache_stats_t cc = {.memory_hits = 40, .misses = 2, .fetch_errors = 1};
     cc.kds.requests = 3;
     cc.kds.rate_limited = 1;
-    vd_audit_stats_t au = {.records = 100, .commits = 9, .queue_depth = 4, .healthy = 1};
+    vd_audit_stats_t au = {
+        .records = 100, .commits = 9, .queue_depth = 4, .healthy = 1, .checkpoints = 3};
     vd_metric_sample_t extra[VD_METRICS_STD_SAMPLES];
     size_t n = vd_metrics_std_samples(&srv, &cc, &au, extra, VD_METRICS_STD_SAMPLES);
     assert_true(n > 20 && n <= VD_METRICS_STD_SAMPLES);
@@ -441,6 +442,8 @@ static void test_metrics_std(void **state)
         "verdict_audit_records_total 100\n",
         "verdict_audit_queue_depth 4\n",
         "verdict_audit_healthy 1\n",
+        "verdict_audit_checkpoints_total{by=\"background\"} 3\n",
+        "verdict_audit_checkpoints_total{by=\"writer\"} 0\n",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         if (strstr(text, want[i]) == NULL) {

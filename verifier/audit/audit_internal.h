@@ -49,4 +49,25 @@ int vd_audit__bind(sqlite3_stmt *st, const audit_entry_t *e);
 /** Current time, Unix milliseconds. */
 int64_t vd_audit__now_ms(void);
 
+/*
+ * WAL checkpoints off the commit path (checkpoint.c): a thread with its own connection copies
+ * the WAL into the database once the writer's commits take it past `pages`; after its next
+ * commit the writer copies the few frames committed meanwhile, and past four times `pages`
+ * waits for the thread's pass and copies the rest itself.
+ */
+#define AUDIT_CKPT_PAGES 4000 /* the default: 16 MiB of 4 KiB pages */
+typedef struct audit_ckpt audit_ckpt_t;
+
+/** Turn off `writer_db`'s automatic checkpoints and start the thread, on a connection to
+ * `path` with the writer's `synchronous` ("FULL", "NORMAL"). *out NULL (and VD_OK) for a
+ * database in memory. */
+vd_err_t vd_audit__ckpt_start(sqlite3 *writer_db, const char *path, const char *synchronous,
+                              int pages, audit_ckpt_t **out, vd_error_t *err);
+/** Writer thread, after each commit. NULL-safe. */
+void vd_audit__ckpt_after_commit(audit_ckpt_t *c);
+/** Background passes finished, and the writer's own passes. NULL-safe (zeros). */
+void vd_audit__ckpt_counts(audit_ckpt_t *c, uint64_t *passes, uint64_t *catchups);
+/** Stop the thread (after its pass) and free; sets *pp to NULL; NULL-safe. */
+void vd_audit__ckpt_stop(audit_ckpt_t **pp);
+
 #endif

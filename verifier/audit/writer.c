@@ -15,7 +15,7 @@
  * earliest), and needs no wake-up per record. A record it reported may still be committed,
  * but was never acknowledged; the writer then frees it without calling `done` again.
  * Retention runs on the writer too, one small transaction at a time, only when no record is
- * waiting.
+ * waiting. WAL checkpoints run on a thread of their own (checkpoint.c), not inside a commit.
  *
  * Everything shared is guarded by `mu`; the connection is used by the writer thread alone
  * after vd_audit_open hands it over.
@@ -41,6 +41,7 @@ struct vd_audit {
 
     sqlite3 *db;
     sqlite3_stmt *insert;
+    audit_ckpt_t *ckpt; /* WAL checkpoints off the commit path (checkpoint.c) */
     vd_audit_config_t cfg;
     char *path;
 
@@ -190,6 +191,9 @@ static void commit_some(vd_audit_t *a)
         free(e);
         e = next;
     }
+    if (rc == VD_OK) {
+        vd_audit__ckpt_after_commit(a->ckpt);
+    }
     pthread_mutex_lock(&a->mu);
 }
 
@@ -314,6 +318,7 @@ static void *watchdog_main(void *arg)
 
 static void destroy(vd_audit_t *a)
 {
+    vd_audit__ckpt_stop(&a->ckpt); /* the writer has stopped: nothing calls it any more */
     sqlite3_finalize(a->insert);
     vd_db_close(&a->db);
     pthread_cond_destroy(&a->work);
@@ -469,10 +474,14 @@ vd_err_t vd_audit_open(const vd_audit_config_t *cfg, vd_audit_t **out, vd_error_
         goto fail;
     }
     /* WAL (vd_db_open) + FULL: every commit fsyncs the WAL; NORMAL: only checkpoints do. */
-    snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s",
-             a->cfg.synchronous == VD_AUDIT_SYNC_FULL ? "FULL" : "NORMAL");
+    const char *sync = a->cfg.synchronous == VD_AUDIT_SYNC_FULL ? "FULL" : "NORMAL";
+    snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s", sync);
     if (sqlite3_exec(a->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = vd_db_error(a->db, err, "audit log: cannot set the durability");
+        goto fail;
+    }
+    if ((rc = vd_audit__ckpt_start(a->db, a->path, sync, cfg->checkpoint_pages, &a->ckpt, err)) !=
+        VD_OK) {
         goto fail;
     }
     if (cfg->max_pages > 0) {
@@ -626,4 +635,5 @@ void vd_audit_get_stats(vd_audit_t *a, vd_audit_stats_t *out)
     *out = a->stats;
     out->queue_depth = a->queued;
     pthread_mutex_unlock(&a->mu);
+    vd_audit__ckpt_counts(a->ckpt, &out->checkpoints, &out->checkpoints_writer);
 }

@@ -150,6 +150,12 @@ size_t vd_metrics_std_samples(const vd_server_stats_t *server, const vd_certcach
               audit->queue_depth);
         GAUGE(&f, "verdict_audit_largest_batch", "most audit records in one transaction",
               audit->largest_batch);
+        static const char *const ckpt = "WAL checkpoints of the database, by who ran them (the "
+                                        "background thread, or the audit writer)";
+        LCOUNTER(&f, "verdict_audit_checkpoints_total", ckpt, "by", "background",
+                 audit->checkpoints);
+        LCOUNTER(&f, "verdict_audit_checkpoints_total", ckpt, "by", "writer",
+                 audit->checkpoints_writer);
         GAUGE(&f, "verdict_audit_healthy", "1 while the last audit commit succeeded",
               audit->healthy ? 1 : 0);
     }
