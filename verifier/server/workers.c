@@ -13,9 +13,17 @@
  * finished with it, whatever the order. The pool counts deferred requests not yet handed back,
  * and vd_srv__pool_free waits for them (the audit log reports every record within its commit
  * timeout).
+ *
+ * Workers run under SCHED_BATCH: their work is CPU-bound (signature checks), and the policy
+ * keeps a worker that becomes runnable from preempting the threads whose latency an answer
+ * waits on (the network thread, the audit writer), while the workers keep their full share of
+ * the CPU. Any process may choose it for its own threads; where that is refused, workers run
+ * under the default policy.
  */
+#define _GNU_SOURCE /* SCHED_BATCH */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -97,6 +105,8 @@ static void *worker_main(void *arg)
 {
     vd_srv_pool_t *p = arg;
     vd_server_t *s = p->srv;
+    struct sched_param batch = {.sched_priority = 0};
+    (void)pthread_setschedparam(pthread_self(), SCHED_BATCH, &batch); /* the header comment */
     pthread_mutex_lock(&p->mu);
     atomic_fetch_add(&p->running, 1);
     pthread_cond_signal(&p->started_cv);
