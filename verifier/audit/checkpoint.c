@@ -17,9 +17,9 @@
  * The writer's own small pass is what keeps the WAL bounded: SQLite rewinds the WAL at a
  * commit only when every frame in it has been copied, and frames keep arriving during the
  * background pass. The writer copies the rest between two of its own commits, so the next
- * commit starts the WAL from the beginning again. Should a pass be
- * slower than the writer fills four times `pages` (a slow disk under full load), the writer
- * waits for it and copies the rest at once, as SQLite's automatic checkpoint would have.
+ * commit starts the WAL from the beginning again. Should a pass be slower than the writer
+ * fills four times `pages` (a slow disk under full load), the writer waits for it and copies
+ * the rest at once, as SQLite's automatic checkpoint would have.
  *
  * Without a WAL (":memory:"), nothing is started and the calls do nothing.
  */
@@ -99,10 +99,12 @@ vd_err_t vd_audit__ckpt_start(sqlite3 *writer_db, const char *path, const char *
     char sql[64];
     snprintf(sql, sizeof(sql), "PRAGMA synchronous = %s", synchronous);
     vd_err_t rc = vd_db_open(path, &c->db, err);
-    if (rc == VD_OK &&
-        (sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
-         sqlite3_exec(writer_db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK)) {
+    if (rc == VD_OK && sqlite3_exec(c->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = vd_db_error(c->db, err, "audit log: cannot set up the checkpointer");
+    }
+    if (rc == VD_OK &&
+        sqlite3_exec(writer_db, "PRAGMA wal_autocheckpoint = 0", NULL, NULL, NULL) != SQLITE_OK) {
+        rc = vd_db_error(writer_db, err, "audit log: cannot set up the checkpointer");
     }
     if (rc == VD_OK) {
         int e = pthread_create(&c->thread, NULL, ckpt_main, c);

@@ -20,7 +20,8 @@
  * the CPU. Any process may choose it for its own threads; where that is refused, workers run
  * under the default policy.
  */
-#define _GNU_SOURCE /* SCHED_BATCH */
+/* glibc's feature macro, for SCHED_BATCH: */
+#define _GNU_SOURCE /* NOLINT(bugprone-reserved-identifier,cert-dcl37-c,cert-dcl51-cpp) */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
