@@ -347,14 +347,17 @@ check "drain: server exited 0 ($rc)" [ "$rc" = 0 ]
 check "drain: server said stopped" grep -q stopped "$tmp/d.err"
 check "drain: no longer accepting" sh -c "! curl -s --max-time 5 'http://$D/x' >/dev/null"
 
-# Workers run under SCHED_BATCH (3 in /proc/PID/task/TID/stat, field 41), the other threads
-# (the network thread among them) under the default policy (0): a worker that becomes runnable
-# does not preempt the threads an answer waits on.
-policies=$(for st in /proc/"$pid_a"/task/*/stat; do
-    sed 's/^.*) //' "$st" | awk '{print $39}'
-done | sort | uniq -c | awk '{printf "%s:%s ", $2, $1}')
-check "server a: 2 workers under SCHED_BATCH, the rest not ($policies)" \
-    [ "$policies" = "0:1 3:2 " ]
+# Workers run under SCHED_BATCH (3 in /proc/PID/task/TID/stat, field 41), the network thread
+# (the main one) under the default policy (0): a worker that becomes runnable does not preempt
+# the threads an answer waits on. (ThreadSanitizer adds a thread of its own.)
+policy() { sed 's/^.*) //' "$1" | awk '{print $39}'; }
+batch=0
+for st in /proc/"$pid_a"/task/*/stat; do
+    [ "$(policy "$st")" = 3 ] && batch=$((batch + 1))
+done
+check "server a: its 2 workers under SCHED_BATCH ($batch)" [ "$batch" = 2 ]
+check "server a: the network thread under the default policy" \
+    [ "$(policy /proc/"$pid_a"/task/"$pid_a"/stat)" = 0 ]
 kill -TERM "$pid_a" "$pid_t"
 wait "$pid_a"
 check "server a exited 0 on SIGTERM" [ $? = 0 ]
