@@ -16,13 +16,14 @@
  * counted from when the request was due, not from when it was sent, so a late send on a busy
  * machine counts against the result instead of hiding it (coordinated omission).
  *
+ * The request body is FILE (at most 1 MiB), sent as application/json.
+ *
  * Prints one JSON object: the target and achieved rate, requests, succeeded (2xx), errors,
  * non-2xx, latency p50/p90/p99/p99.9/max in ms, and how late the sends were (p99, max).
  * --log FILE writes one line per request as h2load's --log-file does: due time (µs since the
  * epoch), status (0 when it failed), latency in µs. Exit status 0 when every request got an
  * answer (any status), 1 otherwise, 2 on a usage error.
  */
-#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,6 +39,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <nghttp2/nghttp2.h>
+
+#include "bench_util.h"
 
 typedef struct load_conn load_conn_t;
 
@@ -71,17 +74,10 @@ typedef struct load {
     int started;
 } load_t;
 
-static double mono_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 static void finish(load_t *ld, load_req_t *r, int failed)
 {
     if (r->done == 0) {
-        r->done = mono_s();
+        r->done = vd_bench_wall_s();
         r->failed = failed;
         if (++ld->finished == ld->n) {
             event_base_loopbreak(ld->base);
@@ -177,7 +173,7 @@ static void send_one(load_t *ld, size_t i)
     }
     ld->rr++;
     load_req_t *r = &ld->reqs[i];
-    r->sent = mono_s();
+    r->sent = vd_bench_wall_s();
     r->conn = c;
     if (c == NULL) {
         finish(ld, r, 1);
@@ -209,7 +205,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
     load_t *ld = arg;
     (void)fd;
     (void)what;
-    double now = mono_s();
+    double now = vd_bench_wall_s();
     while (ld->next < ld->n && ld->reqs[ld->next].due <= now) {
         send_one(ld, ld->next++);
     }
@@ -224,7 +220,7 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 static void start_schedule(load_t *ld)
 {
     ld->started = 1;
-    ld->start = mono_s() + 0.01;
+    ld->start = vd_bench_wall_s() + 0.01;
     for (size_t i = 0; i < ld->n; i++) {
         ld->reqs[i].due += ld->start;
     }
@@ -351,33 +347,6 @@ static int parse_url(load_t *ld, const char *url, struct sockaddr_storage *ss, i
     return 0;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL) {
-        return NULL;
-    }
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *b = malloc(cap);
-    size_t got;
-    while (b != NULL && (got = fread(b + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            uint8_t *nb = cap < (64u << 20) ? realloc(b, cap * 2) : NULL;
-            if (nb == NULL) {
-                free(b);
-                b = NULL;
-                break;
-            }
-            b = nb;
-            cap *= 2;
-        }
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -448,11 +417,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_load: %s: want http://HOST:PORT/PATH with a numeric host\n", url);
         return 2;
     }
-    uint8_t *body = slurp(body_path, &ld.body_len);
-    if (body == NULL) {
-        fprintf(stderr, "bench_load: %s: %s\n", body_path, strerror(errno));
-        return 2;
-    }
+    uint8_t *body = vd_bench_read(body_path, &ld.body_len); /* exits 2 if it cannot */
     ld.body = body;
     snprintf(ld.body_len_str, sizeof(ld.body_len_str), "%zu", ld.body_len);
     ld.n = (size_t)n;
@@ -495,7 +460,7 @@ int main(int argc, char **argv)
         }
     }
     event_base_dispatch(ld.base);
-    double end = mono_s();
+    double end = vd_bench_wall_s();
 
     /* Results: latency from due time, for the answered ones. */
     double *lat = malloc(ld.n * sizeof(double)), *late = malloc(ld.n * sizeof(double));
@@ -503,7 +468,7 @@ int main(int argc, char **argv)
     FILE *log = log_path ? fopen(log_path, "w") : NULL;
     struct timespec rt;
     clock_gettime(CLOCK_REALTIME, &rt);
-    double wall_minus_mono = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 - mono_s();
+    double wall_minus_mono = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 - vd_bench_wall_s();
     double last_done = ld.start;
     for (size_t i = 0; i < ld.n && lat != NULL && late != NULL; i++) {
         load_req_t *r = &ld.reqs[i];

@@ -32,6 +32,11 @@ unsigned char *vd_bench_slurp(const char *dir, const char *rel, size_t *len)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    return vd_bench_read(path, len);
+}
+
+unsigned char *vd_bench_read(const char *path, size_t *len)
+{
     FILE *f = fopen(path, "rb");
     unsigned char *buf = malloc(1 << 20);
     if (f == NULL || buf == NULL) {

@@ -15,7 +15,10 @@ double vd_bench_cpu_s(void);
 /** Monotonic wall time. */
 double vd_bench_wall_s(void);
 
-/** `dir`/`rel` (at most 1 MiB) in a malloc'd buffer; exits 2 when it cannot be read. */
+/** The file at `path` (at most 1 MiB) in a malloc'd buffer; exits 2 when it cannot be read. */
+unsigned char *vd_bench_read(const char *path, size_t *len);
+
+/** vd_bench_read of `dir`/`rel`. */
 unsigned char *vd_bench_slurp(const char *dir, const char *rel, size_t *len);
 
 typedef int (*vd_bench_fn)(void *ctx);

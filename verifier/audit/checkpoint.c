@@ -114,8 +114,7 @@ vd_err_t vd_audit__ckpt_start(sqlite3 *writer_db, const char *path, const char *
         }
         c->started = e == 0;
     }
-    if (rc != VD_OK) {
-        sqlite3_exec(writer_db, "PRAGMA wal_autocheckpoint = 1000", NULL, NULL, NULL);
+    if (rc != VD_OK) { /* vd_audit_open fails too: the writer's connection is closed */
         vd_audit__ckpt_stop(&c);
         return rc;
     }
